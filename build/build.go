@@ -1,0 +1,369 @@
+// Package build runs `builder build`: a Dockerfile and its context, through
+// BuildKit's Dockerfile frontend on a solver, into the local image store or
+// the outputs -o names.
+package build
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/builder-dev/builder/exporter"
+	"github.com/builder-dev/builder/frontend"
+	"github.com/builder-dev/builder/progress"
+	"github.com/builder-dev/builder/solver"
+	"github.com/builder-dev/builder/store"
+	"github.com/containerd/containerd/v2/core/content"
+	"github.com/docker/cli/cli/config"
+	"github.com/moby/buildkit/client"
+	bkbuild "github.com/moby/buildkit/cmd/buildctl/build"
+	dockerfile "github.com/moby/buildkit/frontend/dockerfile/builder"
+	"github.com/moby/buildkit/session"
+	"github.com/moby/buildkit/session/auth/authprovider"
+	"github.com/moby/buildkit/session/sshforward/sshprovider"
+	"github.com/moby/buildkit/util/entitlements"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+	"github.com/tonistiigi/fsutil"
+	"golang.org/x/sync/errgroup"
+)
+
+// Options are `builder build`'s flags and arguments.
+type Options struct {
+	ContextDir string
+	// Dockerfile is a path (relative to the working directory, as docker
+	// resolves -f), "" for ContextDir/Dockerfile, or "-" for Stdin.
+	Dockerfile   string
+	Stdin        io.Reader
+	Tags         []string
+	BuildArgs    []string
+	Labels       []string
+	Target       string
+	Platform     string
+	NoCache      bool
+	Pull         bool
+	Network      string
+	Secrets      []string
+	SSH          []string
+	Outputs      []string
+	Push         bool
+	IIDFile      string
+	MetadataFile string
+	Quiet        bool
+	Progress     string
+}
+
+// Env is where a build runs and reports.
+type Env struct {
+	Solver *solver.Solver
+	Store  *store.Store
+	Stdout io.Writer
+	Stderr io.Writer
+}
+
+// Result is what a successful build made.
+type Result struct {
+	// ImageID is the config digest, docker's image ID ("" for outputs
+	// that make no image, such as type=local).
+	ImageID string
+	Target  *ocispec.Descriptor
+}
+
+// Validate checks everything that can be checked before a solver is
+// started, so bad input fails fast and touches nothing.
+func (o *Options) Validate() error {
+	_, _, err := o.prepare()
+	return err
+}
+
+type prepared struct {
+	contextDir, dockerfileDir, filename string
+	dockerfile                          []byte
+	tags                                []string
+	specs                               []exporter.Spec
+	attrs                               map[string]string
+}
+
+func (o *Options) prepare() (*prepared, func(), error) {
+	p := &prepared{}
+	cleanup := func() {}
+	fi, err := os.Stat(o.ContextDir)
+	if err != nil {
+		return nil, cleanup, fmt.Errorf("unable to prepare context: path %q not found", o.ContextDir)
+	}
+	if !fi.IsDir() {
+		return nil, cleanup, fmt.Errorf("unable to prepare context: context must be a directory: %s", o.ContextDir)
+	}
+	p.contextDir, _ = filepath.Abs(o.ContextDir)
+	switch o.Dockerfile {
+	case "-":
+		dt, err := io.ReadAll(io.LimitReader(o.Stdin, 16<<20))
+		if err != nil {
+			return nil, cleanup, fmt.Errorf("read Dockerfile from stdin: %w", err)
+		}
+		dir, err := os.MkdirTemp("", "builder-dockerfile-")
+		if err != nil {
+			return nil, cleanup, err
+		}
+		cleanup = func() { os.RemoveAll(dir) }
+		if err := os.WriteFile(filepath.Join(dir, "Dockerfile"), dt, 0600); err != nil {
+			cleanup()
+			return nil, func() {}, err
+		}
+		p.dockerfileDir, p.filename, p.dockerfile = dir, "Dockerfile", dt
+	default:
+		path := o.Dockerfile
+		if path == "" {
+			path = filepath.Join(p.contextDir, "Dockerfile")
+		}
+		path, _ = filepath.Abs(path)
+		dt, err := os.ReadFile(path)
+		if err != nil {
+			if errors.Is(err, os.ErrNotExist) {
+				return nil, cleanup, fmt.Errorf("unable to prepare context: Dockerfile %s not found (-f names another)", path)
+			}
+			return nil, cleanup, fmt.Errorf("read Dockerfile: %w", err)
+		}
+		p.dockerfileDir, p.filename, p.dockerfile = filepath.Dir(path), filepath.Base(path), dt
+	}
+	for _, t := range o.Tags {
+		name, err := store.ParseName(t)
+		if err != nil {
+			cleanup()
+			return nil, func() {}, fmt.Errorf("-t: %w", err)
+		}
+		p.tags = append(p.tags, name)
+	}
+	for _, s := range o.Outputs {
+		sp, err := exporter.Parse(s)
+		if err != nil {
+			cleanup()
+			return nil, func() {}, err
+		}
+		p.specs = append(p.specs, sp)
+	}
+	args, err := keyValues("--build-arg", o.BuildArgs, true)
+	if err != nil {
+		cleanup()
+		return nil, func() {}, err
+	}
+	labels, err := keyValues("--label", o.Labels, false)
+	if err != nil {
+		cleanup()
+		return nil, func() {}, err
+	}
+	p.attrs, err = frontend.Attrs(p.dockerfile, frontend.Options{Filename: p.filename, Target: o.Target, Platform: o.Platform,
+		BuildArgs: args, Labels: labels, NoCache: o.NoCache, Pull: o.Pull, Network: o.Network})
+	if err != nil {
+		cleanup()
+		return nil, func() {}, err
+	}
+	if _, err := progress.Mode(o.Progress); err != nil {
+		cleanup()
+		return nil, func() {}, err
+	}
+	return p, cleanup, nil
+}
+
+// keyValues parses K=V flags. A bare K takes its value from the environment
+// where fromEnv is set (docker's --build-arg behaviour) and is skipped when
+// the environment has none.
+func keyValues(flag string, in []string, fromEnv bool) (map[string]string, error) {
+	out := map[string]string{}
+	for _, s := range in {
+		k, v, ok := strings.Cut(s, "=")
+		if k == "" {
+			return nil, fmt.Errorf("%s %q: want KEY=VALUE", flag, s)
+		}
+		if !ok {
+			if !fromEnv {
+				out[k] = ""
+				continue
+			}
+			if v, ok = os.LookupEnv(k); !ok {
+				continue
+			}
+		}
+		out[k] = v
+	}
+	return out, nil
+}
+
+// Build runs the build o describes in env.
+func Build(ctx context.Context, env Env, o Options) (*Result, error) {
+	p, cleanup, err := o.prepare()
+	if err != nil {
+		return nil, err
+	}
+	defer cleanup()
+
+	plan, err := exporter.NewPlan(p.specs, p.tags, o.Push, env.Store.Content(), env.Stdout)
+	if err != nil {
+		return nil, err
+	}
+	opt, err := solveOpt(p, o, env.Store, plan.Entries)
+	if err != nil {
+		return nil, err
+	}
+	if !o.Pull {
+		imgs, err := env.Store.List(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for k, v := range frontend.LocalContexts(imgs) {
+			opt.FrontendAttrs[k] = v
+		}
+	}
+
+	mode, _ := progress.Mode(o.Progress)
+	if o.Quiet {
+		mode = "quiet"
+	}
+	ch := make(chan *client.SolveStatus)
+	eg, egCtx := errgroup.WithContext(ctx)
+	var resp *client.SolveResponse
+	eg.Go(func() error {
+		var err error
+		// The frontend runs here, client-side, and drives the solver over
+		// the gateway API: the same code serves a remote buildkitd.
+		resp, err = env.Solver.Client.Build(egCtx, opt, "", dockerfile.Build, ch)
+		return err
+	})
+	eg.Go(func() error {
+		// Progress is drawn until the channel closes, even when ctx is
+		// cancelled, so the last lines (and errors) are shown.
+		return progress.Display(context.WithoutCancel(egCtx), mode, env.Stderr, ch)
+	})
+	if err := eg.Wait(); err != nil {
+		plan.Abort()
+		return nil, err
+	}
+	if err := plan.Commit(); err != nil {
+		return nil, err
+	}
+	res, err := result(ctx, resp, env.Store)
+	if err != nil {
+		return nil, err
+	}
+	if plan.Store && res.Target != nil {
+		if err := record(ctx, env.Store, p.tags, *res.Target); err != nil {
+			return nil, err
+		}
+	}
+	if err := writeFiles(o, res, resp); err != nil {
+		return nil, err
+	}
+	if o.Quiet && res.ImageID != "" {
+		fmt.Fprintln(env.Stdout, res.ImageID)
+	}
+	return res, nil
+}
+
+func solveOpt(p *prepared, o Options, st *store.Store, exports []client.ExportEntry) (client.SolveOpt, error) {
+	ctxFS, err := fsutil.NewFS(p.contextDir)
+	if err != nil {
+		return client.SolveOpt{}, fmt.Errorf("open build context %s: %w", p.contextDir, err)
+	}
+	dfFS, err := fsutil.NewFS(p.dockerfileDir)
+	if err != nil {
+		return client.SolveOpt{}, fmt.Errorf("open Dockerfile directory %s: %w", p.dockerfileDir, err)
+	}
+	attachables := []session.Attachable{authprovider.NewDockerAuthProvider(authprovider.DockerAuthProviderConfig{
+		AuthConfigProvider: authprovider.LoadAuthConfig(config.LoadDefaultConfigFile(io.Discard)),
+	})}
+	if len(o.Secrets) > 0 {
+		a, err := bkbuild.ParseSecret(o.Secrets)
+		if err != nil {
+			return client.SolveOpt{}, fmt.Errorf("--secret: %w", err)
+		}
+		attachables = append(attachables, a)
+	}
+	if len(o.SSH) > 0 {
+		cfgs, err := bkbuild.ParseSSH(o.SSH)
+		if err != nil {
+			return client.SolveOpt{}, fmt.Errorf("--ssh: %w", err)
+		}
+		a, err := sshprovider.NewSSHAgentProvider(cfgs)
+		if err != nil {
+			return client.SolveOpt{}, fmt.Errorf("--ssh: %w", err)
+		}
+		attachables = append(attachables, a)
+	}
+	opt := client.SolveOpt{
+		FrontendAttrs: p.attrs,
+		LocalMounts:   map[string]fsutil.FS{"context": ctxFS, "dockerfile": dfFS},
+		Exports:       exports,
+		Session:       attachables,
+		OCIStores:     map[string]content.Store{frontend.StoreName: st.Content()},
+	}
+	if o.Network == "host" {
+		opt.AllowedEntitlements = []string{string(entitlements.EntitlementNetworkHost)}
+	}
+	return opt, nil
+}
+
+// result reads the image the exporters made from the solve response.
+func result(ctx context.Context, resp *client.SolveResponse, st *store.Store) (*Result, error) {
+	res := &Result{}
+	if resp == nil {
+		return res, nil
+	}
+	if enc, ok := resp.ExporterResponse["containerimage.descriptor"]; ok {
+		dt, err := base64.StdEncoding.DecodeString(enc)
+		if err != nil {
+			return nil, fmt.Errorf("decode image descriptor: %w", err)
+		}
+		var d ocispec.Descriptor
+		if err := json.Unmarshal(dt, &d); err != nil {
+			return nil, fmt.Errorf("decode image descriptor: %w", err)
+		}
+		res.Target = &d
+	}
+	res.ImageID = resp.ExporterResponse["containerimage.config.digest"]
+	return res, nil
+}
+
+// record names the built image in the store, or keeps it untagged, as
+// docker lists a build without -t as <none>.
+func record(ctx context.Context, st *store.Store, tags []string, target ocispec.Descriptor) error {
+	if len(tags) == 0 {
+		return st.AddDangling(ctx, target)
+	}
+	for _, t := range tags {
+		if err := st.Tag(ctx, t, target); err != nil {
+			return fmt.Errorf("tag %s: %w", t, err)
+		}
+	}
+	return nil
+}
+
+func writeFiles(o Options, res *Result, resp *client.SolveResponse) error {
+	if o.IIDFile != "" && res.ImageID != "" {
+		if err := os.WriteFile(o.IIDFile, []byte(res.ImageID), 0644); err != nil {
+			return fmt.Errorf("--iidfile: %w", err)
+		}
+	}
+	if o.MetadataFile != "" && resp != nil {
+		md := map[string]any{}
+		for k, v := range resp.ExporterResponse {
+			md[k] = v
+			// buildx decodes the base64 JSON values so that tools can read them.
+			if dt, err := base64.StdEncoding.DecodeString(v); err == nil {
+				var raw json.RawMessage
+				if json.Unmarshal(dt, &raw) == nil && len(dt) > 0 && (dt[0] == '{' || dt[0] == '[') {
+					md[k] = raw
+				}
+			}
+		}
+		dt, _ := json.MarshalIndent(md, "", "  ")
+		if err := os.WriteFile(o.MetadataFile, dt, 0644); err != nil {
+			return fmt.Errorf("--metadata-file: %w", err)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,77 @@
+package main
+
+import (
+	"os"
+
+	"github.com/builder-dev/builder/build"
+	"github.com/urfave/cli/v2"
+)
+
+func buildCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "build",
+		Usage:     "Build an image from a Dockerfile",
+		ArgsUsage: "PATH",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "file", Aliases: []string{"f"}, Usage: "name of the Dockerfile (default PATH/Dockerfile; - for stdin)"},
+			&cli.StringSliceFlag{Name: "tag", Aliases: []string{"t"}, Usage: "name and optionally a tag (name:tag)"},
+			&cli.StringSliceFlag{Name: "build-arg", Usage: "set a build-time variable"},
+			&cli.StringFlag{Name: "target", Usage: "build stage to build"},
+			&cli.BoolFlag{Name: "no-cache", Usage: "do not use cache when building the image"},
+			&cli.BoolFlag{Name: "pull", Usage: "always resolve base images from their registry"},
+			&cli.StringFlag{Name: "platform", Usage: "target platform (one)"},
+			&cli.StringSliceFlag{Name: "label", Usage: "set metadata for an image"},
+			&cli.StringSliceFlag{Name: "secret", Usage: `secret to expose to the build ("id=mysecret,src=/local/secret")`},
+			&cli.StringSliceFlag{Name: "ssh", Usage: `SSH agent socket or keys to expose ("default|<id>[=<socket>|<key>[,<key>]]")`},
+			&cli.StringFlag{Name: "network", Value: "default", Usage: "networking mode for RUN: default, host, none"},
+			&cli.StringFlag{Name: "iidfile", Usage: "write the image ID to the file"},
+			&cli.StringFlag{Name: "metadata-file", Usage: "write build result metadata to the file"},
+			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "suppress the build output and print the image ID on success"},
+			&cli.StringSliceFlag{Name: "output", Aliases: []string{"o"}, Usage: `output destination ("type=docker,dest=f.tar", type=oci|local|tar|image|registry)`},
+			&cli.BoolFlag{Name: "push", Usage: "also push the image to its registry"},
+			&cli.StringFlag{Name: "progress", Usage: "progress output: auto, tty, plain, quiet, rawjson (default auto, or $BUILDKIT_PROGRESS)"},
+		},
+		Action: func(c *cli.Context) error {
+			if c.NArg() != 1 {
+				return usageError(c, "requires exactly 1 argument (the build context)")
+			}
+			opts := build.Options{
+				ContextDir:   c.Args().First(),
+				Dockerfile:   c.String("file"),
+				Stdin:        os.Stdin,
+				Tags:         c.StringSlice("tag"),
+				BuildArgs:    c.StringSlice("build-arg"),
+				Labels:       c.StringSlice("label"),
+				Target:       c.String("target"),
+				Platform:     c.String("platform"),
+				NoCache:      c.Bool("no-cache"),
+				Pull:         c.Bool("pull"),
+				Network:      c.String("network"),
+				Secrets:      c.StringSlice("secret"),
+				SSH:          c.StringSlice("ssh"),
+				Outputs:      c.StringSlice("output"),
+				Push:         c.Bool("push"),
+				IIDFile:      c.String("iidfile"),
+				MetadataFile: c.String("metadata-file"),
+				Quiet:        c.Bool("quiet"),
+				Progress:     c.String("progress"),
+			}
+			// Bad flags and a missing context or Dockerfile fail before any
+			// solver starts or any state is touched.
+			if err := opts.Validate(); err != nil {
+				return err
+			}
+			st, root, err := openStore(c)
+			if err != nil {
+				return err
+			}
+			s, err := openSolver(c.Context, c, root)
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			_, err = build.Build(c.Context, build.Env{Solver: s, Store: st, Stdout: os.Stdout, Stderr: os.Stderr}, opts)
+			return err
+		},
+	}
+}

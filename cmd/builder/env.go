@@ -1,0 +1,62 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/builder-dev/builder/config"
+	"github.com/builder-dev/builder/solver"
+	"github.com/builder-dev/builder/store"
+	"github.com/urfave/cli/v2"
+)
+
+// rootDir is the state directory: --root, BUILDER_ROOT, or the default.
+func rootDir(c *cli.Context) (string, error) {
+	root := c.String("root")
+	if root == "" {
+		root = "/var/lib/builder"
+		if os.Geteuid() != 0 {
+			data := os.Getenv("XDG_DATA_HOME")
+			if data == "" {
+				home, err := os.UserHomeDir()
+				if err != nil {
+					return "", fmt.Errorf("find state directory: %w", err)
+				}
+				data = filepath.Join(home, ".local", "share")
+			}
+			root = filepath.Join(data, "builder")
+		}
+	}
+	return filepath.Abs(root)
+}
+
+// openStore opens the local image store under the state root.
+func openStore(c *cli.Context) (*store.Store, string, error) {
+	root, err := rootDir(c)
+	if err != nil {
+		return nil, "", err
+	}
+	if err := os.MkdirAll(root, 0700); err != nil {
+		return nil, "", fmt.Errorf("create state root: %w", err)
+	}
+	st, err := store.Open(filepath.Join(root, "images"))
+	return st, root, err
+}
+
+// openSolver connects to the embedded solver under root or to --addr.
+func openSolver(ctx context.Context, c *cli.Context, root string) (*solver.Solver, error) {
+	cfg, err := config.Load(c.String("config"), root)
+	if err != nil {
+		return nil, err
+	}
+	opt := solver.Options{Root: root, Addr: c.String("addr"), Registries: cfg.Registries, Log: os.Stderr}
+	if opt.Addr == "" {
+		opt.Runc, err = solver.FindRunc(func(msg string) { fmt.Fprintln(os.Stderr, "WARNING:", msg) })
+		if err != nil {
+			return nil, err
+		}
+	}
+	return solver.Open(ctx, opt)
+}

@@ -1,0 +1,94 @@
+// Command builder builds container images from Dockerfiles on an embedded
+// BuildKit solver and manages them in a local image store, with docker's
+// verbs, flags and output.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/sirupsen/logrus"
+	"github.com/urfave/cli/v2"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	go func() {
+		// A second Ctrl-C leaves at once, as docker does.
+		<-ctx.Done()
+		stop()
+	}()
+	app := newApp()
+	if err := app.RunContext(ctx, os.Args); err != nil {
+		os.Exit(reportError(err))
+	}
+}
+
+func newApp() *cli.App {
+	return &cli.App{
+		Name:                 "builder",
+		Usage:                "build and manage container images, daemonless, on BuildKit",
+		Version:              version,
+		EnableBashCompletion: true,
+		HideHelpCommand:      true,
+		ExitErrHandler:       func(*cli.Context, error) {}, // main reports errors itself
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "root", Usage: "state directory (default /var/lib/builder as root, $XDG_DATA_HOME/builder otherwise)", EnvVars: []string{"BUILDER_ROOT"}},
+			&cli.StringFlag{Name: "config", Usage: "config file with buildkitd.toml [registry] sections (default ROOT/config.toml, then /etc/builder/config.toml)", EnvVars: []string{"BUILDER_CONFIG"}},
+			&cli.StringFlag{Name: "addr", Usage: "use a remote buildkitd (unix://, tcp://) instead of the embedded solver", EnvVars: []string{"BUILDKIT_HOST"}},
+			&cli.BoolFlag{Name: "debug", Aliases: []string{"D"}, Usage: "log debug messages"},
+		},
+		Before: func(c *cli.Context) error {
+			// BuildKit and containerd log through logrus; their info-level
+			// chatter (fsverity, trace recorder) is noise for a CLI user.
+			logrus.SetLevel(logrus.ErrorLevel)
+			if c.Bool("debug") {
+				logrus.SetLevel(logrus.DebugLevel)
+			}
+			return nil
+		},
+		Commands: []*cli.Command{
+			buildCommand(),
+			imagesCommand(),
+			imageCommand(),
+			runCommand(),
+		},
+	}
+}
+
+// exitError carries a process exit code other than 1 (docker's 125/126/127,
+// or a container's own status).
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string {
+	if e.err == nil {
+		return ""
+	}
+	return e.err.Error()
+}
+
+func reportError(err error) int {
+	var ee *exitError
+	if errors.As(err, &ee) {
+		if ee.err != nil {
+			fmt.Fprintln(os.Stderr, "Error:", ee.err)
+		}
+		return ee.code
+	}
+	var ce cli.ExitCoder
+	if errors.As(err, &ce) {
+		if msg := ce.Error(); msg != "" {
+			fmt.Fprintln(os.Stderr, msg)
+		}
+		return ce.ExitCode()
+	}
+	fmt.Fprintln(os.Stderr, "Error:", err)
+	return 1
+}

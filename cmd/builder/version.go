@@ -1,0 +1,4 @@
+package main
+
+// version is set at link time by the Makefile (-X main.version=...).
+var version = "dev"

@@ -1,0 +1,6 @@
+#include <stdio.h>
+
+int main(void) {
+	printf("hello docker\n");
+	return 0;
+}

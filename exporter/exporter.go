@@ -1,0 +1,236 @@
+// Package exporter turns buildx-style -o/--output specs into BuildKit export
+// entries: the local image store, docker-archive and OCI tarballs, a local
+// directory, a plain tar, or a registry push.
+package exporter
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/containerd/containerd/v2/core/content"
+	"github.com/moby/buildkit/client"
+	"github.com/tonistiigi/go-csvvalue"
+)
+
+// Spec is one parsed -o value.
+type Spec struct {
+	Type  string
+	Dest  string
+	Attrs map[string]string
+}
+
+// Types lists the output types -o accepts, as buildx names them.
+var Types = []string{"docker", "oci", "local", "tar", "image", "registry"}
+
+// Parse reads one -o value: "type=docker,dest=f.tar", or a bare path, which
+// buildx takes as type=local,dest=PATH ("-" as type=tar to stdout).
+func Parse(s string) (Spec, error) {
+	sp := Spec{Attrs: map[string]string{}}
+	if !strings.Contains(s, "=") {
+		if s == "-" {
+			return Spec{Type: "tar", Dest: "-", Attrs: sp.Attrs}, nil
+		}
+		return Spec{Type: "local", Dest: s, Attrs: sp.Attrs}, nil
+	}
+	fields, err := csvvalue.Fields(s, nil)
+	if err != nil {
+		return sp, fmt.Errorf("-o %q: %w", s, err)
+	}
+	for _, f := range fields {
+		k, v, ok := strings.Cut(f, "=")
+		if !ok {
+			return sp, fmt.Errorf("-o %q: %q is not key=value", s, f)
+		}
+		switch k = strings.ToLower(strings.TrimSpace(k)); k {
+		case "type":
+			sp.Type = v
+		case "dest":
+			sp.Dest = v
+		default:
+			sp.Attrs[k] = v
+		}
+	}
+	if sp.Type == "" {
+		return sp, fmt.Errorf("-o %q: type=<type> is required (one of %s)", s, strings.Join(Types, ", "))
+	}
+	known := false
+	for _, t := range Types {
+		known = known || t == sp.Type
+	}
+	if !known {
+		return sp, fmt.Errorf("-o %q: unknown output type %q (want one of %s)", s, sp.Type, strings.Join(Types, ", "))
+	}
+	switch sp.Type {
+	case "local", "tar":
+		if sp.Dest == "" {
+			return sp, fmt.Errorf("-o %q: type=%s needs dest=PATH (dest=- for stdout)", s, sp.Type)
+		}
+	case "oci":
+		if sp.Dest == "" {
+			return sp, fmt.Errorf("-o %q: type=oci needs dest=PATH (dest=- for stdout)", s)
+		}
+	case "image", "registry":
+		if sp.Dest != "" {
+			return sp, fmt.Errorf("-o %q: type=%s takes no dest (name=REF names the image)", s, sp.Type)
+		}
+	}
+	return sp, nil
+}
+
+// Plan is the export entries for one build plus the files they write. Files
+// are written beside their destination and renamed into place by Commit, so
+// a failed or interrupted build leaves no half-written output.
+type Plan struct {
+	Entries []client.ExportEntry
+	// Store is true when the image goes to the local image store.
+	Store bool
+	temps []tempFile
+}
+
+type tempFile struct {
+	tmp, dest string
+	f         *os.File
+}
+
+// NewPlan builds the entries for specs. With no spec the image goes to the
+// local store (st); push adds a registry push of tags, as --push does.
+func NewPlan(specs []Spec, tags []string, push bool, st content.Store, stdout io.Writer) (*Plan, error) {
+	p := &Plan{}
+	names := strings.Join(tags, ",")
+	if len(specs) == 0 {
+		p.addStore(names, st)
+	}
+	for _, sp := range specs {
+		if err := p.add(sp, names, st, stdout); err != nil {
+			return nil, err
+		}
+	}
+	if push {
+		if len(tags) == 0 {
+			return nil, fmt.Errorf("--push: name the image to push with -t")
+		}
+		p.Entries = append(p.Entries, client.ExportEntry{Type: client.ExporterImage, Attrs: map[string]string{"name": names, "push": "true"}})
+		if len(specs) == 0 {
+			return p, nil
+		}
+	}
+	return p, nil
+}
+
+func (p *Plan) addStore(names string, st content.Store) {
+	if p.Store {
+		return
+	}
+	p.Store = true
+	attrs := map[string]string{"tar": "false"}
+	if names != "" {
+		attrs["name"] = names
+	}
+	p.Entries = append(p.Entries, client.ExportEntry{Type: client.ExporterOCI, Attrs: attrs, OutputStore: st})
+}
+
+func (p *Plan) add(sp Spec, names string, st content.Store, stdout io.Writer) error {
+	attrs := map[string]string{}
+	for k, v := range sp.Attrs {
+		attrs[k] = v
+	}
+	if _, ok := attrs["name"]; !ok && names != "" {
+		attrs["name"] = names
+	}
+	switch sp.Type {
+	case "docker":
+		if sp.Dest == "" {
+			// buildx loads type=docker into the docker engine; ours is the store.
+			p.addStore(names, st)
+			return nil
+		}
+		return p.addFile(client.ExporterDocker, attrs, sp.Dest, stdout)
+	case "oci":
+		if tar, err := strconv.ParseBool(attrs["tar"]); err == nil && !tar {
+			p.Entries = append(p.Entries, client.ExportEntry{Type: client.ExporterOCI, Attrs: attrs, OutputDir: sp.Dest})
+			return nil
+		}
+		return p.addFile(client.ExporterOCI, attrs, sp.Dest, stdout)
+	case "tar":
+		return p.addFile(client.ExporterTar, attrs, sp.Dest, stdout)
+	case "local":
+		p.Entries = append(p.Entries, client.ExportEntry{Type: client.ExporterLocal, Attrs: attrs, OutputDir: sp.Dest})
+		return nil
+	case "registry":
+		attrs["push"] = "true"
+		fallthrough
+	default: // image
+		if attrs["name"] == "" {
+			return fmt.Errorf("-o type=%s: name the image with name=REF or -t", sp.Type)
+		}
+		p.Entries = append(p.Entries, client.ExportEntry{Type: client.ExporterImage, Attrs: attrs})
+		return nil
+	}
+}
+
+func (p *Plan) addFile(typ string, attrs map[string]string, dest string, stdout io.Writer) error {
+	if dest == "-" {
+		if f, ok := stdout.(*os.File); ok && isTerminal(f) {
+			return fmt.Errorf("-o type=%s,dest=-: refusing to write a tarball to a terminal; redirect stdout", typ)
+		}
+		w := nopCloser{stdout}
+		p.Entries = append(p.Entries, client.ExportEntry{Type: typ, Attrs: attrs,
+			Output: func(map[string]string) (io.WriteCloser, error) { return w, nil }})
+		return nil
+	}
+	if fi, err := os.Stat(dest); err == nil && fi.IsDir() {
+		return fmt.Errorf("-o type=%s,dest=%s: destination is a directory", typ, dest)
+	}
+	t := &tempFile{dest: dest}
+	p.temps = append(p.temps, *t)
+	i := len(p.temps) - 1
+	p.Entries = append(p.Entries, client.ExportEntry{Type: typ, Attrs: attrs,
+		Output: func(map[string]string) (io.WriteCloser, error) {
+			f, err := os.CreateTemp(filepath.Dir(dest), "."+filepath.Base(dest)+".tmp-")
+			if err != nil {
+				return nil, fmt.Errorf("create output %s: %w", dest, err)
+			}
+			p.temps[i].tmp, p.temps[i].f = f.Name(), f
+			return f, nil
+		}})
+	return nil
+}
+
+// Commit moves written files into place.
+func (p *Plan) Commit() error {
+	for _, t := range p.temps {
+		if t.tmp == "" {
+			continue
+		}
+		if err := os.Rename(t.tmp, t.dest); err != nil {
+			return fmt.Errorf("write output %s: %w", t.dest, err)
+		}
+		os.Chmod(t.dest, 0644)
+	}
+	return nil
+}
+
+// Abort removes files written for a build that failed.
+func (p *Plan) Abort() {
+	for _, t := range p.temps {
+		if t.tmp != "" {
+			if t.f != nil {
+				t.f.Close()
+			}
+			os.Remove(t.tmp)
+		}
+	}
+}
+
+type nopCloser struct{ io.Writer }
+
+func (nopCloser) Close() error { return nil }
+
+func isTerminal(f *os.File) bool {
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}

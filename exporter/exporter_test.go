@@ -1,0 +1,62 @@
+package exporter
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestParse(t *testing.T) {
+	for _, tc := range []struct {
+		in      string
+		typ     string
+		dest    string
+		wantErr string
+	}{
+		{in: "type=docker,dest=f.tar", typ: "docker", dest: "f.tar"},
+		{in: "type=oci,dest=-", typ: "oci", dest: "-"},
+		{in: "type=local,dest=out", typ: "local", dest: "out"},
+		{in: "out", typ: "local", dest: "out"},
+		{in: "-", typ: "tar", dest: "-"},
+		{in: "type=image,name=r/x:1,push=true", typ: "image"},
+		{in: "type=docker", typ: "docker"},
+		{in: "type=bogus,dest=x", wantErr: `unknown output type "bogus"`},
+		{in: "dest=x,compression=gzip", wantErr: "type=<type> is required"},
+		{in: "type=local", wantErr: "needs dest=PATH"},
+		{in: "type=tar", wantErr: "needs dest=PATH"},
+		{in: "type=oci", wantErr: "needs dest=PATH"},
+		{in: "type=registry,dest=x", wantErr: "takes no dest"},
+	} {
+		sp, err := Parse(tc.in)
+		if tc.wantErr != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+				t.Errorf("Parse(%q) error = %v; want %q", tc.in, err, tc.wantErr)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("Parse(%q): %v", tc.in, err)
+			continue
+		}
+		if sp.Type != tc.typ || sp.Dest != tc.dest {
+			t.Errorf("Parse(%q) = %s %s; want %s %s", tc.in, sp.Type, sp.Dest, tc.typ, tc.dest)
+		}
+	}
+}
+
+func TestNewPlan(t *testing.T) {
+	p, err := NewPlan(nil, []string{"docker.io/library/hello:latest"}, false, nil, nil)
+	if err != nil || !p.Store || len(p.Entries) != 1 || p.Entries[0].Type != "oci" {
+		t.Fatalf("default plan = %+v, %v; want one store entry", p, err)
+	}
+	p, err = NewPlan(nil, []string{"r/x:1"}, true, nil, nil)
+	if err != nil || len(p.Entries) != 2 || p.Entries[1].Attrs["push"] != "true" {
+		t.Fatalf("--push plan = %+v, %v; want store + push", p, err)
+	}
+	if _, err := NewPlan(nil, nil, true, nil, nil); err == nil {
+		t.Fatal("--push without -t succeeded")
+	}
+	sp, _ := Parse("type=registry")
+	if _, err := NewPlan([]Spec{sp}, nil, false, nil, nil); err == nil {
+		t.Fatal("type=registry without a name succeeded")
+	}
+}

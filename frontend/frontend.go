@@ -1,0 +1,134 @@
+// Package frontend prepares what BuildKit's own Dockerfile frontend needs to
+// turn a Dockerfile into LLB: its attributes, the decision whether a
+// `# syntax=` line can be served by the frontend compiled into builder, and
+// named contexts that make images in the local store usable as FROM sources.
+// The conversion itself is BuildKit's (frontend/dockerfile/builder), so that
+// Dockerfile semantics are BuildKit's exactly.
+package frontend
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/builder-dev/builder/store"
+	"github.com/distribution/reference"
+	"github.com/moby/buildkit/frontend/dockerfile/parser"
+)
+
+// EmbeddedVersion is the Dockerfile frontend compiled in (BuildKit v0.34's
+// frontend/dockerfile/version).
+var EmbeddedVersion = [2]int{1, 28}
+
+// Options are the docker build flags that become frontend attributes.
+type Options struct {
+	// Filename is the Dockerfile's name inside its directory.
+	Filename  string
+	Target    string
+	Platform  string
+	BuildArgs map[string]string
+	Labels    map[string]string
+	NoCache   bool
+	// Pull resolves every base image from its registry, bypassing the
+	// local store, as `docker build --pull` does.
+	Pull bool
+	// Network is RUN's default network: "default", "host" or "none".
+	Network string
+}
+
+// Attrs returns the Dockerfile frontend's attributes for a build of
+// dockerfile (its content) with o.
+func Attrs(dockerfile []byte, o Options) (map[string]string, error) {
+	attrs := map[string]string{"filename": o.Filename}
+	if o.Target != "" {
+		attrs["target"] = o.Target
+	}
+	if o.Platform != "" {
+		if strings.Contains(o.Platform, ",") {
+			return nil, fmt.Errorf("--platform %q: one platform at a time is supported", o.Platform)
+		}
+		attrs["platform"] = o.Platform
+	}
+	for k, v := range o.BuildArgs {
+		attrs["build-arg:"+k] = v
+	}
+	for k, v := range o.Labels {
+		attrs["label:"+k] = v
+	}
+	if o.NoCache {
+		attrs["no-cache"] = ""
+	}
+	if o.Pull {
+		attrs["image-resolve-mode"] = "pull"
+	}
+	switch o.Network {
+	case "", "default":
+	case "host", "none":
+		attrs["force-network-mode"] = o.Network
+	default:
+		return nil, fmt.Errorf("--network %q: want default, host or none", o.Network)
+	}
+	if ref, _, _, ok := parser.DetectSyntax(dockerfile); ok && EmbeddedServes(ref) {
+		// Any cmdline attribute stops the Dockerfile frontend from
+		// forwarding to the syntax image: the compiled-in one builds it,
+		// offline. Other syntax images are pulled and run, as docker does.
+		attrs["cmdline"] = ref
+	}
+	return attrs, nil
+}
+
+// EmbeddedServes reports whether the frontend named by a `# syntax=` line is
+// one the compiled-in frontend satisfies: docker/dockerfile at tag 1, 1.N or
+// 1.N.P up to EmbeddedVersion. Labs, digests and other images are not.
+func EmbeddedServes(syntax string) bool {
+	named, err := reference.ParseNormalizedNamed(syntax)
+	if err != nil || named.Name() != "docker.io/docker/dockerfile" {
+		return false
+	}
+	if _, ok := named.(reference.Digested); ok {
+		return false
+	}
+	tagged, ok := named.(reference.Tagged)
+	if !ok {
+		return false // "latest" may be newer than what is compiled in
+	}
+	parts := strings.Split(tagged.Tag(), ".")
+	if len(parts) > 3 {
+		return false
+	}
+	var v [3]int
+	for i, p := range parts {
+		n, err := strconv.Atoi(p)
+		if err != nil || n < 0 || strconv.Itoa(n) != p {
+			return false
+		}
+		v[i] = n
+	}
+	if v[0] != EmbeddedVersion[0] {
+		return false
+	}
+	return len(parts) == 1 || v[1] <= EmbeddedVersion[1]
+}
+
+// StoreName is the session key under which the local store is offered to
+// the solver as an OCI layout.
+const StoreName = "builder"
+
+// LocalContexts maps each named image in the local store to a named build
+// context, so `FROM hello` (and `COPY --from=hello`) use the stored image
+// with no registry round trip. BuildKit looks named contexts up by the
+// familiar name with ":latest" trimmed, which is the key used here.
+func LocalContexts(images []store.Image) map[string]string {
+	out := map[string]string{}
+	// The first entry for a name wins, as in the index.
+	for _, img := range images {
+		if img.Name == "" {
+			continue
+		}
+		key := "context:" + store.FamiliarName(img.Name)
+		if _, ok := out[key]; !ok {
+			out[key] = "oci-layout://" + StoreName + "@" + img.Target.Digest.String()
+		}
+	}
+	return out
+}

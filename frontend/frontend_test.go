@@ -1,0 +1,78 @@
+package frontend
+
+import (
+	"testing"
+
+	"github.com/builder-dev/builder/store"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+)
+
+func TestEmbeddedServes(t *testing.T) {
+	for in, want := range map[string]bool{
+		"docker/dockerfile:1":                     true,
+		"docker/dockerfile:1.4":                   true,
+		"docker.io/docker/dockerfile:1.28":        true,
+		"docker/dockerfile:1.28.1":                true,
+		"docker/dockerfile:1.29":                  false,
+		"docker/dockerfile:2":                     false,
+		"docker/dockerfile:1-labs":                false,
+		"docker/dockerfile:1.7-labs":              false,
+		"docker/dockerfile":                       false,
+		"docker/dockerfile:1@sha256:" + sixtyFour: false,
+		"example.com/docker/dockerfile:1":         false,
+		"tonistiigi/dockerfile:1":                 false,
+	} {
+		if got := EmbeddedServes(in); got != want {
+			t.Errorf("EmbeddedServes(%q) = %v; want %v", in, got, want)
+		}
+	}
+}
+
+const sixtyFour = "0000000000000000000000000000000000000000000000000000000000000000"
+
+func TestAttrs(t *testing.T) {
+	a, err := Attrs([]byte("# syntax=docker/dockerfile:1\nFROM scratch\n"), Options{Filename: "Dockerfile", Pull: true, NoCache: true,
+		BuildArgs: map[string]string{"A": "1"}, Labels: map[string]string{"l": "v"}, Network: "none"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range map[string]string{"filename": "Dockerfile", "image-resolve-mode": "pull", "no-cache": "",
+		"build-arg:A": "1", "label:l": "v", "force-network-mode": "none", "cmdline": "docker/dockerfile:1"} {
+		if got, ok := a[k]; !ok || got != v {
+			t.Errorf("attr %s = %q, %v; want %q", k, got, ok, v)
+		}
+	}
+	a, _ = Attrs([]byte("# syntax=example.com/my/frontend\nFROM scratch\n"), Options{Filename: "Dockerfile"})
+	if _, ok := a["cmdline"]; ok {
+		t.Error("a foreign syntax image must be forwarded, not served by the embedded frontend")
+	}
+	if _, err := Attrs(nil, Options{Network: "bridge0"}); err == nil {
+		t.Error("unknown --network accepted")
+	}
+	if _, err := Attrs(nil, Options{Platform: "linux/amd64,linux/arm64"}); err == nil {
+		t.Error("two platforms accepted")
+	}
+}
+
+func TestLocalContexts(t *testing.T) {
+	d := ocispec.Descriptor{Digest: "sha256:" + sixtyFour}
+	got := LocalContexts([]store.Image{
+		{Name: "docker.io/library/hello:latest", Target: d},
+		{Name: "docker.io/library/base:v1", Target: d},
+		{Name: "quay.io/x/y:latest", Target: d},
+		{Name: "", Target: d},
+	})
+	want := map[string]string{
+		"context:hello":       "oci-layout://builder@sha256:" + sixtyFour,
+		"context:base:v1":     "oci-layout://builder@sha256:" + sixtyFour,
+		"context:quay.io/x/y": "oci-layout://builder@sha256:" + sixtyFour,
+	}
+	if len(got) != len(want) {
+		t.Fatalf("LocalContexts = %v; want %v", got, want)
+	}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("%s = %q; want %q", k, got[k], v)
+		}
+	}
+}

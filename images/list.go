@@ -1,0 +1,195 @@
+// Package images holds the image-management verbs over the local store:
+// listing now, with tag, rm, inspect and the rest to follow.
+package images
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"text/tabwriter"
+	"text/template"
+	"time"
+
+	"github.com/builder-dev/builder/store"
+	"github.com/docker/cli/templates"
+	"github.com/docker/go-units"
+	"github.com/distribution/reference"
+)
+
+// ListOptions are `builder images` flags.
+type ListOptions struct {
+	// Reference, when set, lists only images whose repository (or
+	// repository:tag) matches it, as `docker images REPO[:TAG]` does.
+	Reference string
+	Quiet     bool
+	NoTrunc   bool
+	Digests   bool
+	Format    string
+}
+
+// Row is one line of the listing; its fields are what --format templates
+// see, named as docker names them.
+type Row struct {
+	Repository   string
+	Tag          string
+	ID           string
+	Digest       string
+	CreatedSince string
+	CreatedAt    string
+	Size         string
+	created      time.Time
+}
+
+// List writes the store's images to w in docker's format.
+func List(ctx context.Context, st *store.Store, o ListOptions, w io.Writer) error {
+	imgs, err := st.List(ctx)
+	if err != nil {
+		return err
+	}
+	match, err := matcher(o.Reference)
+	if err != nil {
+		return err
+	}
+	var rows []Row
+	for _, img := range imgs {
+		if !match(img.Name) {
+			continue
+		}
+		d, err := st.Details(ctx, img.Target)
+		if err != nil {
+			return fmt.Errorf("list %s: %w", displayName(img), err)
+		}
+		repo, tag := store.RepoTag(img.Name)
+		id := d.ID()
+		if !o.NoTrunc {
+			id = shortID(id)
+		}
+		r := Row{Repository: repo, Tag: tag, ID: id, Digest: img.Target.Digest.String(),
+			Size: units.HumanSizeWithPrecision(float64(d.Size), 3), created: d.Created()}
+		if !r.created.IsZero() {
+			r.CreatedSince = units.HumanDuration(time.Now().UTC().Sub(r.created)) + " ago"
+			r.CreatedAt = r.created.Local().Format("2006-01-02 15:04:05 -0700 MST")
+		} else {
+			r.CreatedSince, r.CreatedAt = "N/A", "N/A"
+		}
+		rows = append(rows, r)
+	}
+	// Newest first, then by name, as docker lists them.
+	sort.SliceStable(rows, func(i, j int) bool {
+		if !rows[i].created.Equal(rows[j].created) {
+			return rows[i].created.After(rows[j].created)
+		}
+		return rows[i].Repository+":"+rows[i].Tag < rows[j].Repository+":"+rows[j].Tag
+	})
+	return write(w, rows, o)
+}
+
+func displayName(img store.Image) string {
+	if img.Name == "" {
+		return img.Target.Digest.String()
+	}
+	return store.FamiliarName(img.Name)
+}
+
+// shortID is docker's truncated ID: 12 hex digits, no algorithm.
+func shortID(id string) string {
+	id = strings.TrimPrefix(id, "sha256:")
+	if len(id) > 12 {
+		id = id[:12]
+	}
+	return id
+}
+
+func matcher(ref string) (func(string) bool, error) {
+	if ref == "" {
+		return func(string) bool { return true }, nil
+	}
+	named, err := reference.ParseNormalizedNamed(ref)
+	if err != nil {
+		return nil, fmt.Errorf("invalid reference format: %s", ref)
+	}
+	tagged, hasTag := named.(reference.Tagged)
+	return func(name string) bool {
+		n, err := reference.ParseNormalizedNamed(name)
+		if err != nil || n.Name() != named.Name() {
+			return false
+		}
+		if !hasTag {
+			return true
+		}
+		t, ok := n.(reference.Tagged)
+		return ok && t.Tag() == tagged.Tag()
+	}, nil
+}
+
+const defaultTable = "table {{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}"
+
+func write(w io.Writer, rows []Row, o ListOptions) error {
+	format := o.Format
+	switch {
+	case o.Quiet:
+		format = "{{.ID}}"
+	case format == "" || format == "table":
+		format = defaultTable
+		if o.Digests {
+			format = "table {{.Repository}}\t{{.Tag}}\t{{.Digest}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}"
+		}
+	case format == "json":
+		for _, r := range rows {
+			dt, err := json.Marshal(r)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(w, string(dt))
+		}
+		return nil
+	}
+	table := strings.HasPrefix(format, "table")
+	format = strings.TrimPrefix(format, "table")
+	format = strings.TrimLeft(format, " ")
+	tmpl, err := templates.Parse(format)
+	if err != nil {
+		return fmt.Errorf("--format: %w", err)
+	}
+	out := w
+	var tw *tabwriter.Writer
+	if table {
+		// docker's table layout: min width 10, padding 3.
+		tw = tabwriter.NewWriter(w, 10, 1, 3, ' ', 0)
+		out = tw
+		if err := header(out, tmpl); err != nil {
+			return err
+		}
+	}
+	for _, r := range rows {
+		if err := tmpl.Execute(out, r); err != nil {
+			return fmt.Errorf("--format: %w", err)
+		}
+		fmt.Fprintln(out)
+	}
+	if tw != nil {
+		return tw.Flush()
+	}
+	return nil
+}
+
+var headers = map[string]string{
+	"Repository": "REPOSITORY", "Tag": "TAG", "ID": "IMAGE ID", "Digest": "DIGEST",
+	"CreatedSince": "CREATED", "CreatedAt": "CREATED AT", "Size": "SIZE",
+}
+
+// header runs the template once over the column titles, as docker's
+// formatter does.
+func header(w io.Writer, tmpl *template.Template) error {
+	h := Row{}
+	h.Repository, h.Tag, h.ID, h.Digest = headers["Repository"], headers["Tag"], headers["ID"], headers["Digest"]
+	h.CreatedSince, h.CreatedAt, h.Size = headers["CreatedSince"], headers["CreatedAt"], headers["Size"]
+	if err := tmpl.Execute(w, h); err != nil {
+		return fmt.Errorf("--format: %w", err)
+	}
+	fmt.Fprintln(w)
+	return nil
+}

@@ -1,0 +1,162 @@
+package solver
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	ctdsnapshot "github.com/containerd/containerd/v2/core/snapshots"
+	"github.com/containerd/containerd/v2/plugins/snapshots/native"
+	"github.com/containerd/containerd/v2/plugins/snapshots/overlay"
+	"github.com/containerd/containerd/v2/plugins/snapshots/overlay/overlayutils"
+	"github.com/containerd/containerd/v2/defaults"
+	"github.com/moby/buildkit/cache/remotecache"
+	inlineremotecache "github.com/moby/buildkit/cache/remotecache/inline"
+	localremotecache "github.com/moby/buildkit/cache/remotecache/local"
+	registryremotecache "github.com/moby/buildkit/cache/remotecache/registry"
+	"github.com/moby/buildkit/client"
+	bkconfig "github.com/moby/buildkit/cmd/buildkitd/config"
+	"github.com/moby/buildkit/control"
+	"github.com/moby/buildkit/executor/oci"
+	"github.com/moby/buildkit/frontend"
+	dockerfile "github.com/moby/buildkit/frontend/dockerfile/builder"
+	"github.com/moby/buildkit/frontend/gateway"
+	"github.com/moby/buildkit/frontend/gateway/forwarder"
+	"github.com/moby/buildkit/session"
+	"github.com/moby/buildkit/solver"
+	"github.com/moby/buildkit/solver/bboltcachestorage"
+	"github.com/moby/buildkit/util/db/boltutil"
+	"github.com/moby/buildkit/util/disk"
+	"github.com/moby/buildkit/util/grpcerrors"
+	"github.com/moby/buildkit/util/network/cniprovider"
+	"github.com/moby/buildkit/util/network/netproviders"
+	"github.com/moby/buildkit/util/resolver"
+	"github.com/moby/buildkit/version"
+	"github.com/moby/buildkit/worker"
+	"github.com/moby/buildkit/worker/base"
+	"github.com/moby/buildkit/worker/runc"
+	bolt "go.etcd.io/bbolt"
+	"google.golang.org/grpc"
+)
+
+// embedded is a BuildKit controller living in this process: the same
+// sequence buildkitd's newController runs, minus the cloud cache backends
+// (they would pull in the AWS and Azure SDKs for no user of a local CLI).
+type embedded struct {
+	ctrl *control.Controller
+	srv  *grpc.Server
+}
+
+func newEmbedded(ctx context.Context, opt Options) (*embedded, error) {
+	sm, err := session.NewManager()
+	if err != nil {
+		return nil, fmt.Errorf("create session manager: %w", err)
+	}
+	snapshotter := snapshotterFactory(opt.Root)
+	// CNI.Root must be absolute: the proxy network provider keeps its
+	// namespaces under it even in host mode.
+	nopt := netproviders.Opt{Mode: "host", CNI: cniprovider.Opt{Root: opt.Root}}
+	wopt, err := runc.NewWorkerOpt(opt.Root, snapshotter, false, oci.ProcessSandbox, nil, nil, nopt, nil,
+		opt.Runc, "", false, nil, "", "", nil)
+	if err != nil {
+		return nil, fmt.Errorf("create runc worker under %s: %w", opt.Root, err)
+	}
+	hosts := resolver.NewRegistryConfig(opt.Registries)
+	wopt.RegistryHosts = hosts // NewWorkerOpt leaves it nil; buildkitd sets it the same way.
+	wopt.GCPolicy = gcPolicy(opt.Root)
+	wopt.BuildkitVersion = client.BuildkitVersion{Package: version.Package, Version: version.Version, Revision: version.Revision}
+
+	w, err := base.NewWorker(ctx, wopt)
+	if err != nil {
+		return nil, fmt.Errorf("create worker: %w", err)
+	}
+	wc := &worker.Controller{}
+	if err := wc.Add(w); err != nil {
+		return nil, fmt.Errorf("register worker: %w", err)
+	}
+	gw, err := gateway.NewGatewayFrontend(wc.Infos(), nil)
+	if err != nil {
+		return nil, fmt.Errorf("create gateway frontend: %w", err)
+	}
+	frontends := map[string]frontend.Frontend{
+		"dockerfile.v0": forwarder.NewGatewayForwarder(wc.Infos(), dockerfile.Build),
+		"gateway.v0":    gw,
+	}
+	cacheStorage, err := bboltcachestorage.NewStore(filepath.Join(opt.Root, "cache.db"))
+	if err != nil {
+		return nil, fmt.Errorf("open cache db: %w", err)
+	}
+	historyDB, err := boltutil.SafeOpen(filepath.Join(opt.Root, "history.db"), 0600,
+		&bolt.Options{FreelistType: bolt.FreelistMapType, NoFreelistSync: true})
+	if err != nil {
+		return nil, fmt.Errorf("open history db: %w", err)
+	}
+	ctrl, err := control.NewController(control.Opt{
+		SessionManager:   sm,
+		WorkerController: wc,
+		Frontends:        frontends,
+		CacheManager:     solver.NewCacheManager(ctx, "local", cacheStorage, worker.NewCacheResultStorage(wc)),
+		CacheStore:       cacheStorage,
+		HistoryDB:        historyDB,
+		ResolveCacheExporterFuncs: map[string]remotecache.ResolveCacheExporterFunc{
+			"inline":   inlineremotecache.ResolveCacheExporterFunc(),
+			"local":    localremotecache.ResolveCacheExporterFunc(sm),
+			"registry": registryremotecache.ResolveCacheExporterFunc(sm, hosts),
+		},
+		ResolveCacheImporterFuncs: map[string]remotecache.ResolveCacheImporterFunc{
+			"local":    localremotecache.ResolveCacheImporterFunc(sm),
+			"registry": registryremotecache.ResolveCacheImporterFunc(sm, w.ContentStore(), hosts),
+		},
+		LeaseManager:   w.LeaseManager(),
+		ContentStore:   w.ContentStore(),
+		GarbageCollect: w.GarbageCollect,
+		Entitlements:   []string{"network.host"},
+		GracefulStop:   ctx.Done(),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("create controller: %w", err)
+	}
+	// Without grpcerrors' interceptors the client loses typed errors such as
+	// Dockerfile source locations; without the size limits large graphs fail.
+	srv := grpc.NewServer(
+		grpc.ChainUnaryInterceptor(grpcerrors.UnaryServerInterceptor),
+		grpc.StreamInterceptor(grpcerrors.StreamServerInterceptor),
+		grpc.MaxRecvMsgSize(defaults.DefaultMaxRecvMsgSize),
+		grpc.MaxSendMsgSize(defaults.DefaultMaxSendMsgSize))
+	ctrl.Register(srv)
+	return &embedded{ctrl: ctrl, srv: srv}, nil
+}
+
+func (e *embedded) close() error {
+	e.srv.Stop()
+	return e.ctrl.Close()
+}
+
+// snapshotterFactory picks overlayfs where the state root supports it and
+// falls back to native copies (e.g. a root that itself sits on overlayfs).
+func snapshotterFactory(root string) runc.SnapshotterFactory {
+	if err := os.MkdirAll(root, 0700); err == nil && overlayutils.Supported(root) == nil {
+		return runc.SnapshotterFactory{Name: "overlayfs", New: func(r string) (ctdsnapshot.Snapshotter, error) {
+			return overlay.NewSnapshotter(r, overlay.AsynchronousRemove)
+		}}
+	}
+	return runc.SnapshotterFactory{Name: "native", New: native.NewSnapshotter}
+}
+
+// gcPolicy mirrors buildkitd's unexported getGCPolicy with default settings.
+func gcPolicy(root string) []client.PruneInfo {
+	dstat, _ := disk.GetDiskStat(root)
+	var out []client.PruneInfo
+	for _, rule := range bkconfig.DefaultGCPolicy(bkconfig.GCConfig{}, dstat) {
+		out = append(out, client.PruneInfo{
+			Filter:        rule.Filters,
+			All:           rule.All,
+			KeepDuration:  rule.KeepDuration.Duration,
+			ReservedSpace: rule.ReservedSpace.AsBytes(dstat),
+			MaxUsedSpace:  rule.MaxUsedSpace.AsBytes(dstat),
+			MinFreeSpace:  rule.MinFreeSpace.AsBytes(dstat),
+		})
+	}
+	return out
+}

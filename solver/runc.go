@@ -1,0 +1,140 @@
+package solver
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+
+	"golang.org/x/sys/unix"
+)
+
+// MinRunc is the oldest runc without known container escapes reachable from
+// an ordinary Dockerfile: CVE-2025-31133, CVE-2025-52565, CVE-2025-52881 and
+// CVE-2026-41579 are fixed from here on.
+var MinRunc = [3]int{1, 4, 3}
+
+// FindRunc returns the runc to run containers with: $BUILDER_RUNC, else a
+// runc beside the builder binary (where `make` puts the pinned build), else
+// the first on PATH. A runc older than MinRunc gets a warning on warn.
+func FindRunc(warn func(string)) (string, error) {
+	path, err := lookupRunc()
+	if err != nil {
+		return "", err
+	}
+	out, err := exec.Command(path, "--version").Output()
+	if err != nil {
+		return "", fmt.Errorf("run %s --version: %w", path, err)
+	}
+	if v, ok := parseRuncVersion(string(out)); ok && less(v, MinRunc) {
+		warn(fmt.Sprintf("%s is runc %d.%d.%d, older than %d.%d.%d: it lacks the fixes for container escapes "+
+			"CVE-2025-31133, CVE-2025-52565, CVE-2025-52881 and CVE-2026-41579. Build a current one with `make runc`.",
+			path, v[0], v[1], v[2], MinRunc[0], MinRunc[1], MinRunc[2]))
+	}
+	return path, nil
+}
+
+func lookupRunc() (string, error) {
+	if p := os.Getenv("BUILDER_RUNC"); p != "" {
+		return p, nil
+	}
+	if exe, err := os.Executable(); err == nil {
+		p := filepath.Join(filepath.Dir(exe), "runc")
+		if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() {
+			return p, nil
+		}
+	}
+	if p, err := exec.LookPath("runc"); err == nil {
+		return p, nil
+	}
+	return "", fmt.Errorf("runc not found: builder runs build steps and containers with runc. " +
+		"Run `make runc` in the builder source tree (it builds a pinned current runc next to the builder binary), " +
+		"or set BUILDER_RUNC to a runc >= 1.4.3")
+}
+
+// parseRuncVersion reads the first line of `runc --version`, "runc version 1.5.2".
+func parseRuncVersion(out string) ([3]int, bool) {
+	var v [3]int
+	line, _, _ := strings.Cut(out, "\n")
+	f := strings.Fields(line)
+	if len(f) < 3 {
+		return v, false
+	}
+	num, _, _ := strings.Cut(strings.TrimPrefix(f[2], "v"), "+")
+	num, _, _ = strings.Cut(num, "-")
+	parts := strings.Split(num, ".")
+	if len(parts) != 3 {
+		return v, false
+	}
+	for i, p := range parts {
+		n, err := strconv.Atoi(p)
+		if err != nil {
+			return v, false
+		}
+		v[i] = n
+	}
+	return v, true
+}
+
+func less(a, b [3]int) bool {
+	for i := range a {
+		if a[i] != b[i] {
+			return a[i] < b[i]
+		}
+	}
+	return false
+}
+
+// sweepStale cleans what a killed owner leaves: runc containers whose bundle
+// lies under the root (their processes outlive the owner, reparented to init)
+// and overlay mounts under the root. Only the lock holder calls it, so
+// nothing swept can belong to a live builder process.
+func sweepStale(ctx context.Context, root, runc string) {
+	if runc != "" {
+		if out, err := exec.CommandContext(ctx, runc, "list", "--format", "json").Output(); err == nil {
+			var list []struct {
+				ID     string `json:"id"`
+				Bundle string `json:"bundle"`
+			}
+			if json.Unmarshal(out, &list) == nil {
+				for _, c := range list {
+					if strings.HasPrefix(c.Bundle, root+"/") {
+						exec.CommandContext(ctx, runc, "delete", "--force", c.ID).Run()
+					}
+				}
+			}
+		}
+	}
+	mounts, err := mountsUnder(root)
+	if err != nil {
+		return
+	}
+	// Deepest first, so nested mounts come off before their parents.
+	sort.Sort(sort.Reverse(sort.StringSlice(mounts)))
+	for _, m := range mounts {
+		unix.Unmount(m, unix.MNT_DETACH)
+	}
+}
+
+func mountsUnder(root string) ([]string, error) {
+	f, err := os.Open("/proc/self/mountinfo")
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var out []string
+	s := bufio.NewScanner(f)
+	for s.Scan() {
+		fields := strings.Fields(s.Text())
+		if len(fields) > 4 && strings.HasPrefix(fields[4], root+"/") {
+			out = append(out, fields[4])
+		}
+	}
+	return out, s.Err()
+}

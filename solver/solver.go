@@ -1,0 +1,263 @@
+// Package solver gives the rest of builder a BuildKit client, whether the
+// solver runs inside this process (the default) or in a remote buildkitd.
+// Everything above the *client.Client is the same code for both.
+package solver
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gofrs/flock"
+	"github.com/moby/buildkit/client"
+	"github.com/moby/buildkit/util/apicaps"
+	resolverconfig "github.com/moby/buildkit/util/resolver/config"
+
+	// BuildKit's gRPC proto codec; buildkitd and buildctl register it too.
+	_ "github.com/moby/buildkit/util/grpcutil/encoding/proto"
+)
+
+func init() {
+	// Used only in BuildKit's "please update" messages.
+	apicaps.ExportedProduct = "builder"
+}
+
+// Options says where the solver lives.
+type Options struct {
+	// Root is the state directory of the embedded solver.
+	Root string
+	// Addr, when set, names a remote buildkitd (unix://, tcp://); Root is
+	// then unused by the solver.
+	Addr string
+	// Registries is buildkitd.toml's [registry."host"] table, applied by
+	// the embedded solver (a remote buildkitd has its own).
+	Registries map[string]resolverconfig.RegistryConfig
+	// Runc is the runc binary the embedded solver runs steps with.
+	Runc string
+	// Log receives messages about waiting for other processes.
+	Log io.Writer
+}
+
+// Solver is a connected BuildKit client plus whatever must be torn down
+// after it.
+type Solver struct {
+	Client *client.Client
+	// Remote is true when the client talks to a buildkitd or to another
+	// builder process's solver, so files on this machine may not be the
+	// solver's.
+	Remote bool
+	close  func() error
+}
+
+// Close disconnects and, for the process that owns the embedded solver,
+// waits for other builder processes still using it before shutting it down.
+func (s *Solver) Close() error {
+	return s.close()
+}
+
+const (
+	lockName   = "solver.lock"
+	socketName = "solver.sock"
+)
+
+// Open connects to the solver Options describes. For the embedded solver,
+// the first builder process on a root takes its lock and serves the solver on
+// a unix socket under the root; later processes connect to that socket, so
+// concurrent commands share one solver instead of blocking on its databases.
+func Open(ctx context.Context, opt Options) (*Solver, error) {
+	if opt.Addr != "" {
+		c, err := client.New(ctx, opt.Addr)
+		if err != nil {
+			return nil, fmt.Errorf("connect to buildkitd at %s: %w", opt.Addr, err)
+		}
+		return &Solver{Client: c, Remote: true, close: c.Close}, nil
+	}
+	if opt.Log == nil {
+		opt.Log = io.Discard
+	}
+	if err := os.MkdirAll(opt.Root, 0700); err != nil {
+		return nil, fmt.Errorf("create state root: %w", err)
+	}
+	// MkdirAll leaves an existing directory's mode alone; others must never
+	// reach the rootfs directories below it (CVE-2021-41091).
+	if err := os.Chmod(opt.Root, 0700); err != nil {
+		return nil, fmt.Errorf("restrict state root: %w", err)
+	}
+	lock := flock.New(filepath.Join(opt.Root, lockName))
+	warned := false
+	start := time.Now()
+	for {
+		ok, err := lock.TryLock()
+		if err != nil {
+			return nil, fmt.Errorf("lock state root %s: %w", opt.Root, err)
+		}
+		if ok {
+			return serve(ctx, opt, lock)
+		}
+		if s, err := connect(ctx, opt.Root); err == nil {
+			return s, nil
+		}
+		// The owner is starting up or shutting down: its socket is not
+		// there yet or no longer. Try again, and say why we wait.
+		if !warned && time.Since(start) > 2*time.Second {
+			fmt.Fprintf(opt.Log, "waiting for builder process %s, which holds %s\n", ownerPID(opt.Root), lock.Path())
+			warned = true
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("wait for solver lock %s: %w", lock.Path(), context.Cause(ctx))
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+func ownerPID(root string) string {
+	dt, err := os.ReadFile(filepath.Join(root, "solver.pid"))
+	if err != nil {
+		return "(unknown pid)"
+	}
+	return strings.TrimSpace(string(dt))
+}
+
+func connect(ctx context.Context, root string) (*Solver, error) {
+	sock := filepath.Join(root, socketName)
+	conn, err := net.DialTimeout("unix", sock, time.Second)
+	if err != nil {
+		return nil, err
+	}
+	conn.Close()
+	c, err := client.New(ctx, "unix://"+sock)
+	if err != nil {
+		return nil, err
+	}
+	// A socket that accepts but whose server is stopping fails here.
+	if _, err := c.ListWorkers(ctx); err != nil {
+		c.Close()
+		return nil, err
+	}
+	return &Solver{Client: c, Remote: true, close: c.Close}, nil
+}
+
+func serve(ctx context.Context, opt Options, lock *flock.Flock) (_ *Solver, retErr error) {
+	defer func() {
+		if retErr != nil {
+			lock.Unlock()
+		}
+	}()
+	os.WriteFile(filepath.Join(opt.Root, "solver.pid"), []byte(strconv.Itoa(os.Getpid())+"\n"), 0600)
+	sweepStale(ctx, opt.Root, opt.Runc)
+	// The controller must outlive the ctx of the command that created it
+	// while other processes are still attached to it.
+	srvCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	e, err := newEmbedded(srvCtx, opt)
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	sock := filepath.Join(opt.Root, socketName)
+	os.Remove(sock) // left by a killed owner; we hold the lock, so it is stale.
+	l, err := net.Listen("unix", sock)
+	if err != nil {
+		cancel()
+		e.close()
+		return nil, fmt.Errorf("listen on %s: %w", sock, err)
+	}
+	tl := &trackingListener{Listener: l, idle: make(chan struct{})}
+	go e.srv.Serve(tl)
+
+	c, err := client.New(ctx, "unix://"+sock)
+	if err != nil {
+		cancel()
+		l.Close()
+		e.close()
+		return nil, fmt.Errorf("connect to embedded solver: %w", err)
+	}
+	closeFn := func() error {
+		c.Close()
+		// No new peers from here on; those already attached finish first.
+		l.Close()
+		os.Remove(sock)
+		if !tl.waitIdle(500 * time.Millisecond) {
+			fmt.Fprintf(opt.Log, "waiting for %d other builder process(es) using the solver in %s\n", tl.active(), opt.Root)
+			tl.waitIdle(0)
+		}
+		cancel()
+		err := e.close()
+		lock.Unlock()
+		return err
+	}
+	return &Solver{Client: c, close: closeFn}, nil
+}
+
+// trackingListener counts open connections so the owning process knows when
+// the other processes attached to its solver are done.
+type trackingListener struct {
+	net.Listener
+	mu   sync.Mutex
+	n    int
+	idle chan struct{}
+}
+
+func (l *trackingListener) Accept() (net.Conn, error) {
+	conn, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	l.mu.Lock()
+	l.n++
+	l.mu.Unlock()
+	return &trackedConn{Conn: conn, l: l}, nil
+}
+
+func (l *trackingListener) done() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.n--
+	if l.n == 0 {
+		select {
+		case l.idle <- struct{}{}:
+		default:
+		}
+	}
+}
+
+func (l *trackingListener) active() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.n
+}
+
+// waitIdle waits until no connection is open; timeout 0 waits for ever.
+func (l *trackingListener) waitIdle(timeout time.Duration) bool {
+	var expire <-chan time.Time
+	if timeout > 0 {
+		expire = time.After(timeout)
+	}
+	for l.active() > 0 {
+		select {
+		case <-l.idle:
+		case <-expire:
+			return false
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	return true
+}
+
+type trackedConn struct {
+	net.Conn
+	l    *trackingListener
+	once sync.Once
+}
+
+func (c *trackedConn) Close() error {
+	c.once.Do(c.l.done)
+	return c.Conn.Close()
+}

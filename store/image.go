@@ -1,0 +1,131 @@
+package store
+
+import (
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/containerd/containerd/v2/core/content"
+	"github.com/containerd/containerd/v2/core/images"
+	"github.com/containerd/containerd/v2/pkg/archive/compression"
+	"github.com/containerd/platforms"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+)
+
+// Details is what the image listing and run need from an image's manifest
+// and config.
+type Details struct {
+	Manifest ocispec.Manifest
+	// ConfigDesc's digest is the image ID, as docker shows it.
+	ConfigDesc ocispec.Descriptor
+	Config     ocispec.Image
+	// Size is the image's unpacked size: the sum of its layers' uncompressed
+	// sizes, which is what docker's SIZE column reports.
+	Size int64
+}
+
+// ID is the image ID: the digest of its config.
+func (d Details) ID() string { return d.ConfigDesc.Digest.String() }
+
+// Created is the config's creation time (zero when the config has none).
+func (d Details) Created() time.Time {
+	if d.Config.Created == nil {
+		return time.Time{}
+	}
+	return *d.Config.Created
+}
+
+// Details reads the manifest (for the host platform, when target is an
+// index), config and size of target.
+func (s *Store) Details(ctx context.Context, target ocispec.Descriptor) (Details, error) {
+	var d Details
+	m, err := images.Manifest(ctx, s.cs, target, platforms.Default())
+	if err != nil {
+		return d, fmt.Errorf("read manifest %s: %w", target.Digest, err)
+	}
+	d.Manifest = m
+	d.ConfigDesc = m.Config
+	dt, err := content.ReadBlob(ctx, s.cs, m.Config)
+	if err != nil {
+		return d, fmt.Errorf("read config %s: %w", m.Config.Digest, err)
+	}
+	if err := json.Unmarshal(dt, &d.Config); err != nil {
+		return d, fmt.Errorf("parse config %s: %w", m.Config.Digest, err)
+	}
+	for _, l := range m.Layers {
+		n, err := s.uncompressedSize(ctx, l)
+		if err != nil {
+			return d, err
+		}
+		d.Size += n
+	}
+	return d, nil
+}
+
+// uncompressedSize finds a layer's unpacked size without unpacking it where
+// the format allows: a gzip member ends with its uncompressed size (mod
+// 2^32, so layers over 4 GiB are counted by reading them).
+func (s *Store) uncompressedSize(ctx context.Context, l ocispec.Descriptor) (int64, error) {
+	ra, err := s.cs.ReaderAt(ctx, l)
+	if err != nil {
+		return 0, fmt.Errorf("open layer %s: %w", l.Digest, err)
+	}
+	defer ra.Close()
+	switch {
+	case strings.HasSuffix(l.MediaType, "+gzip") || strings.HasSuffix(l.MediaType, ".gzip"):
+		if l.Size >= 18 && l.Size < 1<<32 {
+			var b [4]byte
+			if _, err := ra.ReadAt(b[:], l.Size-4); err == nil {
+				if n := int64(binary.LittleEndian.Uint32(b[:])); n >= l.Size/1100 {
+					return n, nil
+				}
+			}
+		}
+	case strings.HasSuffix(l.MediaType, ".tar") || strings.HasSuffix(l.MediaType, "layer.v1.tar"):
+		return l.Size, nil
+	}
+	r, err := compression.DecompressStream(content.NewReader(ra))
+	if err != nil {
+		return 0, fmt.Errorf("decompress layer %s: %w", l.Digest, err)
+	}
+	defer r.Close()
+	n, err := io.Copy(io.Discard, r)
+	if err != nil {
+		return 0, fmt.Errorf("decompress layer %s: %w", l.Digest, err)
+	}
+	return n, nil
+}
+
+// Lookup finds an image by name ("hello", "hello:v1", a full name) or by an
+// image ID or a prefix of one, as docker's commands accept either.
+func (s *Store) Lookup(ctx context.Context, ref string) (Image, Details, error) {
+	list, err := s.List(ctx)
+	if err != nil {
+		return Image{}, Details{}, err
+	}
+	if name, err := ParseName(ref); err == nil {
+		for _, img := range list {
+			if img.Name == name {
+				d, err := s.Details(ctx, img.Target)
+				return img, d, err
+			}
+		}
+	}
+	if IDPrefix(ref) {
+		want := "sha256:" + strings.TrimPrefix(ref, "sha256:")
+		for _, img := range list {
+			d, err := s.Details(ctx, img.Target)
+			if err != nil {
+				continue
+			}
+			if strings.HasPrefix(d.ID(), want) || strings.HasPrefix(img.Target.Digest.String(), want) {
+				return img, d, nil
+			}
+		}
+	}
+	return Image{}, Details{}, fmt.Errorf("%w: %s", ErrNotFound, ref)
+}

@@ -1,0 +1,269 @@
+// Package store is builder's local image store: an OCI image layout
+// directory (blobs/ plus index.json) that builds write into directly and that
+// other OCI tools, such as `skopeo inspect oci:DIR:NAME`, can read.
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/containerd/containerd/v2/core/content"
+	contentlocal "github.com/containerd/containerd/v2/plugins/content/local"
+	"github.com/gofrs/flock"
+	"github.com/opencontainers/go-digest"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+)
+
+const (
+	// AnnotationName holds an entry's fully qualified name,
+	// docker.io/library/hello:latest, as containerd and BuildKit write it.
+	AnnotationName = "io.containerd.image.name"
+	// The OCI ref.name annotation holds the familiar name with ":latest"
+	// omitted ("hello", "quay.io/x/y:1"): what a user types, so that
+	// `skopeo inspect oci:DIR:hello` finds exactly one entry. BuildKit's own
+	// writer puts only the tag there, which is ambiguous across repositories.
+	annotationRefName = ocispec.AnnotationRefName
+
+	// maxIndexSize bounds how much of index.json is read, as containerd
+	// bounds JSON it parses (CVE-2023-25153 class).
+	maxIndexSize = 20 << 20
+)
+
+// ErrNotFound is returned when no image matches a name or ID.
+var ErrNotFound = errors.New("no such image")
+
+// Store is an OCI image layout directory.
+type Store struct {
+	dir string
+	cs  content.Store
+}
+
+// Open opens the store at dir, creating the layout if it is not there.
+func Open(dir string) (*Store, error) {
+	if err := os.MkdirAll(dir, 0700); err != nil {
+		return nil, fmt.Errorf("create image store %s: %w", dir, err)
+	}
+	layout := filepath.Join(dir, ocispec.ImageLayoutFile)
+	if _, err := os.Stat(layout); errors.Is(err, os.ErrNotExist) {
+		dt, _ := json.Marshal(ocispec.ImageLayout{Version: ocispec.ImageLayoutVersion})
+		if err := writeFileAtomic(layout, dt); err != nil {
+			return nil, fmt.Errorf("create image store %s: %w", dir, err)
+		}
+	}
+	cs, err := contentlocal.NewStore(dir)
+	if err != nil {
+		return nil, fmt.Errorf("open image store content %s: %w", dir, err)
+	}
+	return &Store{dir: dir, cs: cs}, nil
+}
+
+// Dir is the layout directory.
+func (s *Store) Dir() string { return s.dir }
+
+// Content is the store's blobs, as a containerd content store.
+func (s *Store) Content() content.Store { return s.cs }
+
+// Image is one entry of the store's index: a name (empty for an untagged,
+// "dangling" image) and the manifest or index it points at.
+type Image struct {
+	Name   string
+	Target ocispec.Descriptor
+}
+
+// List returns the index's entries in index order.
+func (s *Store) List(ctx context.Context) ([]Image, error) {
+	idx, err := s.readIndex()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Image, 0, len(idx.Manifests))
+	for _, d := range idx.Manifests {
+		out = append(out, Image{Name: d.Annotations[AnnotationName], Target: stripNames(d)})
+	}
+	return out, nil
+}
+
+// Tag points name (normalised, see ParseName) at target. An image that loses
+// its last name this way stays in the store as a dangling entry, as docker
+// keeps the image a rebuild untags.
+func (s *Store) Tag(ctx context.Context, name string, target ocispec.Descriptor) error {
+	return s.update(func(idx *ocispec.Index) error {
+		var old *ocispec.Descriptor
+		keep := idx.Manifests[:0]
+		for _, d := range idx.Manifests {
+			switch {
+			case d.Annotations[AnnotationName] == name:
+				d := d
+				old = &d
+			case d.Annotations[AnnotationName] == "" && d.Digest == target.Digest:
+				// The dangling entry of this digest gets its name back.
+			default:
+				keep = append(keep, d)
+			}
+		}
+		idx.Manifests = append(keep, withName(target, name))
+		if old != nil && old.Digest != target.Digest && !referenced(idx, old.Digest) {
+			idx.Manifests = append(idx.Manifests, stripNames(*old))
+		}
+		return nil
+	})
+}
+
+// AddDangling records target without a name, unless some entry already
+// references it: the result of a build without -t.
+func (s *Store) AddDangling(ctx context.Context, target ocispec.Descriptor) error {
+	return s.update(func(idx *ocispec.Index) error {
+		if !referenced(idx, target.Digest) {
+			idx.Manifests = append(idx.Manifests, stripNames(target))
+		}
+		return nil
+	})
+}
+
+func referenced(idx *ocispec.Index, dgst digest.Digest) bool {
+	for _, d := range idx.Manifests {
+		if d.Digest == dgst {
+			return true
+		}
+	}
+	return false
+}
+
+func withName(d ocispec.Descriptor, name string) ocispec.Descriptor {
+	d = stripNames(d)
+	ann := map[string]string{AnnotationName: name}
+	for k, v := range d.Annotations {
+		ann[k] = v
+	}
+	ann[annotationRefName] = FamiliarName(name)
+	d.Annotations = ann
+	return d
+}
+
+// stripNames drops the name annotations, keeping any others.
+func stripNames(d ocispec.Descriptor) ocispec.Descriptor {
+	var ann map[string]string
+	for k, v := range d.Annotations {
+		if k == AnnotationName || k == annotationRefName {
+			continue
+		}
+		if ann == nil {
+			ann = map[string]string{}
+		}
+		ann[k] = v
+	}
+	d.Annotations = ann
+	return d
+}
+
+func (s *Store) indexPath() string { return filepath.Join(s.dir, ocispec.ImageIndexFile) }
+
+func (s *Store) readIndex() (*ocispec.Index, error) {
+	f, err := os.Open(s.indexPath())
+	if errors.Is(err, os.ErrNotExist) {
+		return emptyIndex(), nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read image store index: %w", err)
+	}
+	defer f.Close()
+	dt, err := io.ReadAll(io.LimitReader(f, maxIndexSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", s.indexPath(), err)
+	}
+	if len(dt) > maxIndexSize {
+		return nil, fmt.Errorf("read %s: larger than %d bytes", s.indexPath(), maxIndexSize)
+	}
+	idx := emptyIndex()
+	if err := json.Unmarshal(dt, idx); err != nil {
+		return nil, fmt.Errorf("parse %s: %w", s.indexPath(), err)
+	}
+	return idx, nil
+}
+
+func emptyIndex() *ocispec.Index {
+	idx := &ocispec.Index{MediaType: ocispec.MediaTypeImageIndex}
+	idx.SchemaVersion = 2
+	return idx
+}
+
+// update applies fn to index.json under an exclusive lock, re-reading the
+// index after taking it and replacing the file atomically, so two processes
+// writing at once never lose each other's entries.
+func (s *Store) update(fn func(*ocispec.Index) error) error {
+	// The lock file is never removed: unlinking it would let a third
+	// process lock a new inode while a second still holds the old one.
+	lock := flock.New(s.indexPath() + ".lock")
+	if err := lock.Lock(); err != nil {
+		return fmt.Errorf("lock image store index: %w", err)
+	}
+	defer lock.Unlock()
+	idx, err := s.readIndex()
+	if err != nil {
+		return err
+	}
+	if err := fn(idx); err != nil {
+		return err
+	}
+	dt, err := json.Marshal(idx)
+	if err != nil {
+		return err
+	}
+	if err := writeFileAtomic(s.indexPath(), dt); err != nil {
+		return fmt.Errorf("write image store index: %w", err)
+	}
+	return nil
+}
+
+func writeFileAtomic(path string, dt []byte) error {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	defer os.Remove(tmp)
+	if _, err := f.Write(dt); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Chmod(0644); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return err
+	}
+	d, err := os.Open(filepath.Dir(path))
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}
+
+// IDPrefix reports whether s looks like an image ID or a prefix of one.
+func IDPrefix(s string) bool {
+	s = strings.TrimPrefix(s, "sha256:")
+	if len(s) == 0 || len(s) > 64 {
+		return false
+	}
+	for _, c := range s {
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+			return false
+		}
+	}
+	return true
+}
