@@ -14,9 +14,9 @@ import (
 	"time"
 
 	"github.com/builder-dev/builder/store"
+	"github.com/distribution/reference"
 	"github.com/docker/cli/templates"
 	"github.com/docker/go-units"
-	"github.com/distribution/reference"
 )
 
 // ListOptions are `builder images` flags.
