@@ -60,10 +60,12 @@ type Options struct {
 
 // Env is where a build runs and reports.
 type Env struct {
-	Solver *solver.Solver
-	Store  *store.Store
-	Stdout io.Writer
-	Stderr io.Writer
+	// OpenSolver is called once the input has been checked, so bad input
+	// fails fast without starting (or waiting for) a solver.
+	OpenSolver func(context.Context) (*solver.Solver, error)
+	Store      *store.Store
+	Stdout     io.Writer
+	Stderr     io.Writer
 }
 
 // Result is what a successful build made.
@@ -72,13 +74,6 @@ type Result struct {
 	// that make no image, such as type=local).
 	ImageID string
 	Target  *ocispec.Descriptor
-}
-
-// Validate checks everything that can be checked before a solver is
-// started, so bad input fails fast and touches nothing.
-func (o *Options) Validate() error {
-	_, _, err := o.prepare()
-	return err
 }
 
 type prepared struct {
@@ -206,6 +201,11 @@ func Build(ctx context.Context, env Env, o Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	slv, err := env.OpenSolver(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer slv.Close()
 	opt, err := solveOpt(p, o, env.Store, plan.Entries)
 	if err != nil {
 		return nil, err
@@ -231,7 +231,7 @@ func Build(ctx context.Context, env Env, o Options) (*Result, error) {
 		var err error
 		// The frontend runs here, client-side, and drives the solver over
 		// the gateway API: the same code serves a remote buildkitd.
-		resp, err = env.Solver.Client.Build(egCtx, opt, "", dockerfile.Build, ch)
+		resp, err = slv.Client.Build(egCtx, opt, "", dockerfile.Build, ch)
 		return err
 	})
 	eg.Go(func() error {

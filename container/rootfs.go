@@ -55,6 +55,11 @@ func unpack(ctx context.Context, st *store.Store, d store.Details, i int, dir st
 		return err
 	}
 	defer os.RemoveAll(tmp)
+	// MkdirTemp makes 0700; a layer whose tar has no "./" entry keeps this
+	// directory's mode as its root's, and / must be 0755 as in docker.
+	if err := os.Chmod(tmp, 0755); err != nil {
+		return err
+	}
 	ra, err := st.Content().ReaderAt(ctx, desc)
 	if err != nil {
 		return fmt.Errorf("open layer %s: %w", desc.Digest, err)

@@ -109,6 +109,14 @@ func prepareBundle(ctx context.Context, dir, id string, lowers []string, d store
 			return nil, fmt.Errorf("create container %s: %w", id, err)
 		}
 	}
+	// The upper directory's mode is the container's / mode: 0755, as in
+	// docker, or non-root users cannot traverse /. (The container directory
+	// above it stays 0700: nothing outside reaches the rootfs.)
+	for _, sub := range []string{"upper", "empty"} {
+		if err := os.Chmod(filepath.Join(dir, sub), 0755); err != nil {
+			return nil, err
+		}
+	}
 	if len(lowers) == 0 {
 		// FROM scratch with no files: overlay needs one lower.
 		lowers = []string{filepath.Join(dir, "empty")}

@@ -1,6 +1,9 @@
 package main
 
 import (
+	"context"
+
+	"github.com/builder-dev/builder/solver"
 	"os"
 
 	"github.com/builder-dev/builder/build"
@@ -56,21 +59,15 @@ func buildCommand() *cli.Command {
 				Quiet:        c.Bool("quiet"),
 				Progress:     c.String("progress"),
 			}
-			// Bad flags and a missing context or Dockerfile fail before any
-			// solver starts or any state is touched.
-			if err := opts.Validate(); err != nil {
-				return err
-			}
 			st, root, err := openStore(c)
 			if err != nil {
 				return err
 			}
-			s, err := openSolver(c.Context, c, root)
-			if err != nil {
-				return err
+			env := build.Env{
+				OpenSolver: func(ctx context.Context) (*solver.Solver, error) { return openSolver(ctx, c, root) },
+				Store:      st, Stdout: os.Stdout, Stderr: os.Stderr,
 			}
-			defer s.Close()
-			_, err = build.Build(c.Context, build.Env{Solver: s, Store: st, Stdout: os.Stdout, Stderr: os.Stderr}, opts)
+			_, err = build.Build(c.Context, env, opts)
 			return err
 		},
 	}

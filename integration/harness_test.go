@@ -1,0 +1,347 @@
+// Package integration drives the built builder binary as a user would,
+// against real runc, a real registry (Debian's docker-registry on
+// 127.0.0.1) and skopeo as an independent client.
+package integration
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// suite holds what every test shares: the binaries under test and the
+// registry serving base images. It is built once, in TestMain.
+type suite struct {
+	dir      string // scratch space for the whole run
+	builder  string // the builder binary
+	runc     string
+	registry string // host:port of the registry, docker.io's mirror
+}
+
+var s suite
+
+func TestMain(m *testing.M) {
+	code, err := setup(m)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "integration setup:", err)
+		os.Exit(1)
+	}
+	os.Exit(code)
+}
+
+func setup(m *testing.M) (int, error) {
+	if os.Geteuid() != 0 {
+		return 0, fmt.Errorf("the integration tests run builds with runc and need root")
+	}
+	dir, err := os.MkdirTemp("", "builder-it-")
+	if err != nil {
+		return 0, err
+	}
+	defer os.RemoveAll(dir)
+	s.dir = dir
+	_, here, _, _ := runtime.Caller(0)
+	repo := filepath.Dir(filepath.Dir(here))
+	bin := filepath.Join(dir, "bin")
+	s.builder = filepath.Join(bin, "builder")
+	if out, err := exec.Command("go", "build", "-o", s.builder, filepath.Join(repo, "cmd", "builder")).CombinedOutput(); err != nil {
+		return 0, fmt.Errorf("go build: %v\n%s", err, out)
+	}
+	// The pinned runc that `make runc` builds; builder finds it beside itself.
+	s.runc = os.Getenv("BUILDER_RUNC")
+	if s.runc == "" {
+		s.runc = filepath.Join(repo, "bin", "runc")
+	}
+	if _, err := os.Stat(s.runc); err != nil {
+		return 0, fmt.Errorf("runc: %v (run `make runc` first, or set BUILDER_RUNC)", err)
+	}
+	if err := copyFile(s.runc, filepath.Join(bin, "runc")); err != nil {
+		return 0, err
+	}
+	stop, addr, err := startRegistry(filepath.Join(dir, "registry"))
+	if err != nil {
+		return 0, err
+	}
+	defer stop()
+	s.registry = addr
+	if err := pushBusybox(filepath.Join(dir, "busybox")); err != nil {
+		return 0, fmt.Errorf("busybox base image: %w", err)
+	}
+	return m.Run(), nil
+}
+
+func copyFile(src, dst string) error {
+	dt, err := os.ReadFile(src)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(dst, dt, 0755)
+}
+
+// freePort asks the kernel for an unused loopback port.
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// startRegistry runs Debian's docker-registry with a config of its own.
+func startRegistry(dir string) (stop func(), addr string, err error) {
+	port, err := freePort()
+	if err != nil {
+		return nil, "", err
+	}
+	addr = fmt.Sprintf("127.0.0.1:%d", port)
+	if err := os.MkdirAll(dir, 0755); err != nil {
+		return nil, "", err
+	}
+	cfg := fmt.Sprintf("version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: %s/data\n  delete:\n    enabled: true\nhttp:\n  addr: %s\n", dir, addr)
+	cfgPath := filepath.Join(dir, "config.yml")
+	if err := os.WriteFile(cfgPath, []byte(cfg), 0644); err != nil {
+		return nil, "", err
+	}
+	bin, err := exec.LookPath("docker-registry")
+	if err != nil {
+		return nil, "", fmt.Errorf("docker-registry not installed (apt-get install docker-registry): %w", err)
+	}
+	cmd := exec.Command(bin, "serve", cfgPath)
+	logf, _ := os.Create(filepath.Join(dir, "log"))
+	cmd.Stdout, cmd.Stderr = logf, logf
+	if err := cmd.Start(); err != nil {
+		return nil, "", err
+	}
+	stop = func() { cmd.Process.Kill(); cmd.Wait(); logf.Close() }
+	for i := 0; i < 100; i++ {
+		if c, err := net.Dial("tcp", addr); err == nil {
+			c.Close()
+			return stop, addr, nil
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	stop()
+	return nil, "", fmt.Errorf("registry did not start on %s", addr)
+}
+
+// busyboxNames are the names the conformance corpus and the tests use for
+// the one static busybox image.
+var busyboxNames = []string{"library/busybox:latest", "library/busybox:musl", "library/busybox:1.31",
+	"library/alpine:latest", "library/alpine:3.8", "library/alpine:3.11"}
+
+// pushBusybox makes a base image from Debian's static busybox, laid out as
+// the official image is, and pushes it under busyboxNames with skopeo.
+func pushBusybox(dir string) error {
+	bb, err := exec.LookPath("busybox")
+	if err != nil {
+		return fmt.Errorf("busybox not installed (apt-get install busybox-static): %w", err)
+	}
+	rootfs := filepath.Join(dir, "rootfs")
+	for _, d := range []string{"bin", "etc", "root", "home", "var", "usr/bin", "tmp"} {
+		if err := os.MkdirAll(filepath.Join(rootfs, d), 0755); err != nil {
+			return err
+		}
+	}
+	os.Chmod(filepath.Join(rootfs, "tmp"), 01777)
+	os.Chmod(filepath.Join(rootfs, "root"), 0700)
+	if err := copyFile(bb, filepath.Join(rootfs, "bin", "busybox")); err != nil {
+		return err
+	}
+	out, err := exec.Command(bb, "--list").Output()
+	if err != nil {
+		return err
+	}
+	for _, applet := range strings.Fields(string(out)) {
+		if applet != "busybox" {
+			os.Symlink("busybox", filepath.Join(rootfs, "bin", applet))
+		}
+	}
+	os.Symlink("/bin/env", filepath.Join(rootfs, "usr", "bin", "env"))
+	if err := os.WriteFile(filepath.Join(rootfs, "etc", "passwd"), []byte(busyboxPasswd), 0644); err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(rootfs, "etc", "group"), []byte(busyboxGroup), 0644); err != nil {
+		return err
+	}
+	df := "FROM scratch\nCOPY rootfs/ /\nENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\nCMD [\"sh\"]\n"
+	return buildBase(dir, df, busyboxNames)
+}
+
+// buildBase builds dir's Dockerfile df to an OCI archive with builder and
+// pushes it with skopeo under each name.
+func buildBase(dir, df string, names []string) error {
+	if err := os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte(df), 0644); err != nil {
+		return err
+	}
+	archive := filepath.Join(dir, "image.tar")
+	cmd := exec.Command(s.builder, "--root", filepath.Join(dir, "root"), "build", "--progress", "quiet",
+		"-o", "type=oci,dest="+archive, dir)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("builder build: %v\n%s", err, out)
+	}
+	for _, n := range names {
+		cmd := exec.Command("skopeo", "copy", "--quiet", "--dest-tls-verify=false", "oci-archive:"+archive, "docker://"+s.registry+"/"+n)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return fmt.Errorf("skopeo copy to %s: %v\n%s", n, err, out)
+		}
+	}
+	return nil
+}
+
+const busyboxPasswd = `root:x:0:0:root:/root:/bin/sh
+daemon:x:1:1:daemon:/usr/sbin:/bin/false
+bin:x:2:2:bin:/bin:/bin/false
+sys:x:3:3:sys:/dev:/bin/false
+sync:x:4:100:sync:/bin:/bin/sync
+mail:x:8:8:mail:/var/spool/mail:/bin/false
+www-data:x:33:33:www-data:/var/www:/bin/false
+operator:x:37:37:Operator:/var:/bin/false
+nobody:x:65534:65534:nobody:/home:/bin/false
+`
+
+const busyboxGroup = `root:x:0:
+daemon:x:1:
+bin:x:2:
+sys:x:3:
+adm:x:4:
+tty:x:5:
+disk:x:6:
+lp:x:7:
+mail:x:8:
+kmem:x:9:
+wheel:x:10:root
+cdrom:x:11:
+dialout:x:18:
+floppy:x:19:
+video:x:28:
+audio:x:29:
+tape:x:32:
+www-data:x:33:
+operator:x:37:
+utmp:x:43:
+plugdev:x:46:
+staff:x:50:
+lock:x:54:
+netdev:x:82:
+users:x:100:
+nobody:x:65533:
+nogroup:x:65534:
+`
+
+// env is one user's builder: a state root of its own whose config makes the
+// suite's registry docker.io's mirror.
+type env struct {
+	t    *testing.T
+	root string
+}
+
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	root := filepath.Join(t.TempDir(), "root")
+	if err := os.MkdirAll(root, 0700); err != nil {
+		t.Fatal(err)
+	}
+	cfg := fmt.Sprintf("[registry.\"docker.io\"]\n  mirrors = [%q]\n[registry.%q]\n  http = true\n", s.registry, s.registry)
+	if err := os.WriteFile(filepath.Join(root, "config.toml"), []byte(cfg), 0644); err != nil {
+		t.Fatal(err)
+	}
+	return &env{t: t, root: root}
+}
+
+// result is one finished builder command.
+type result struct {
+	args           []string
+	stdout, stderr string
+	code           int
+}
+
+func (r result) String() string {
+	return fmt.Sprintf("builder %s: exit %d\nstdout:\n%s\nstderr:\n%s", strings.Join(r.args, " "), r.code, r.stdout, r.stderr)
+}
+
+func (e *env) cmd(ctx context.Context, args ...string) *exec.Cmd {
+	cmd := exec.CommandContext(ctx, s.builder, append([]string{"--root", e.root}, args...)...)
+	cmd.Env = append(os.Environ(), "BUILDKIT_PROGRESS=plain", "HOME="+filepath.Dir(e.root))
+	return cmd
+}
+
+// run runs builder with args and returns what it did, whatever the exit.
+func (e *env) run(args ...string) result {
+	return e.runIn(nil, args...)
+}
+
+func (e *env) runIn(stdin []byte, args ...string) result {
+	e.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	cmd := e.cmd(ctx, args...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if stdin != nil {
+		cmd.Stdin = bytes.NewReader(stdin)
+	}
+	err := cmd.Run()
+	r := result{args: args, stdout: stdout.String(), stderr: stderr.String()}
+	if ee, ok := err.(*exec.ExitError); ok {
+		r.code = ee.ExitCode()
+	} else if err != nil {
+		e.t.Fatalf("builder %v: %v", args, err)
+	}
+	return r
+}
+
+// must runs builder and fails the test unless it exits 0.
+func (e *env) must(args ...string) result {
+	e.t.Helper()
+	r := e.run(args...)
+	if r.code != 0 {
+		e.t.Fatalf("%s", r)
+	}
+	return r
+}
+
+// storeState is a digest of the image store's index, to check that a
+// failed command left the store as it was.
+func (e *env) storeState() string {
+	e.t.Helper()
+	dt, err := os.ReadFile(filepath.Join(e.root, "images", "index.json"))
+	if err != nil && !os.IsNotExist(err) {
+		e.t.Fatal(err)
+	}
+	sum := sha256.Sum256(dt)
+	return hex.EncodeToString(sum[:])
+}
+
+// writeContext makes a build context from name → content ("Dockerfile"
+// among them).
+func writeContext(t *testing.T, files map[string]string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for name, content := range files {
+		p := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+// once runs expensive shared fixtures (the Debian base) at most once.
+type once struct {
+	sync.Once
+	err error
+}
