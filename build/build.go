@@ -27,6 +27,7 @@ import (
 	"github.com/moby/buildkit/session"
 	"github.com/moby/buildkit/session/auth/authprovider"
 	"github.com/moby/buildkit/session/sshforward/sshprovider"
+	"github.com/moby/buildkit/solver/errdefs"
 	"github.com/moby/buildkit/util/entitlements"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/tonistiigi/fsutil"
@@ -241,6 +242,11 @@ func Build(ctx context.Context, env Env, o Options) (*Result, error) {
 	})
 	if err := eg.Wait(); err != nil {
 		plan.Abort()
+		// The Dockerfile lines an error comes from, as buildx shows them:
+		// "Dockerfile:3", a snippet, ">>>" on the culprit.
+		for _, src := range errdefs.Sources(err) {
+			src.Print(env.Stderr)
+		}
 		return nil, err
 	}
 	if err := plan.Commit(); err != nil {
