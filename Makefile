@@ -1,0 +1,58 @@
+# builder: `make example` sets up a fresh machine and builds and runs the
+# bundled example; `make test` runs the whole test suite.
+GO ?= go
+RUNC_VERSION := v1.5.2
+BUILDKIT_VERSION = $(shell $(GO) list -m -f '{{.Version}}' github.com/moby/buildkit)
+VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
+
+.PHONY: all builder runc deps example test unit integration peers bench clean
+
+all: builder runc
+
+deps:
+	scripts/deps.sh build
+
+builder:
+	$(GO) build -ldflags "-X main.version=$(VERSION)" -o bin/builder ./cmd/builder
+
+# Debian's runc 1.1.5 lacks container-escape fixes: build the pinned current
+# one from its Go module; builder finds it beside its own binary.
+runc:
+	@if ! bin/runc --version 2>/dev/null | grep -q "runc version $(RUNC_VERSION:v%=%)$$"; then \
+		echo "building runc $(RUNC_VERSION)"; \
+		CGO_ENABLED=1 GOBIN=$(CURDIR)/bin $(GO) install -tags seccomp github.com/opencontainers/runc@$(RUNC_VERSION); \
+	fi
+
+example: deps all
+	gcc -static -O2 -o examples/hello/hello examples/hello/hello.c
+	bin/builder build -t hello examples/hello
+	bin/builder images
+	bin/builder run --rm hello
+
+# Stock buildkitd and buildctl, from the BuildKit version go.mod pins: the
+# peer for conformance and benchmarks. BuildKit's go.mod has exclude
+# directives, so `go install pkg@version` refuses it; a throwaway module
+# that requires exactly that version builds it instead.
+peers:
+	@if ! bin/buildkitd --version 2>/dev/null | grep -q " $(BUILDKIT_VERSION) "; then \
+		echo "building buildkitd and buildctl $(BUILDKIT_VERSION)"; \
+		tmp=$$(mktemp -d) && cd $$tmp && $(GO) mod init peer >/dev/null 2>&1 && \
+		$(GO) get github.com/moby/buildkit/cmd/buildkitd@$(BUILDKIT_VERSION) github.com/moby/buildkit/cmd/buildctl@$(BUILDKIT_VERSION) && \
+		CGO_ENABLED=0 $(GO) build -o $(CURDIR)/bin/ github.com/moby/buildkit/cmd/buildkitd github.com/moby/buildkit/cmd/buildctl && \
+		rm -rf $$tmp; \
+	fi
+
+unit:
+	$(GO) test $$($(GO) list ./... | grep -v /integration)
+
+test: all peers
+	scripts/deps.sh test
+	$(GO) vet ./...
+	$(GO) test -timeout 80m ./...
+
+bench: all peers
+	scripts/deps.sh bench
+	bench/run.sh
+
+clean:
+	rm -rf bin
