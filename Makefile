@@ -38,7 +38,7 @@ peers:
 		echo "building buildkitd and buildctl $(BUILDKIT_VERSION)"; \
 		tmp=$$(mktemp -d) && cd $$tmp && $(GO) mod init peer >/dev/null 2>&1 && \
 		$(GO) get github.com/moby/buildkit/cmd/buildkitd@$(BUILDKIT_VERSION) github.com/moby/buildkit/cmd/buildctl@$(BUILDKIT_VERSION) && \
-		CGO_ENABLED=0 $(GO) build -o $(CURDIR)/bin/ github.com/moby/buildkit/cmd/buildkitd github.com/moby/buildkit/cmd/buildctl && \
+		CGO_ENABLED=0 $(GO) build -ldflags "-X github.com/moby/buildkit/version.Version=$(BUILDKIT_VERSION)" -o $(CURDIR)/bin/ github.com/moby/buildkit/cmd/buildkitd github.com/moby/buildkit/cmd/buildctl && \
 		rm -rf $$tmp; \
 	fi
 
