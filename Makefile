@@ -48,7 +48,7 @@ unit:
 test: all peers
 	scripts/deps.sh test
 	$(GO) vet ./...
-	$(GO) test -timeout 80m ./...
+	scripts/test.sh
 
 bench: all peers
 	scripts/deps.sh bench

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Runs every test (unit and integration) verbosely into a log, then prints
+# each test's verdict, the conformance count, and go test's package lines.
+# On failure the log's failing parts follow.
+set -uo pipefail
+log=${TEST_LOG:-$(mktemp /tmp/builder-test-XXXXXX.log)}
+go test -v -timeout 80m "$@" ./... >"$log" 2>&1
+rc=$?
+grep -E '^(\s*--- (PASS|FAIL|SKIP)|ok |FAIL|conformance:|  known divergence)' "$log"
+if [ $rc -ne 0 ]; then
+  echo
+  echo "=== failures (full log: $log)"
+  grep -v -E '^(=== (RUN|PAUSE|CONT)|\s*--- PASS)' "$log" | tail -n 400
+fi
+exit $rc
