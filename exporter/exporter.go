@@ -185,8 +185,7 @@ func (p *Plan) addFile(typ string, attrs map[string]string, dest string, stdout 
 	if fi, err := os.Stat(dest); err == nil && fi.IsDir() {
 		return fmt.Errorf("-o type=%s,dest=%s: destination is a directory", typ, dest)
 	}
-	t := &tempFile{dest: dest}
-	p.temps = append(p.temps, *t)
+	p.temps = append(p.temps, tempFile{dest: dest})
 	i := len(p.temps) - 1
 	p.Entries = append(p.Entries, client.ExportEntry{Type: typ, Attrs: attrs,
 		Output: func(map[string]string) (io.WriteCloser, error) {

@@ -233,3 +233,26 @@ func TestStdinDockerfileAndFlags(t *testing.T) {
 		t.Errorf("images --format: %q", out)
 	}
 }
+
+// TestBuildFlags covers --secret, --network none, --target and --platform.
+func TestBuildFlags(t *testing.T) {
+	e := newEnv(t)
+	secret := filepath.Join(t.TempDir(), "token")
+	os.WriteFile(secret, []byte("s3cr3t"), 0600)
+	dir := writeContext(t, map[string]string{"Dockerfile": "" +
+		"FROM busybox AS first\nRUN echo first > /stage\n" +
+		"FROM busybox AS second\n" +
+		"RUN --mount=type=secret,id=token cat /run/secrets/token > /seen\n" +
+		"RUN ! wget -q -T 2 -O /dev/null http://" + s.registry + "/v2/ && echo offline > /net\n"})
+	e.must("build", "--secret", "id=token,src="+secret, "--network", "none", "--platform", "linux/amd64", "-t", "flags", dir)
+	if got := e.must("run", "--rm", "flags", "cat", "/seen", "/net").stdout; got != "s3cr3toffline\n" {
+		t.Errorf("secret and network: %q", got)
+	}
+	e.must("build", "--target", "first", "-t", "first", dir)
+	if got := e.must("run", "--rm", "first", "cat", "/stage").stdout; got != "first\n" {
+		t.Errorf("--target first: %q", got)
+	}
+	if r := e.run("run", "--rm", "first", "cat", "/seen"); r.code == 0 {
+		t.Errorf("--target first built the second stage too")
+	}
+}

@@ -5,7 +5,7 @@
 set -euo pipefail
 build=(gcc libc6-dev libseccomp-dev pkg-config make)
 test=(docker-registry skopeo busybox-static debootstrap tmux)
-bench=(buildah hyperfine)
+bench=(buildah hyperfine time)
 want=("${build[@]}")
 case "${1:-build}" in
   test) want+=("${test[@]}") ;;

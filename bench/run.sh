@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# builder's benchmarks, side by side in one run against its peers:
+#   builder (embedded solver, process start-up included in every run)
+#   buildctl against a warm stock buildkitd built from the pinned BuildKit
+#   buildah bud --layers (Debian's)
+# Results: bench/results/ (hyperfine JSON and a summary). Ratios, not single
+# times, are what to read: the machines are noisy.
+# Usage: make bench   (or bench/run.sh after `make all peers`)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+repo=$PWD
+bin=$repo/bin
+runs=${RUNS:-5}
+out=$repo/bench/results
+mkdir -p "$out"
+work=$(mktemp -d /tmp/builder-bench-XXXXXX)
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  buildah --root "$work/buildah/root" --runroot "$work/buildah/run" rmi -a -f >/dev/null 2>&1 || true
+  umount -R "$work"/buildah/root/overlay/*/merged 2>/dev/null || true
+  rm -rf "$work" 2>/dev/null || true
+}
+trap cleanup EXIT
+
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+reg=127.0.0.1:$port
+mkdir -p "$work/registry"
+cat >"$work/registry/config.yml" <<CFG
+version: 0.1
+log: {level: error}
+storage: {filesystem: {rootdirectory: $work/registry/data}}
+http: {addr: $reg}
+CFG
+docker-registry serve "$work/registry/config.yml" >"$work/registry/log" 2>&1 & pids+=($!)
+
+# The busybox base, from Debian's busybox-static, pushed with skopeo.
+bb=$work/busybox; mkdir -p "$bb/rootfs/bin" "$bb/rootfs/tmp"
+cp "$(command -v busybox)" "$bb/rootfs/bin/busybox"
+for a in $(busybox --list); do [ "$a" = busybox ] || ln -s busybox "$bb/rootfs/bin/$a"; done
+printf 'FROM scratch\nCOPY rootfs/ /\nENV PATH=/usr/sbin:/usr/bin:/sbin:/bin\nCMD ["sh"]\n' >"$bb/Dockerfile"
+sleep 1
+"$bin/builder" --root "$work/bbroot" build --progress quiet -o type=oci,dest="$bb/image.tar" "$bb"
+skopeo copy --quiet --dest-tls-verify=false "oci-archive:$bb/image.tar" "docker://$reg/library/busybox:latest"
+base=$reg/library/busybox:latest
+
+# Stock buildkitd, warm for the whole run.
+bk=$work/bk; mkdir -p "$bk"
+printf '[registry."%s"]\n  http = true\n' "$reg" >"$bk/buildkitd.toml"
+PATH=$bin:$PATH "$bin/buildkitd" --root "$bk/state" --addr "unix://$bk/sock" --config "$bk/buildkitd.toml" \
+  --oci-worker=true --oci-worker-binary "$bin/runc" >"$bk/log" 2>&1 & bkpid=$!; pids+=($bkpid)
+for _ in $(seq 100); do [ -S "$bk/sock" ] && break; sleep 0.1; done
+buildctl="$bin/buildctl --addr unix://$bk/sock"
+buildah="buildah --root $work/buildah/root --runroot $work/buildah/run --storage-driver overlay"
+
+# (a) the hello example.
+hello=$work/hello; mkdir -p "$hello"
+cp examples/hello/Dockerfile examples/hello/hello.c "$hello/"
+gcc -static -O2 -o "$hello/hello" "$hello/hello.c"
+B="$bin/builder --root $work/root"
+bctl_hello="$buildctl build --progress quiet --frontend dockerfile.v0 --local context=$hello --local dockerfile=$hello --output type=oci,dest=$work/hello-oci.tar"
+hyperfine --runs "$runs" --export-json "$out/hello-cold.json" \
+  --prepare "rm -rf $work/root" -n "builder (cold, into store)" "$B build --progress quiet -t hello $hello" \
+  --prepare "$buildctl prune --all >/dev/null" -n "buildctl+buildkitd (cold, type=oci)" "$bctl_hello" \
+  --prepare "$buildah rmi -a -f >/dev/null 2>&1 || true" -n "buildah bud (cold)" "$buildah bud --quiet --layers -t hello $hello"
+hyperfine --runs "$runs" --warmup 1 --export-json "$out/hello-warm.json" \
+  -n "builder (warm, into store)" "$B build --progress quiet -t hello $hello" \
+  -n "buildctl+buildkitd (warm, type=oci)" "$bctl_hello" \
+  -n "buildah bud (warm)" "$buildah bud --quiet --layers -t hello $hello"
+
+# (b) a no-op rebuild of a 20,000-file, ~400 MB context.
+big=$work/big; mkdir -p "$big/src"
+python3 - "$big/src" <<'PY'
+import os, sys
+root = sys.argv[1]
+for d in range(200):
+    p = os.path.join(root, "d%03d" % d); os.mkdir(p)
+    for f in range(100):
+        with open(os.path.join(p, "f%03d" % f), "wb") as fh:
+            fh.write(os.urandom(20 * 1024))
+PY
+printf 'ARG BASE\nFROM ${BASE}\nCOPY src /src\nRUN find /src | wc -l\n' >"$big/Dockerfile"
+bctl_big="$buildctl build --progress quiet --frontend dockerfile.v0 --local context=$big --local dockerfile=$big --opt build-arg:BASE=$base"
+hyperfine --runs "$runs" --warmup 1 --export-json "$out/noop-rebuild.json" \
+  -n "builder (no-op rebuild, into store)" "$B build --progress quiet --build-arg BASE=$base -t big $big" \
+  -n "buildctl+buildkitd (no-op rebuild, no export)" "$bctl_big" \
+  -n "buildah bud --layers (no-op rebuild)" "$buildah bud --quiet --layers --tls-verify=false --build-arg BASE=$base -t big $big"
+
+# Peak RSS of one no-op rebuild each; for buildctl, the daemon's peak so far.
+rss() { /usr/bin/time -f %M "$@" 2>&1 >/dev/null | tail -1; }
+rss_builder=$(rss $B build --progress quiet --build-arg BASE=$base -t big $big)
+rss_buildah=$(rss $buildah bud --quiet --layers --tls-verify=false --build-arg BASE=$base -t big $big)
+rss_buildkitd=$(awk '/VmHWM/{print $2}' /proc/$bkpid/status)
+
+python3 - "$out" "$rss_builder" "$rss_buildah" "$rss_buildkitd" <<'PY' | tee "$out/summary.txt"
+import json, sys, os
+out, rb, rh, rk = sys.argv[1:]
+def load(name):
+    return {r["command"]: r for r in json.load(open(os.path.join(out, name)))["results"]}
+print("median seconds (min-max) over runs; ratio = builder / peer (< 1 is faster)")
+for name in ["hello-cold.json", "hello-warm.json", "noop-rebuild.json"]:
+    res = load(name)
+    mine = next(v for k, v in res.items() if k.startswith("builder"))
+    print(f"\n{name[:-5]}:")
+    for k, v in res.items():
+        ratio = mine["median"] / v["median"]
+        print(f"  {k:48s} {v['median']:7.3f}s ({v['min']:.3f}-{v['max']:.3f})  builder/this = {ratio:5.2f}")
+print(f"\npeak RSS of a no-op rebuild: builder {int(rb)//1024} MB, buildah {int(rh)//1024} MB, "
+      f"buildkitd (daemon peak over the run) {int(rk)//1024} MB")
+PY
