@@ -138,3 +138,63 @@ func TestConcurrentBuilds(t *testing.T) {
 		t.Errorf("solver socket left behind after both builds exited: %v", err)
 	}
 }
+
+// TestKilledBuilder: a builder killed with SIGKILL mid-RUN leaves its RUN
+// container running (runc's children outlive it) and mounts under the root;
+// the next builder to own the root sweeps both, and builds work.
+func TestKilledBuilder(t *testing.T) {
+	e := newEnv(t)
+	marker := "sleep 4242"
+	dir := writeContext(t, map[string]string{"Dockerfile": "FROM busybox\nRUN " + marker + "\n"})
+	cmd := e.cmd(t.Context(), "build", dir)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for !processRunning(marker) && time.Now().Before(deadline) {
+		time.Sleep(100 * time.Millisecond)
+	}
+	if !processRunning(marker) {
+		cmd.Process.Kill()
+		cmd.Wait()
+		t.Fatalf("the RUN never started:\n%s", stderr.String())
+	}
+	cmd.Process.Kill()
+	cmd.Wait()
+
+	e.must("build", "-t", "after", writeContext(t, map[string]string{"Dockerfile": "FROM busybox\nRUN true\n"}))
+	if processRunning(marker) {
+		t.Error("the killed build's RUN process is still running after the next build")
+	}
+	if m := mountsUnder(t, e.root); len(m) != 0 {
+		t.Errorf("mounts left under the root: %v", m)
+	}
+}
+
+func processRunning(cmdline string) bool {
+	procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+	for _, p := range procs {
+		dt, err := os.ReadFile(p)
+		if err == nil && strings.ReplaceAll(strings.TrimRight(string(dt), "\x00"), "\x00", " ") == cmdline {
+			return true
+		}
+	}
+	return false
+}
+
+func mountsUnder(t *testing.T, root string) []string {
+	dt, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, line := range strings.Split(string(dt), "\n") {
+		f := strings.Fields(line)
+		if len(f) > 4 && strings.HasPrefix(f[4], root+"/") {
+			out = append(out, f[4])
+		}
+	}
+	return out
+}
