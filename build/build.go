@@ -85,9 +85,16 @@ type prepared struct {
 	attrs                               map[string]string
 }
 
-func (o *Options) prepare() (*prepared, func(), error) {
+func (o *Options) prepare() (_ *prepared, cleanup func(), err error) {
 	p := &prepared{}
-	cleanup := func() {}
+	cleanup = func() {}
+	// On error the caller gets nothing to clean up: it is done here.
+	defer func() {
+		if err != nil {
+			cleanup()
+			cleanup = func() {}
+		}
+	}()
 	fi, err := os.Stat(o.ContextDir)
 	if err != nil {
 		return nil, cleanup, fmt.Errorf("unable to prepare context: path %q not found", o.ContextDir)
@@ -108,8 +115,7 @@ func (o *Options) prepare() (*prepared, func(), error) {
 		}
 		cleanup = func() { os.RemoveAll(dir) }
 		if err := os.WriteFile(filepath.Join(dir, "Dockerfile"), dt, 0600); err != nil {
-			cleanup()
-			return nil, func() {}, err
+			return nil, cleanup, err
 		}
 		p.dockerfileDir, p.filename, p.dockerfile = dir, "Dockerfile", dt
 	default:
@@ -130,38 +136,32 @@ func (o *Options) prepare() (*prepared, func(), error) {
 	for _, t := range o.Tags {
 		name, err := store.ParseName(t)
 		if err != nil {
-			cleanup()
-			return nil, func() {}, fmt.Errorf("-t: %w", err)
+			return nil, cleanup, fmt.Errorf("-t: %w", err)
 		}
 		p.tags = append(p.tags, name)
 	}
 	for _, s := range o.Outputs {
 		sp, err := exporter.Parse(s)
 		if err != nil {
-			cleanup()
-			return nil, func() {}, err
+			return nil, cleanup, err
 		}
 		p.specs = append(p.specs, sp)
 	}
 	args, err := keyValues("--build-arg", o.BuildArgs, true)
 	if err != nil {
-		cleanup()
-		return nil, func() {}, err
+		return nil, cleanup, err
 	}
 	labels, err := keyValues("--label", o.Labels, false)
 	if err != nil {
-		cleanup()
-		return nil, func() {}, err
+		return nil, cleanup, err
 	}
 	p.attrs, err = frontend.Attrs(p.dockerfile, frontend.Options{Filename: p.filename, Target: o.Target, Platform: o.Platform,
 		BuildArgs: args, Labels: labels, NoCache: o.NoCache, Pull: o.Pull, Network: o.Network})
 	if err != nil {
-		cleanup()
-		return nil, func() {}, err
+		return nil, cleanup, err
 	}
 	if _, err := progress.Mode(o.Progress); err != nil {
-		cleanup()
-		return nil, func() {}, err
+		return nil, cleanup, err
 	}
 	return p, cleanup, nil
 }

@@ -1,6 +1,7 @@
 package integration
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -144,7 +145,8 @@ func TestConcurrentBuilds(t *testing.T) {
 // the next builder to own the root sweeps both, and builds work.
 func TestKilledBuilder(t *testing.T) {
 	e := newEnv(t)
-	marker := "sleep 4242"
+	// A number of this run's own, so no stray process can stand in for it.
+	marker := fmt.Sprintf("sleep %d", 100000+time.Now().UnixNano()%800000)
 	dir := writeContext(t, map[string]string{"Dockerfile": "FROM busybox\nRUN " + marker + "\n"})
 	cmd := e.cmd(t.Context(), "build", dir)
 	var stderr strings.Builder

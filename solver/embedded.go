@@ -18,7 +18,6 @@ import (
 	"github.com/moby/buildkit/client"
 	bkconfig "github.com/moby/buildkit/cmd/buildkitd/config"
 	"github.com/moby/buildkit/control"
-	"github.com/moby/buildkit/executor/oci"
 	"github.com/moby/buildkit/frontend"
 	dockerfile "github.com/moby/buildkit/frontend/dockerfile/builder"
 	"github.com/moby/buildkit/frontend/gateway"
@@ -29,8 +28,6 @@ import (
 	"github.com/moby/buildkit/util/db/boltutil"
 	"github.com/moby/buildkit/util/disk"
 	"github.com/moby/buildkit/util/grpcerrors"
-	"github.com/moby/buildkit/util/network/cniprovider"
-	"github.com/moby/buildkit/util/network/netproviders"
 	"github.com/moby/buildkit/util/resolver"
 	"github.com/moby/buildkit/version"
 	"github.com/moby/buildkit/worker"
@@ -53,12 +50,7 @@ func newEmbedded(ctx context.Context, opt Options) (*embedded, error) {
 	if err != nil {
 		return nil, fmt.Errorf("create session manager: %w", err)
 	}
-	snapshotter := snapshotterFactory(opt.Root)
-	// CNI.Root must be absolute: the proxy network provider keeps its
-	// namespaces under it even in host mode.
-	nopt := netproviders.Opt{Mode: "host", CNI: cniprovider.Opt{Root: opt.Root}}
-	wopt, err := runc.NewWorkerOpt(opt.Root, snapshotter, false, oci.ProcessSandbox, nil, nil, nopt, nil,
-		opt.Runc, "", false, nil, "", "", nil)
+	wopt, err := newWorkerOpt(opt.Root, snapshotterFactory(opt.Root), opt.Runc)
 	if err != nil {
 		return nil, fmt.Errorf("create runc worker under %s: %w", opt.Root, err)
 	}
@@ -135,11 +127,17 @@ func (e *embedded) close() error {
 
 // snapshotterFactory picks overlayfs where the state root supports it and
 // falls back to native copies (e.g. a root that itself sits on overlayfs).
+// The check mounts a test overlay (up to 70 ms here), so a root that already
+// has overlayfs state keeps it without checking again.
 func snapshotterFactory(root string) runc.SnapshotterFactory {
+	overlayFS := runc.SnapshotterFactory{Name: "overlayfs", New: func(r string) (ctdsnapshot.Snapshotter, error) {
+		return overlay.NewSnapshotter(r, overlay.AsynchronousRemove)
+	}}
+	if _, err := os.Stat(filepath.Join(root, "runc-overlayfs", "snapshots")); err == nil {
+		return overlayFS
+	}
 	if err := os.MkdirAll(root, 0700); err == nil && overlayutils.Supported(root) == nil {
-		return runc.SnapshotterFactory{Name: "overlayfs", New: func(r string) (ctdsnapshot.Snapshotter, error) {
-			return overlay.NewSnapshotter(r, overlay.AsynchronousRemove)
-		}}
+		return overlayFS
 	}
 	return runc.SnapshotterFactory{Name: "native", New: native.NewSnapshotter}
 }

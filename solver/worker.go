@@ -1,0 +1,159 @@
+package solver
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+
+	"github.com/containerd/containerd/v2/core/diff/apply"
+	ctdmetadata "github.com/containerd/containerd/v2/core/metadata"
+	ctdsnapshot "github.com/containerd/containerd/v2/core/snapshots"
+	"github.com/containerd/containerd/v2/plugins/content/local"
+	"github.com/containerd/containerd/v2/plugins/diff/walking"
+	"github.com/containerd/platforms"
+	"github.com/moby/buildkit/cache/metadata"
+	"github.com/moby/buildkit/executor/oci"
+	"github.com/moby/buildkit/executor/resources"
+	"github.com/moby/buildkit/executor/runcexecutor"
+	containerdsnapshot "github.com/moby/buildkit/snapshot/containerd"
+	"github.com/moby/buildkit/solver/pb"
+	"github.com/moby/buildkit/util/db/boltutil"
+	"github.com/moby/buildkit/util/leaseutil"
+	"github.com/moby/buildkit/util/network"
+	"github.com/moby/buildkit/util/network/proxyprovider"
+	"github.com/moby/buildkit/util/winlayers"
+	"github.com/moby/buildkit/worker/base"
+	wlabel "github.com/moby/buildkit/worker/label"
+	"github.com/moby/buildkit/worker/runc"
+	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
+	bolt "go.etcd.io/bbolt"
+)
+
+// newWorkerOpt is BuildKit's runc.NewWorkerOpt (v0.34) for root, host
+// networking and no user namespace, with one change: the proxy network
+// provider is created on first use. Creating it generates an RSA-2048 CA
+// key, 20-100 ms here, which every builder invocation would otherwise pay
+// for a feature (policy-driven egress proxies) that most builds never use.
+func newWorkerOpt(root string, sn runc.SnapshotterFactory, runcPath string) (base.WorkerOpt, error) {
+	var opt base.WorkerOpt
+	stateRoot := root
+	root = filepath.Join(root, "runc-"+sn.Name)
+	if err := os.MkdirAll(root, 0700); err != nil {
+		return opt, err
+	}
+	host := network.NewHostProvider()
+	np := map[pb.NetMode]network.Provider{
+		pb.NetMode_UNSET: host,
+		pb.NetMode_HOST:  host,
+		pb.NetMode_NONE:  network.NewNoneProvider(),
+	}
+	proxy := &lazyProxy{opt: proxyprovider.Opt{
+		// The proxy keeps its network namespaces under Root, which must be
+		// absolute: a relative one would land in the working directory.
+		Root:            stateRoot,
+		EgressProviders: map[pb.NetMode]network.Provider{pb.NetMode_UNSET: host, pb.NetMode_HOST: host},
+	}}
+	rm, err := resources.NewMonitor()
+	if err != nil {
+		return opt, err
+	}
+	exe, err := runcexecutor.New(runcexecutor.Opt{
+		Root:              filepath.Join(root, "executor"),
+		CommandCandidates: []string{runcPath},
+		ProcessMode:       oci.ProcessSandbox,
+		ResourceMonitor:   rm,
+		ProxyProvider:     proxy,
+	}, np)
+	if err != nil {
+		return opt, err
+	}
+	s, err := sn.New(filepath.Join(root, "snapshots"))
+	if err != nil {
+		return opt, err
+	}
+	localstore, err := local.NewStore(filepath.Join(root, "content"))
+	if err != nil {
+		return opt, err
+	}
+	db, err := boltutil.Open(filepath.Join(root, "containerdmeta.db"), 0644, &bolt.Options{
+		FreelistType:   bolt.FreelistMapType,
+		NoFreelistSync: true,
+	})
+	if err != nil {
+		return opt, err
+	}
+	mdb := ctdmetadata.NewDB(db, localstore, map[string]ctdsnapshot.Snapshotter{sn.Name: s})
+	if err := mdb.Init(context.TODO()); err != nil {
+		return opt, err
+	}
+	c := containerdsnapshot.NewContentStore(mdb.ContentStore(), "buildkit")
+	id, err := base.ID(root)
+	if err != nil {
+		return opt, err
+	}
+	hostname, err := os.Hostname()
+	if err != nil {
+		hostname = "unknown"
+	}
+	labels := map[string]string{
+		wlabel.Executor:       "oci",
+		wlabel.Snapshotter:    sn.Name,
+		wlabel.Hostname:       hostname,
+		wlabel.Network:        "host",
+		wlabel.OCIProcessMode: oci.ProcessSandbox.String(),
+		wlabel.SELinuxEnabled: strconv.FormatBool(false),
+	}
+	md, err := metadata.NewStore(filepath.Join(root, "metadata_v2.db"))
+	if err != nil {
+		return opt, err
+	}
+	return base.WorkerOpt{
+		ID:               id,
+		Root:             root,
+		Labels:           maps.Clone(labels),
+		MetadataStore:    md,
+		ContentMetadata:  db,
+		NetworkProviders: np,
+		ProxyProvider:    proxy,
+		Executor:         exe,
+		Snapshotter:      containerdsnapshot.NewSnapshotter(sn.Name, mdb.Snapshotter(sn.Name), "buildkit", nil),
+		ContentStore:     c,
+		Applier:          winlayers.NewFileSystemApplierWithWindows(c, apply.NewFileSystemApplier(c)),
+		Differ:           winlayers.NewWalkingDiffWithWindows(c, walking.NewWalkingDiff(c)),
+		Platforms:        []ocispecs.Platform{platforms.Normalize(platforms.DefaultSpec())},
+		LeaseManager:     leaseutil.WithNamespace(ctdmetadata.NewLeaseManager(mdb), "buildkit"),
+		GarbageCollect:   mdb.GarbageCollect,
+		MountPoolRoot:    filepath.Join(root, "cachemounts"),
+		ResourceMonitor:  rm,
+	}, nil
+}
+
+// lazyProxy creates BuildKit's proxy network provider when a build first
+// asks for a proxied network.
+type lazyProxy struct {
+	opt  proxyprovider.Opt
+	once sync.Once
+	p    network.ProxyProvider
+	err  error
+}
+
+func (l *lazyProxy) NewProxy(ctx context.Context, cfg *network.ProxyConfig) (network.ProxyNamespace, error) {
+	l.once.Do(func() { l.p, l.err = proxyprovider.New(l.opt) })
+	if l.err != nil {
+		return nil, fmt.Errorf("create proxy network provider: %w", l.err)
+	}
+	return l.p.NewProxy(ctx, cfg)
+}
+
+func (l *lazyProxy) Close() error {
+	// Once also stops a later NewProxy from creating a provider after Close.
+	l.once.Do(func() { l.err = fmt.Errorf("proxy network provider closed") })
+	if l.p != nil {
+		return l.p.Close()
+	}
+	return nil
+}
