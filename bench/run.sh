@@ -53,6 +53,8 @@ PATH=$bin:$PATH "$bin/buildkitd" --root "$bk/state" --addr "unix://$bk/sock" --c
 for _ in $(seq 100); do [ -S "$bk/sock" ] && break; sleep 0.1; done
 buildctl="$bin/buildctl --addr unix://$bk/sock"
 buildah="buildah --root $work/buildah/root --runroot $work/buildah/run --storage-driver overlay"
+# buildah runs RUN steps with the same pinned runc as builder and buildkitd.
+bud="$buildah bud --runtime $bin/runc --quiet --layers --tls-verify=false"
 
 # (a) the hello example.
 hello=$work/hello; mkdir -p "$hello"
@@ -60,14 +62,16 @@ cp examples/hello/Dockerfile examples/hello/hello.c "$hello/"
 gcc -static -O2 -o "$hello/hello" "$hello/hello.c"
 B="$bin/builder --root $work/root"
 bctl_hello="$buildctl build --progress quiet --frontend dockerfile.v0 --local context=$hello --local dockerfile=$hello --output type=oci,dest=$work/hello-oci.tar"
+oneshot="bench/buildkitd-oneshot.sh $bin $work/oneshot --progress quiet --frontend dockerfile.v0 --local context=$hello --local dockerfile=$hello --output type=oci,dest=$work/hello-oci.tar"
 hyperfine --runs "$runs" --export-json "$out/hello-cold.json" \
-  --prepare "rm -rf $work/root" -n "builder (cold, into store)" "$B build --progress quiet -t hello $hello" \
-  --prepare "$buildctl prune --all >/dev/null" -n "buildctl+buildkitd (cold, type=oci)" "$bctl_hello" \
-  --prepare "$buildah rmi -a -f >/dev/null 2>&1 || true" -n "buildah bud (cold)" "$buildah bud --quiet --layers -t hello $hello"
+  --prepare "rm -rf $work/root" -n "builder (cold: new state root, into store)" "$B build --progress quiet -t hello $hello" \
+  --prepare "$buildctl prune --all >/dev/null" -n "buildctl+buildkitd (cold: cache pruned on a warm daemon, type=oci)" "$bctl_hello" \
+  --prepare true -n "buildctl+buildkitd (cold: daemon started on a new root, type=oci)" "$oneshot" \
+  --prepare "$buildah rmi -a -f >/dev/null 2>&1 || true" -n "buildah bud (cold)" "$bud -t hello $hello"
 hyperfine --runs "$runs" --warmup 1 --export-json "$out/hello-warm.json" \
   -n "builder (warm, into store)" "$B build --progress quiet -t hello $hello" \
   -n "buildctl+buildkitd (warm, type=oci)" "$bctl_hello" \
-  -n "buildah bud (warm)" "$buildah bud --quiet --layers -t hello $hello"
+  -n "buildah bud (warm)" "$bud -t hello $hello"
 
 # (b) a no-op rebuild of a 20,000-file, ~400 MB context.
 big=$work/big; mkdir -p "$big/src"
@@ -85,12 +89,12 @@ bctl_big="$buildctl build --progress quiet --frontend dockerfile.v0 --local cont
 hyperfine --runs "$runs" --warmup 1 --export-json "$out/noop-rebuild.json" \
   -n "builder (no-op rebuild, into store)" "$B build --progress quiet --build-arg BASE=$base -t big $big" \
   -n "buildctl+buildkitd (no-op rebuild, no export)" "$bctl_big" \
-  -n "buildah bud --layers (no-op rebuild)" "$buildah bud --quiet --layers --tls-verify=false --build-arg BASE=$base -t big $big"
+  -n "buildah bud --layers (no-op rebuild)" "$bud --build-arg BASE=$base -t big $big"
 
 # Peak RSS of one no-op rebuild each; for buildctl, the daemon's peak so far.
 rss() { /usr/bin/time -f %M "$@" 2>&1 >/dev/null | tail -1; }
 rss_builder=$(rss $B build --progress quiet --build-arg BASE=$base -t big $big)
-rss_buildah=$(rss $buildah bud --quiet --layers --tls-verify=false --build-arg BASE=$base -t big $big)
+rss_buildah=$(rss $bud --build-arg BASE=$base -t big $big)
 rss_buildkitd=$(awk '/VmHWM/{print $2}' /proc/$bkpid/status)
 
 python3 - "$out" "$rss_builder" "$rss_buildah" "$rss_buildkitd" <<'PY' | tee "$out/summary.txt"
@@ -105,7 +109,7 @@ for name in ["hello-cold.json", "hello-warm.json", "noop-rebuild.json"]:
     print(f"\n{name[:-5]}:")
     for k, v in res.items():
         ratio = mine["median"] / v["median"]
-        print(f"  {k:48s} {v['median']:7.3f}s ({v['min']:.3f}-{v['max']:.3f})  builder/this = {ratio:5.2f}")
+        print(f"  {k:68s} {v['median']:7.3f}s ({v['min']:.3f}-{v['max']:.3f})  builder/this = {ratio:5.2f}")
 print(f"\npeak RSS of a no-op rebuild: builder {int(rb)//1024} MB, buildah {int(rh)//1024} MB, "
       f"buildkitd (daemon peak over the run) {int(rk)//1024} MB")
 PY
