@@ -202,6 +202,13 @@ func Build(ctx context.Context, env Env, o Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Blobs the build exports reach the store before the index names them,
+	// and stored images may be its bases: keep garbage collection off them.
+	writing, err := env.Store.Writing(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer writing()
 	slv, err := env.OpenSolver(ctx)
 	if err != nil {
 		return nil, err

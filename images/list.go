@@ -4,18 +4,14 @@ package images
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"sort"
 	"strings"
-	"text/tabwriter"
-	"text/template"
 	"time"
 
 	"github.com/builder-dev/builder/store"
 	"github.com/distribution/reference"
-	"github.com/docker/cli/templates"
 	"github.com/docker/go-units"
 )
 
@@ -127,6 +123,11 @@ func matcher(ref string) (func(string) bool, error) {
 
 const defaultTable = "table {{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}"
 
+var listHeaders = map[string]string{
+	"Repository": "REPOSITORY", "Tag": "TAG", "ID": "IMAGE ID", "Digest": "DIGEST",
+	"CreatedSince": "CREATED", "CreatedAt": "CREATED AT", "Size": "SIZE",
+}
+
 func write(w io.Writer, rows []Row, o ListOptions) error {
 	format := o.Format
 	switch {
@@ -137,59 +138,6 @@ func write(w io.Writer, rows []Row, o ListOptions) error {
 		if o.Digests {
 			format = "table {{.Repository}}\t{{.Tag}}\t{{.Digest}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}"
 		}
-	case format == "json":
-		for _, r := range rows {
-			dt, err := json.Marshal(r)
-			if err != nil {
-				return err
-			}
-			fmt.Fprintln(w, string(dt))
-		}
-		return nil
 	}
-	table := strings.HasPrefix(format, "table")
-	format = strings.TrimPrefix(format, "table")
-	format = strings.TrimLeft(format, " ")
-	tmpl, err := templates.Parse(format)
-	if err != nil {
-		return fmt.Errorf("--format: %w", err)
-	}
-	out := w
-	var tw *tabwriter.Writer
-	if table {
-		// docker's table layout: min width 10, padding 3.
-		tw = tabwriter.NewWriter(w, 10, 1, 3, ' ', 0)
-		out = tw
-		if err := header(out, tmpl); err != nil {
-			return err
-		}
-	}
-	for _, r := range rows {
-		if err := tmpl.Execute(out, r); err != nil {
-			return fmt.Errorf("--format: %w", err)
-		}
-		fmt.Fprintln(out)
-	}
-	if tw != nil {
-		return tw.Flush()
-	}
-	return nil
-}
-
-var headers = map[string]string{
-	"Repository": "REPOSITORY", "Tag": "TAG", "ID": "IMAGE ID", "Digest": "DIGEST",
-	"CreatedSince": "CREATED", "CreatedAt": "CREATED AT", "Size": "SIZE",
-}
-
-// header runs the template once over the column titles, as docker's
-// formatter does.
-func header(w io.Writer, tmpl *template.Template) error {
-	h := Row{}
-	h.Repository, h.Tag, h.ID, h.Digest = headers["Repository"], headers["Tag"], headers["ID"], headers["Digest"]
-	h.CreatedSince, h.CreatedAt, h.Size = headers["CreatedSince"], headers["CreatedAt"], headers["Size"]
-	if err := tmpl.Execute(w, h); err != nil {
-		return fmt.Errorf("--format: %w", err)
-	}
-	fmt.Fprintln(w)
-	return nil
+	return writeRows(w, format, rows, listHeaders)
 }

@@ -56,14 +56,27 @@ func (s *Store) Details(ctx context.Context, target ocispec.Descriptor) (Details
 	if err := json.Unmarshal(dt, &d.Config); err != nil {
 		return d, fmt.Errorf("parse config %s: %w", m.Config.Digest, err)
 	}
-	for _, l := range m.Layers {
-		n, err := s.uncompressedSize(ctx, l)
-		if err != nil {
-			return d, err
-		}
+	sizes, err := s.LayerSizes(ctx, d)
+	if err != nil {
+		return d, err
+	}
+	for _, n := range sizes {
 		d.Size += n
 	}
 	return d, nil
+}
+
+// LayerSizes returns the uncompressed size of each of the image's layers.
+func (s *Store) LayerSizes(ctx context.Context, d Details) ([]int64, error) {
+	sizes := make([]int64, len(d.Manifest.Layers))
+	for i, l := range d.Manifest.Layers {
+		n, err := s.uncompressedSize(ctx, l)
+		if err != nil {
+			return nil, err
+		}
+		sizes[i] = n
+	}
+	return sizes, nil
 }
 
 // uncompressedSize finds a layer's unpacked size without unpacking it where

@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/containerd/containerd/v2/core/content"
 	contentlocal "github.com/containerd/containerd/v2/plugins/content/local"
@@ -29,6 +30,10 @@ const (
 	// `skopeo inspect oci:DIR:hello` finds exactly one entry. BuildKit's own
 	// writer puts only the tag there, which is ambiguous across repositories.
 	annotationRefName = ocispec.AnnotationRefName
+
+	// AnnotationTagged records when an entry got its name (docker's
+	// Metadata.LastTagTime).
+	AnnotationTagged = "io.github.builder-dev.tagged"
 
 	// maxIndexSize bounds how much of index.json is read, as containerd
 	// bounds JSON it parses (CVE-2023-25153 class).
@@ -142,6 +147,7 @@ func withName(d ocispec.Descriptor, name string) ocispec.Descriptor {
 		ann[k] = v
 	}
 	ann[annotationRefName] = FamiliarName(name)
+	ann[AnnotationTagged] = time.Now().UTC().Format(time.RFC3339Nano)
 	d.Annotations = ann
 	return d
 }
@@ -150,7 +156,7 @@ func withName(d ocispec.Descriptor, name string) ocispec.Descriptor {
 func stripNames(d ocispec.Descriptor) ocispec.Descriptor {
 	var ann map[string]string
 	for k, v := range d.Annotations {
-		if k == AnnotationName || k == annotationRefName {
+		if k == AnnotationName || k == annotationRefName || k == AnnotationTagged {
 			continue
 		}
 		if ann == nil {
@@ -266,4 +272,39 @@ func IDPrefix(s string) bool {
 		}
 	}
 	return true
+}
+
+// Untag removes name from the index and returns the image it named.
+func (s *Store) Untag(ctx context.Context, name string) (Image, error) {
+	var img Image
+	err := s.update(func(idx *ocispec.Index) error {
+		keep := idx.Manifests[:0]
+		for _, d := range idx.Manifests {
+			if d.Annotations[AnnotationName] == name {
+				img = Image{Name: name, Target: stripNames(d)}
+				continue
+			}
+			keep = append(keep, d)
+		}
+		idx.Manifests = keep
+		if img.Name == "" {
+			return fmt.Errorf("%w: %s", ErrNotFound, FamiliarName(name))
+		}
+		return nil
+	})
+	return img, err
+}
+
+// Forget removes every entry, named or not, that points at dgst.
+func (s *Store) Forget(ctx context.Context, dgst digest.Digest) error {
+	return s.update(func(idx *ocispec.Index) error {
+		keep := idx.Manifests[:0]
+		for _, d := range idx.Manifests {
+			if d.Digest != dgst {
+				keep = append(keep, d)
+			}
+		}
+		idx.Manifests = keep
+		return nil
+	})
 }

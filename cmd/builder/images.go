@@ -44,9 +44,11 @@ func imagesCommand() *cli.Command {
 func imageCommand() *cli.Command {
 	ls := imagesCommand()
 	ls.Name, ls.Aliases = "ls", []string{"list"}
+	rm := rmiCommand()
+	rm.Name, rm.Aliases = "rm", []string{"remove"}
 	return &cli.Command{
-		Name:        "image",
-		Usage:       "Manage images",
-		Subcommands: []*cli.Command{ls, buildCommand()},
+		Name:  "image",
+		Usage: "Manage images",
+		Subcommands: []*cli.Command{ls, buildCommand(), rm, tagCommand(), inspectCommand(), historyCommand()},
 	}
 }

@@ -57,6 +57,10 @@ func newApp() *cli.App {
 			buildCommand(),
 			imagesCommand(),
 			imageCommand(),
+			tagCommand(),
+			rmiCommand(),
+			inspectCommand(),
+			historyCommand(),
 			runCommand(),
 		},
 	}

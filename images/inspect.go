@@ -1,0 +1,257 @@
+package images
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+	"unicode/utf8"
+
+	"github.com/builder-dev/builder/store"
+	"github.com/containerd/containerd/v2/core/content"
+	"github.com/docker/cli/templates"
+	"github.com/docker/go-units"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+)
+
+// InspectImage is docker's `image inspect` JSON for one image.
+type InspectImage struct {
+	ID            string          `json:"Id"`
+	RepoTags      []string        `json:"RepoTags"`
+	RepoDigests   []string        `json:"RepoDigests"`
+	Parent        string          `json:"Parent"`
+	Comment       string          `json:"Comment"`
+	Created       string          `json:"Created"`
+	DockerVersion string          `json:"DockerVersion"`
+	Author        string          `json:"Author"`
+	Config        json.RawMessage `json:"Config"`
+	Architecture  string          `json:"Architecture"`
+	Variant       string          `json:"Variant,omitempty"`
+	Os            string          `json:"Os"`
+	Size          int64           `json:"Size"`
+	RootFS        struct {
+		Type   string   `json:"Type"`
+		Layers []string `json:"Layers"`
+	} `json:"RootFS"`
+	Metadata struct {
+		LastTagTime string `json:"LastTagTime"`
+	} `json:"Metadata"`
+}
+
+// rawConfig keeps docker's extension fields (Healthcheck, OnBuild, Shell)
+// that the OCI struct drops.
+type rawConfig struct {
+	Author  string          `json:"author"`
+	Comment string          `json:"comment"`
+	Config  json.RawMessage `json:"config"`
+	History []ocispec.History
+}
+
+// Inspect writes docker's inspect JSON (or --format applied to each) for refs.
+func Inspect(ctx context.Context, st *store.Store, refs []string, format string, w io.Writer) error {
+	var out []InspectImage
+	for _, ref := range refs {
+		img, d, err := st.Lookup(ctx, ref)
+		if err != nil {
+			return noSuchImage(err, ref)
+		}
+		ii, err := inspect(ctx, st, img, d)
+		if err != nil {
+			return err
+		}
+		out = append(out, ii)
+	}
+	if format == "" || format == "json" {
+		dt, err := json.MarshalIndent(out, "", "    ")
+		if err != nil {
+			return err
+		}
+		_, err = fmt.Fprintf(w, "%s\n", dt)
+		return err
+	}
+	tmpl, err := templates.Parse(format)
+	if err != nil {
+		return fmt.Errorf("--format: %w", err)
+	}
+	for _, ii := range out {
+		// Templates see the JSON shape, as docker's do.
+		var v any
+		dt, _ := json.Marshal(ii)
+		json.Unmarshal(dt, &v)
+		if err := tmpl.Execute(w, v); err != nil {
+			return fmt.Errorf("--format: %w", err)
+		}
+		fmt.Fprintln(w)
+	}
+	return nil
+}
+
+func inspect(ctx context.Context, st *store.Store, img store.Image, d store.Details) (InspectImage, error) {
+	var ii InspectImage
+	dt, err := content.ReadBlob(ctx, st.Content(), d.ConfigDesc)
+	if err != nil {
+		return ii, fmt.Errorf("read config %s: %w", d.ConfigDesc.Digest, err)
+	}
+	var rc rawConfig
+	if err := json.Unmarshal(dt, &rc); err != nil {
+		return ii, fmt.Errorf("parse config %s: %w", d.ConfigDesc.Digest, err)
+	}
+	ii.ID = d.ID()
+	ii.RepoTags, ii.RepoDigests = []string{}, []string{}
+	all, err := st.List(ctx)
+	if err != nil {
+		return ii, err
+	}
+	for _, other := range all {
+		if other.Target.Digest == img.Target.Digest && other.Name != "" {
+			ii.RepoTags = append(ii.RepoTags, familiarTag(other.Name))
+			if t := other.Target.Annotations[store.AnnotationTagged]; t > ii.Metadata.LastTagTime {
+				ii.Metadata.LastTagTime = t
+			}
+		}
+	}
+	ii.Comment = rc.Comment
+	if ii.Comment == "" && len(rc.History) > 0 {
+		ii.Comment = rc.History[len(rc.History)-1].Comment
+	}
+	if c := d.Created(); !c.IsZero() {
+		ii.Created = c.UTC().Format(time.RFC3339Nano)
+	}
+	ii.Author = rc.Author
+	ii.Config = rc.Config
+	if len(ii.Config) == 0 {
+		ii.Config = json.RawMessage("{}")
+	}
+	ii.Architecture, ii.Variant, ii.Os = d.Config.Architecture, d.Config.Variant, d.Config.OS
+	ii.Size = d.Size
+	ii.RootFS.Type = "layers"
+	for _, l := range d.Config.RootFS.DiffIDs {
+		ii.RootFS.Layers = append(ii.RootFS.Layers, l.String())
+	}
+	if ii.Metadata.LastTagTime == "" {
+		ii.Metadata.LastTagTime = "0001-01-01T00:00:00Z"
+	}
+	return ii, nil
+}
+
+// HistoryOptions are `builder history` flags.
+type HistoryOptions struct {
+	Human   bool
+	NoTrunc bool
+	Quiet   bool
+	Format  string
+}
+
+// HistoryRow is one line of `builder history`; --format templates see it.
+type HistoryRow struct {
+	ID           string
+	CreatedSince string
+	CreatedAt    string
+	CreatedBy    string
+	Size         string
+	Comment      string
+}
+
+// History writes an image's history, newest first, as docker does.
+func History(ctx context.Context, st *store.Store, ref string, o HistoryOptions, w io.Writer) error {
+	_, d, err := st.Lookup(ctx, ref)
+	if err != nil {
+		return noSuchImage(err, ref)
+	}
+	sizes, err := st.LayerSizes(ctx, d)
+	if err != nil {
+		return err
+	}
+	hist := d.Config.History
+	rows := make([]HistoryRow, len(hist))
+	layer := 0
+	for i, h := range hist {
+		var size int64
+		if !h.EmptyLayer && layer < len(sizes) {
+			size = sizes[layer]
+			layer++
+		}
+		r := HistoryRow{ID: "<missing>", CreatedBy: strings.ReplaceAll(h.CreatedBy, "\t", " "), Comment: h.Comment}
+		if h.Created != nil {
+			r.CreatedAt = h.Created.Format(time.RFC3339)
+			r.CreatedSince = units.HumanDuration(time.Now().UTC().Sub(*h.Created)) + " ago"
+		}
+		if o.Human {
+			r.Size = units.HumanSizeWithPrecision(float64(size), 3)
+		} else {
+			r.Size = fmt.Sprint(size)
+			r.CreatedSince = r.CreatedAt
+		}
+		if !o.NoTrunc {
+			r.CreatedBy = ellipsis(r.CreatedBy, 45)
+		}
+		rows[len(hist)-1-i] = r
+	}
+	if len(rows) > 0 {
+		rows[0].ID = d.ID()
+		if !o.NoTrunc {
+			rows[0].ID = shortID(d.ID())
+		}
+	}
+	format := o.Format
+	switch {
+	case o.Quiet:
+		format = "{{.ID}}"
+	case format == "" || format == "table":
+		format = "table {{.ID}}\t{{.CreatedSince}}\t{{.CreatedBy}}\t{{.Size}}\t{{.Comment}}"
+	}
+	return writeRows(w, format, rows, map[string]string{"ID": "IMAGE", "CreatedSince": "CREATED", "CreatedAt": "CREATED AT",
+		"CreatedBy": "CREATED BY", "Size": "SIZE", "Comment": "COMMENT"})
+}
+
+// ellipsis cuts s to max runes with "…", as docker's stringutils does.
+func ellipsis(s string, max int) string {
+	if utf8.RuneCountInString(s) <= max {
+		return s
+	}
+	r := []rune(s)
+	return string(r[:max-1]) + "…"
+}
+
+// writeRows renders rows (a slice of structs) with a docker --format value.
+func writeRows[T any](w io.Writer, format string, rows []T, headers map[string]string) error {
+	if format == "json" {
+		for _, r := range rows {
+			dt, err := json.Marshal(r)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(w, string(dt))
+		}
+		return nil
+	}
+	table := strings.HasPrefix(format, "table")
+	format = strings.TrimLeft(strings.TrimPrefix(format, "table"), " ")
+	tmpl, err := templates.Parse(format)
+	if err != nil {
+		return fmt.Errorf("--format: %w", err)
+	}
+	out := w
+	var tw *tabwriter.Writer
+	if table {
+		tw = tabwriter.NewWriter(w, 10, 1, 3, ' ', 0)
+		out = tw
+		if err := tmpl.Execute(out, headers); err != nil {
+			return fmt.Errorf("--format: %w", err)
+		}
+		fmt.Fprintln(out)
+	}
+	for _, r := range rows {
+		if err := tmpl.Execute(out, r); err != nil {
+			return fmt.Errorf("--format: %w", err)
+		}
+		fmt.Fprintln(out)
+	}
+	if tw != nil {
+		return tw.Flush()
+	}
+	return nil
+}

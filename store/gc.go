@@ -1,0 +1,91 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/containerd/containerd/v2/core/content"
+	"github.com/containerd/containerd/v2/core/images"
+	"github.com/containerd/errdefs"
+	"github.com/gofrs/flock"
+	"github.com/opencontainers/go-digest"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+)
+
+// A process that writes blobs it has not yet named in the index (a build
+// exporting, a pull, a load) holds the store's GC lock shared for that
+// time; garbage collection takes it exclusively and skips its sweep when it
+// cannot, so it never deletes a blob another process is writing or is about
+// to reference. Unreferenced blobs left then are reclaimed by a later GC.
+func (s *Store) gcLock() *flock.Flock { return flock.New(filepath.Join(s.dir, "gc.lock")) }
+
+// Writing marks the start of a write of unnamed blobs; call the returned
+// function once they are named in the index (or abandoned).
+func (s *Store) Writing(ctx context.Context) (done func(), err error) {
+	l := s.gcLock()
+	if err := l.RLock(); err != nil {
+		return nil, fmt.Errorf("lock image store for writing: %w", err)
+	}
+	return func() { l.Unlock() }, nil
+}
+
+// GCResult says what a collection did.
+type GCResult struct {
+	// Skipped is true when another process was writing to the store.
+	Skipped bool
+	Removed []digest.Digest
+	Bytes   int64
+}
+
+// GC deletes every blob that no index entry reaches.
+func (s *Store) GC(ctx context.Context) (GCResult, error) {
+	var res GCResult
+	l := s.gcLock()
+	ok, err := l.TryLock()
+	if err != nil {
+		return res, fmt.Errorf("lock image store for garbage collection: %w", err)
+	}
+	if !ok {
+		res.Skipped = true
+		return res, nil
+	}
+	defer l.Unlock()
+	idx, err := s.readIndex()
+	if err != nil {
+		return res, err
+	}
+	live := map[digest.Digest]bool{}
+	mark := images.HandlerFunc(func(ctx context.Context, desc ocispec.Descriptor) ([]ocispec.Descriptor, error) {
+		live[desc.Digest] = true
+		children, err := images.Children(ctx, s.cs, desc)
+		if errdefs.IsNotFound(err) {
+			return nil, nil // a partial image (e.g. one platform of an index)
+		}
+		return children, err
+	})
+	if err := images.Walk(ctx, mark, idx.Manifests...); err != nil {
+		return res, fmt.Errorf("mark live blobs: %w", err)
+	}
+	err = s.cs.Walk(ctx, func(info content.Info) error {
+		if live[info.Digest] {
+			return nil
+		}
+		if err := s.cs.Delete(ctx, info.Digest); err != nil && !errdefs.IsNotFound(err) {
+			return err
+		}
+		res.Removed = append(res.Removed, info.Digest)
+		res.Bytes += info.Size
+		return nil
+	})
+	if err != nil {
+		return res, fmt.Errorf("sweep blobs: %w", err)
+	}
+	// Ingests abandoned by killed writers; no writer is active now.
+	if err := os.RemoveAll(filepath.Join(s.dir, "ingest")); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return res, err
+	}
+	return res, nil
+}
