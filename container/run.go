@@ -141,10 +141,15 @@ func prepareBundle(ctx context.Context, dir, id string, lowers []string, d store
 
 func newSpec(ctx context.Context, id, rootfs string, d store.Details, args []string) (*specs.Spec, error) {
 	cfg := d.Config.Config
+	env := cfg.Env
+	if !hasEnv(env, "PATH") {
+		// docker gives an image without PATH (an import, say) its default.
+		env = append([]string{"PATH=" + defaultPath}, env...)
+	}
 	opts := []oci.SpecOpts{
 		oci.WithRootFSPath(rootfs),
 		oci.WithProcessArgs(args...),
-		oci.WithEnv(cfg.Env),
+		oci.WithEnv(env),
 		oci.WithHostname(id[:12]),
 		// Host networking until run gets its own network namespaces.
 		oci.WithHostNamespace(specs.NetworkNamespace),
@@ -232,6 +237,17 @@ func startError(logPath string) string {
 		}
 	}
 	return last
+}
+
+const defaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+func hasEnv(env []string, key string) bool {
+	for _, e := range env {
+		if strings.HasPrefix(e, key+"=") {
+			return true
+		}
+	}
+	return false
 }
 
 func newID() string {

@@ -107,4 +107,3 @@ func noSuchImage(err error, ref string) error {
 	}
 	return err
 }
-

@@ -61,6 +61,9 @@ func newApp() *cli.App {
 			rmiCommand(),
 			inspectCommand(),
 			historyCommand(),
+			saveCommand(),
+			loadCommand(),
+			importCommand(),
 			runCommand(),
 		},
 	}

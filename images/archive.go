@@ -1,0 +1,243 @@
+package images
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/builder-dev/builder/store"
+	"github.com/containerd/containerd/v2/core/content"
+	"github.com/containerd/containerd/v2/core/images"
+	"github.com/containerd/containerd/v2/core/images/archive"
+	"github.com/containerd/errdefs"
+	"github.com/containerd/platforms"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+)
+
+// SaveOptions are `builder save` flags.
+type SaveOptions struct {
+	// Output is a file path; "" writes to Stdout.
+	Output string
+	// Format is "docker" (docker-archive, the default) or "oci".
+	Format   string
+	Platform string
+	Stdout   io.Writer
+}
+
+// Save writes refs to one archive, streamed from the store.
+func Save(ctx context.Context, st *store.Store, refs []string, o SaveOptions) (err error) {
+	var opts []archive.ExportOpt
+	switch o.Format {
+	case "", "docker":
+	case "oci":
+		opts = append(opts, archive.WithSkipDockerManifest())
+	default:
+		return fmt.Errorf("--format %q: want docker or oci", o.Format)
+	}
+	if o.Platform != "" {
+		p, err := platforms.Parse(o.Platform)
+		if err != nil {
+			return fmt.Errorf("--platform: %w", err)
+		}
+		opts = append(opts, archive.WithPlatform(platforms.OnlyStrict(p)))
+	}
+	for _, ref := range refs {
+		img, _, err := st.Lookup(ctx, ref)
+		if err != nil {
+			return noSuchImage(err, ref)
+		}
+		var names []string
+		if img.Name != "" && isName(ref, img.Name) {
+			names = append(names, img.Name)
+		}
+		opts = append(opts, archive.WithManifest(img.Target, names...))
+	}
+	w := o.Stdout
+	if o.Output == "" {
+		if f, ok := w.(*os.File); ok && isTerminal(f) {
+			return errors.New("cowardly refusing to save to a terminal. Use the -o flag or redirect")
+		}
+	} else {
+		// Written beside the destination and renamed on success, so a
+		// failed save leaves no partial file under its name.
+		f, err := os.CreateTemp(filepath.Dir(o.Output), "."+filepath.Base(o.Output)+".tmp-")
+		if err != nil {
+			return fmt.Errorf("save to %s: %w", o.Output, err)
+		}
+		defer func() {
+			if err != nil {
+				f.Close()
+				os.Remove(f.Name())
+			}
+		}()
+		w = f
+	}
+	// The blobs being read stay safe from a concurrent rmi's collection.
+	done, err := st.Writing(ctx)
+	if err != nil {
+		return err
+	}
+	defer done()
+	if err := archive.Export(ctx, st.Content(), w, opts...); err != nil {
+		return fmt.Errorf("save: %w", err)
+	}
+	if f, ok := w.(*os.File); ok && o.Output != "" {
+		if err := f.Close(); err != nil {
+			return fmt.Errorf("save to %s: %w", o.Output, err)
+		}
+		if err := os.Rename(f.Name(), o.Output); err != nil {
+			return fmt.Errorf("save to %s: %w", o.Output, err)
+		}
+	}
+	return nil
+}
+
+func isTerminal(f *os.File) bool {
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
+// LoadOptions are `builder load` flags.
+type LoadOptions struct {
+	// Input is a file path; "" reads Stdin.
+	Input  string
+	Stdin  io.Reader
+	Quiet  bool
+	Stdout io.Writer
+}
+
+// Load reads a docker-archive or OCI archive (plain, gzip or zstd) into the
+// store. Every blob its images name must be present and match its digest,
+// or nothing is named in the store.
+func Load(ctx context.Context, st *store.Store, o LoadOptions) error {
+	r := o.Stdin
+	if o.Input != "" {
+		f, err := os.Open(o.Input)
+		if err != nil {
+			return fmt.Errorf("open %s: %w", o.Input, err)
+		}
+		defer f.Close()
+		r = f
+	}
+	loaded, err := load(ctx, st, r)
+	if err != nil {
+		// Drop what the failed load wrote (skipped if another process is
+		// writing; a later collection gets it then).
+		st.GC(ctx)
+		return err
+	}
+	for _, l := range loaded {
+		if l.Name == "" {
+			fmt.Fprintf(o.Stdout, "Loaded image ID: %s\n", l.ID)
+		} else {
+			fmt.Fprintf(o.Stdout, "Loaded image: %s\n", familiarTag(l.Name))
+		}
+	}
+	return nil
+}
+
+type loadedImage struct {
+	Name, ID string
+	Target   ocispec.Descriptor
+}
+
+func load(ctx context.Context, st *store.Store, r io.Reader) ([]loadedImage, error) {
+	done, err := st.Writing(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer done()
+	dr, err := decompress(r)
+	if err != nil {
+		return nil, fmt.Errorf("load: %w", err)
+	}
+	defer dr.Close()
+	vr, verdict := validated(dr)
+	idxDesc, err := archive.ImportIndex(ctx, st.Content(), vr)
+	if v := verdict(); v != nil {
+		return nil, fmt.Errorf("load: %w", v)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("load: not a valid image archive: %w", err)
+	}
+	var idx ocispec.Index
+	dt, err := content.ReadBlob(ctx, st.Content(), idxDesc)
+	if err != nil {
+		return nil, fmt.Errorf("load: read index: %w", err)
+	}
+	if err := json.Unmarshal(dt, &idx); err != nil {
+		return nil, fmt.Errorf("load: parse index: %w", err)
+	}
+	if len(idx.Manifests) == 0 {
+		return nil, errors.New("load: the archive holds no image")
+	}
+	var out []loadedImage
+	for _, m := range idx.Manifests {
+		if err := complete(ctx, st.Content(), m); err != nil {
+			return nil, err
+		}
+		d, err := st.Details(ctx, m)
+		if err != nil {
+			return nil, fmt.Errorf("load: %w", err)
+		}
+		target := m
+		target.Annotations = nil
+		names := archiveNames(m)
+		if len(names) == 0 {
+			out = append(out, loadedImage{ID: d.ID(), Target: target})
+		}
+		for _, n := range names {
+			out = append(out, loadedImage{Name: n, ID: d.ID(), Target: target})
+		}
+	}
+	// Only now, with every image whole, does the index change.
+	for _, l := range out {
+		var err error
+		if l.Name == "" {
+			err = st.AddDangling(ctx, l.Target)
+		} else {
+			err = st.Tag(ctx, l.Name, l.Target)
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// archiveNames reads an archive entry's names: containerd's full-name
+// annotation, or an OCI ref.name that is a whole reference (a bare tag such
+// as "latest" names nothing on its own).
+func archiveNames(d ocispec.Descriptor) []string {
+	for _, a := range []string{images.AnnotationImageName, ocispec.AnnotationRefName} {
+		v := d.Annotations[a]
+		if v == "" || (a == ocispec.AnnotationRefName && !strings.ContainsAny(v, "/:")) {
+			continue
+		}
+		if n, err := store.ParseName(v); err == nil {
+			return []string{n}
+		}
+	}
+	return nil
+}
+
+// complete checks that every blob desc reaches is in the store. The
+// importer files blobs under the digest of their content, so a blob whose
+// content does not match the name the archive gives it is missing here.
+func complete(ctx context.Context, cs content.Store, desc ocispec.Descriptor) error {
+	check := images.HandlerFunc(func(ctx context.Context, d ocispec.Descriptor) ([]ocispec.Descriptor, error) {
+		if _, err := cs.Info(ctx, d.Digest); err != nil {
+			if errdefs.IsNotFound(err) {
+				return nil, fmt.Errorf("load: blob %s is missing from the archive or does not match its digest", d.Digest)
+			}
+			return nil, err
+		}
+		return images.Children(ctx, cs, d)
+	})
+	return images.Walk(ctx, check, desc)
+}
