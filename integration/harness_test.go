@@ -68,7 +68,7 @@ func setup(m *testing.M) (int, error) {
 	if err := copyFile(s.runc, filepath.Join(bin, "runc")); err != nil {
 		return 0, err
 	}
-	stop, addr, err := startRegistry(filepath.Join(dir, "registry"))
+	stop, addr, err := startRegistry(filepath.Join(dir, "registry"), "")
 	if err != nil {
 		return 0, err
 	}
@@ -98,8 +98,9 @@ func freePort() (int, error) {
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
-// startRegistry runs Debian's docker-registry with a config of its own.
-func startRegistry(dir string) (stop func(), addr string, err error) {
+// startRegistry runs Debian's docker-registry with a config of its own;
+// extra is YAML added under the config's top level (auth, http.tls).
+func startRegistry(dir, extra string) (stop func(), addr string, err error) {
 	port, err := freePort()
 	if err != nil {
 		return nil, "", err
@@ -109,6 +110,7 @@ func startRegistry(dir string) (stop func(), addr string, err error) {
 		return nil, "", err
 	}
 	cfg := fmt.Sprintf("version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: %s/data\n  delete:\n    enabled: true\nhttp:\n  addr: %s\n", dir, addr)
+	cfg += strings.ReplaceAll(extra, "ADDR", addr)
 	cfgPath := filepath.Join(dir, "config.yml")
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0644); err != nil {
 		return nil, "", err

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 
 	"github.com/builder-dev/builder/config"
+	"github.com/builder-dev/builder/registry"
 	"github.com/builder-dev/builder/solver"
 	"github.com/builder-dev/builder/store"
 	"github.com/urfave/cli/v2"
@@ -59,4 +60,13 @@ func openSolver(ctx context.Context, c *cli.Context, root string) (*solver.Solve
 		}
 	}
 	return solver.Open(ctx, opt)
+}
+
+// openRegistry makes a registry client from the config file under root.
+func openRegistry(c *cli.Context, root string) (*registry.Client, error) {
+	cfg, err := config.Load(c.String("config"), root)
+	if err != nil {
+		return nil, err
+	}
+	return registry.New(cfg.Registries), nil
 }

@@ -50,6 +50,6 @@ func imageCommand() *cli.Command {
 		Name:  "image",
 		Usage: "Manage images",
 		Subcommands: []*cli.Command{ls, buildCommand(), rm, tagCommand(), inspectCommand(), historyCommand(),
-			saveCommand(), loadCommand(), importCommand()},
+			saveCommand(), loadCommand(), importCommand(), pullCommand(), pushCommand()},
 	}
 }

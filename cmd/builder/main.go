@@ -23,7 +23,7 @@ func main() {
 		stop()
 	}()
 	app := newApp()
-	if err := app.RunContext(ctx, os.Args); err != nil {
+	if err := app.RunContext(ctx, interspersed(app, os.Args)); err != nil {
 		os.Exit(reportError(err))
 	}
 }
@@ -64,6 +64,10 @@ func newApp() *cli.App {
 			saveCommand(),
 			loadCommand(),
 			importCommand(),
+			pullCommand(),
+			pushCommand(),
+			loginCommand(),
+			logoutCommand(),
 			runCommand(),
 		},
 	}

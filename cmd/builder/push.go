@@ -1,0 +1,33 @@
+package main
+
+import (
+	"os"
+
+	"github.com/builder-dev/builder/registry"
+	"github.com/urfave/cli/v2"
+)
+
+func pushCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "push",
+		Usage:     "Upload an image to a registry",
+		ArgsUsage: "NAME[:TAG]",
+		Flags: []cli.Flag{
+			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "suppress verbose output"},
+		},
+		Action: func(c *cli.Context) error {
+			if c.NArg() != 1 {
+				return usageError(c, "requires exactly 1 argument")
+			}
+			st, root, err := openStore(c)
+			if err != nil {
+				return err
+			}
+			reg, err := openRegistry(c, root)
+			if err != nil {
+				return err
+			}
+			return reg.Push(c.Context, st, c.Args().First(), registry.PushOptions{Quiet: c.Bool("quiet")}, os.Stdout)
+		},
+	}
+}

@@ -1,0 +1,109 @@
+// Package registry talks to image registries for pull, push, login and
+// logout: hosts, mirrors, plain HTTP and CAs from builder's config file (with
+// BuildKit's own semantics), credentials from docker's config.json and its
+// credential helpers.
+package registry
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+
+	"github.com/containerd/containerd/v2/core/remotes"
+	"github.com/containerd/containerd/v2/core/remotes/docker"
+	dockerconfig "github.com/docker/cli/cli/config"
+	"github.com/docker/cli/cli/config/configfile"
+	"github.com/moby/buildkit/util/resolver"
+	resolverconfig "github.com/moby/buildkit/util/resolver/config"
+)
+
+// IndexServer is the key docker keeps Docker Hub credentials under.
+const IndexServer = "https://index.docker.io/v1/"
+
+// Client resolves, pulls and pushes with one configuration.
+type Client struct {
+	hosts docker.RegistryHosts
+	// base has no authorizer: login checks credentials it is handed.
+	base   docker.RegistryHosts
+	config *configfile.ConfigFile
+}
+
+// New makes a client from the config file's registry table; credentials
+// come from docker's config (DOCKER_CONFIG or ~/.docker/config.json).
+func New(registries map[string]resolverconfig.RegistryConfig) *Client {
+	cfg := dockerconfig.LoadDefaultConfigFile(io.Discard)
+	base := resolver.NewRegistryConfig(registries)
+	c := &Client{base: base, config: cfg}
+	c.hosts = func(domain string) ([]docker.RegistryHost, error) {
+		hs, err := base(domain)
+		if err != nil {
+			return nil, err
+		}
+		for i := range hs {
+			hs[i].Authorizer = docker.NewDockerAuthorizer(docker.WithAuthClient(hs[i].Client), docker.WithAuthCreds(c.credentials))
+		}
+		return hs, nil
+	}
+	return c
+}
+
+// credentials looks a registry host up in docker's config.
+func (c *Client) credentials(host string) (string, string, error) {
+	ac, err := c.config.GetAuthConfig(ServerKey(host))
+	if err != nil {
+		return "", "", fmt.Errorf("credentials for %s: %w", host, err)
+	}
+	if ac.IdentityToken != "" {
+		return "", ac.IdentityToken, nil
+	}
+	return ac.Username, ac.Password, nil
+}
+
+// ServerKey is the key docker's config uses for a registry host.
+func ServerKey(host string) string {
+	switch strings.TrimSuffix(strings.TrimPrefix(strings.TrimPrefix(host, "https://"), "http://"), "/") {
+	case "", "docker.io", "index.docker.io", "registry-1.docker.io", "index.docker.io/v1":
+		return IndexServer
+	}
+	return strings.TrimSuffix(strings.TrimPrefix(strings.TrimPrefix(host, "https://"), "http://"), "/")
+}
+
+// Resolver is a containerd resolver over the configured hosts.
+func (c *Client) Resolver() remotes.Resolver {
+	return docker.NewResolver(docker.ResolverOptions{Hosts: c.hosts})
+}
+
+// origin returns the registry's own host entry for domain (mirrors come
+// first in the list and cannot be logged in to or pushed to).
+func (c *Client) origin(domain string) (docker.RegistryHost, error) {
+	hs, err := c.base(domain)
+	if err != nil {
+		return docker.RegistryHost{}, err
+	}
+	if len(hs) == 0 {
+		return docker.RegistryHost{}, fmt.Errorf("no registry host for %s", domain)
+	}
+	return hs[len(hs)-1], nil
+}
+
+func get(ctx context.Context, h docker.RegistryHost, auth docker.Authorizer, prev *http.Response) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, h.Scheme+"://"+h.Host+h.Path+"/", nil)
+	if err != nil {
+		return nil, err
+	}
+	if auth != nil && prev != nil {
+		if err := auth.AddResponses(ctx, []*http.Response{prev}); err != nil {
+			return nil, err
+		}
+		if err := auth.Authorize(ctx, req); err != nil {
+			return nil, err
+		}
+	}
+	client := h.Client
+	if client == nil {
+		client = http.DefaultClient
+	}
+	return client.Do(req)
+}
