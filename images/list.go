@@ -24,6 +24,8 @@ type ListOptions struct {
 	NoTrunc   bool
 	Digests   bool
 	Format    string
+	// Filters are docker's: dangling=, label=, before=, since=, reference=.
+	Filters []string
 }
 
 // Row is one line of the listing; its fields are what --format templates
@@ -49,6 +51,10 @@ func List(ctx context.Context, st *store.Store, o ListOptions, w io.Writer) erro
 	if err != nil {
 		return err
 	}
+	filter, err := listFilter(ctx, st, o.Filters)
+	if err != nil {
+		return err
+	}
 	var rows []Row
 	for _, img := range imgs {
 		if !match(img.Name) {
@@ -57,6 +63,9 @@ func List(ctx context.Context, st *store.Store, o ListOptions, w io.Writer) erro
 		d, err := st.Details(ctx, img.Target)
 		if err != nil {
 			return fmt.Errorf("list %s: %w", displayName(img), err)
+		}
+		if !filter(img, d) {
+			continue
 		}
 		repo, tag := store.RepoTag(img.Name)
 		id := d.ID()
@@ -140,4 +149,74 @@ func write(w io.Writer, rows []Row, o ListOptions) error {
 		}
 	}
 	return writeRows(w, format, rows, listHeaders)
+}
+
+// listFilter turns docker's --filter values into one predicate; values of
+// the same key are alternatives, different keys must all hold.
+func listFilter(ctx context.Context, st *store.Store, in []string) (func(store.Image, store.Details) bool, error) {
+	byKey := map[string][]func(store.Image, store.Details) bool{}
+	for _, f := range in {
+		k, v, ok := strings.Cut(f, "=")
+		if !ok {
+			return nil, fmt.Errorf("--filter %q: want key=value", f)
+		}
+		var pred func(store.Image, store.Details) bool
+		switch k {
+		case "dangling":
+			want := v == "true" || v == "1"
+			if !want && v != "false" && v != "0" {
+				return nil, fmt.Errorf("--filter dangling=%s: want true or false", v)
+			}
+			pred = func(img store.Image, _ store.Details) bool { return (img.Name == "") == want }
+		case "label":
+			lk, lv, hasValue := strings.Cut(v, "=")
+			pred = func(_ store.Image, d store.Details) bool {
+				got, ok := d.Config.Config.Labels[lk]
+				return ok && (!hasValue || got == lv)
+			}
+		case "before", "since":
+			_, ref, err := st.Lookup(ctx, v)
+			if err != nil {
+				return nil, fmt.Errorf("--filter %s: %w", f, noSuchImage(err, v))
+			}
+			at, before := ref.Created(), k == "before"
+			pred = func(_ store.Image, d store.Details) bool {
+				if before {
+					return d.Created().Before(at)
+				}
+				return d.Created().After(at)
+			}
+		case "reference":
+			pattern := v
+			pred = func(img store.Image, _ store.Details) bool {
+				if img.Name == "" {
+					return false
+				}
+				named, err := reference.ParseNormalizedNamed(img.Name)
+				if err != nil {
+					return false
+				}
+				ok, _ := reference.FamiliarMatch(pattern, named)
+				if !ok {
+					ok, _ = reference.FamiliarMatch(pattern, reference.TrimNamed(named))
+				}
+				return ok
+			}
+		default:
+			return nil, fmt.Errorf("--filter %q: unsupported filter %q (dangling, label, before, since, reference)", f, k)
+		}
+		byKey[k] = append(byKey[k], pred)
+	}
+	return func(img store.Image, d store.Details) bool {
+		for _, preds := range byKey {
+			any := false
+			for _, p := range preds {
+				any = any || p(img, d)
+			}
+			if !any {
+				return false
+			}
+		}
+		return true
+	}, nil
 }

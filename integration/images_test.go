@@ -108,3 +108,37 @@ func countBlobs(t *testing.T, root string) int {
 	}
 	return n
 }
+
+// TestImagesFilters: docker's --filter keys on the listing.
+func TestImagesFilters(t *testing.T) {
+	e := newEnv(t)
+	dir := writeContext(t, map[string]string{"Dockerfile": "FROM scratch\nARG V\nLABEL v=$V\nCOPY f$V /f\n",
+		// A layer of its own per build: BuildKit dates an image by its
+		// newest layer-making step, so cached steps would share one time.
+		"f1": "1", "f2": "2", "f3": "3", "fkeep": "k"})
+	e.must("build", "--build-arg", "V=1", "-t", "one", dir)
+	e.must("build", "--build-arg", "V=2", "-t", "quay.io/x/two:v2", dir)
+	e.must("build", "--build-arg", "V=3", "-t", "one", dir) // the first one becomes <none>
+	list := func(args ...string) string {
+		return e.must(append([]string{"images", "--format", "{{.Repository}}:{{.Tag}}"}, args...)...).stdout
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--filter", "dangling=true"}, "<none>:<none>\n"},
+		{[]string{"--filter", "dangling=false", "--filter", "label=v=2"}, "quay.io/x/two:v2\n"},
+		{[]string{"-f", "reference=one"}, "one:latest\n"},
+		{[]string{"--filter", "reference=quay.io/x/*"}, "quay.io/x/two:v2\n"},
+		{[]string{"--filter", "since=quay.io/x/two:v2"}, "one:latest\n"},
+		{[]string{"--filter", "before=quay.io/x/two:v2"}, "<none>:<none>\n"},
+		{[]string{"--filter", "label=v=1", "--filter", "label=v=3"}, "one:latest\n<none>:<none>\n"},
+	} {
+		if got := list(tc.args...); got != tc.want {
+			t.Errorf("images %v = %q; want %q", tc.args, got, tc.want)
+		}
+	}
+	if r := e.run("images", "--filter", "colour=red"); r.code == 0 || !strings.Contains(r.stderr, "colour") {
+		t.Errorf("unknown filter: %s", r)
+	}
+}

@@ -18,6 +18,7 @@ func imagesCommand() *cli.Command {
 			&cli.BoolFlag{Name: "digests", Usage: "show digests"},
 			&cli.BoolFlag{Name: "all", Aliases: []string{"a"}, Usage: "show all images (the store keeps no intermediate images)"},
 			&cli.StringFlag{Name: "format", Usage: "format output: table, json, or a Go template"},
+			&cli.StringSliceFlag{Name: "filter", Aliases: []string{"f"}, Usage: "filter output: dangling=, label=, before=, since=, reference="},
 		},
 		Action: func(c *cli.Context) error {
 			if c.NArg() > 1 {
@@ -35,6 +36,7 @@ func imagesCommand() *cli.Command {
 				NoTrunc:   c.Bool("no-trunc"),
 				Digests:   c.Bool("digests"),
 				Format:    c.String("format"),
+				Filters:   c.StringSlice("filter"),
 			}, os.Stdout)
 		},
 	}
@@ -50,6 +52,6 @@ func imageCommand() *cli.Command {
 		Name:  "image",
 		Usage: "Manage images",
 		Subcommands: []*cli.Command{ls, buildCommand(), rm, tagCommand(), inspectCommand(), historyCommand(),
-			saveCommand(), loadCommand(), importCommand(), pullCommand(), pushCommand()},
+			saveCommand(), loadCommand(), importCommand(), pullCommand(), pushCommand(), imagePruneCommand()},
 	}
 }

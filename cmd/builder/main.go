@@ -68,6 +68,8 @@ func newApp() *cli.App {
 			pushCommand(),
 			loginCommand(),
 			logoutCommand(),
+			builderCommand(),
+			systemCommand(),
 			runCommand(),
 		},
 	}
