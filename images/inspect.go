@@ -12,6 +12,7 @@ import (
 
 	"github.com/builder-dev/builder/store"
 	"github.com/containerd/containerd/v2/core/content"
+	"github.com/distribution/reference"
 	"github.com/docker/cli/templates"
 	"github.com/docker/go-units"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -108,6 +109,9 @@ func inspect(ctx context.Context, st *store.Store, img store.Image, d store.Deta
 	for _, other := range all {
 		if other.Target.Digest == img.Target.Digest && other.Name != "" {
 			ii.RepoTags = append(ii.RepoTags, familiarTag(other.Name))
+			if rd := other.Target.Annotations[store.AnnotationRepoDigest]; rd != "" && !contains(ii.RepoDigests, familiarDigest(rd)) {
+				ii.RepoDigests = append(ii.RepoDigests, familiarDigest(rd))
+			}
 			if t := other.Target.Annotations[store.AnnotationTagged]; t > ii.Metadata.LastTagTime {
 				ii.Metadata.LastTagTime = t
 			}
@@ -254,4 +258,22 @@ func writeRows[T any](w io.Writer, format string, rows []T, headers map[string]s
 		return tw.Flush()
 	}
 	return nil
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// familiarDigest shortens docker.io/library/nginx@sha256:... to nginx@sha256:...
+func familiarDigest(rd string) string {
+	named, err := reference.ParseNormalizedNamed(rd)
+	if err != nil {
+		return rd
+	}
+	return reference.FamiliarString(named)
 }

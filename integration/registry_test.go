@@ -1,6 +1,7 @@
 package integration
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -146,5 +147,40 @@ func TestTutorialWalk(t *testing.T) {
 	}
 	if got := e.must("run", "--rm", "nginx:1.20.0", "cat", "/nginx").stdout; got != "nginx\n" {
 		t.Errorf("loaded nginx ran %q", got)
+	}
+}
+
+// TestAllTagsAndDigests: push -a and pull -a take every tag of a
+// repository; pulled images carry RepoDigests; rmi accepts name@digest.
+func TestAllTagsAndDigests(t *testing.T) {
+	e := newEnv(t)
+	repo := s.registry + "/alltags/app"
+	for _, tag := range []string{"a", "b", "c"} {
+		e.must("build", "-t", repo+":"+tag, writeContext(t, map[string]string{"Dockerfile": "FROM scratch\nCOPY f /f\n", "f": tag}))
+	}
+	r := e.must("push", "-a", repo)
+	if strings.Count(r.stdout, ": digest: sha256:") != 3 {
+		t.Errorf("push -a printed:\n%s", r.stdout)
+	}
+	if r := e.run("push", "-a", repo+":a"); r.code == 0 {
+		t.Error("push -a with a tag succeeded")
+	}
+	other := newEnv(t)
+	other.must("pull", "-a", repo)
+	if out := other.must("images", "--format", "{{.Tag}}", repo).stdout; out != "a\nb\nc\n" && len(strings.Fields(out)) != 3 {
+		t.Errorf("pull -a gave tags %q", out)
+	}
+	var ii []struct{ RepoDigests []string }
+	json.Unmarshal([]byte(other.must("inspect", repo+":b").stdout), &ii)
+	if len(ii) != 1 || len(ii[0].RepoDigests) != 1 || !strings.HasPrefix(ii[0].RepoDigests[0], repo+"@sha256:") {
+		t.Fatalf("RepoDigests = %+v", ii)
+	}
+	rd := ii[0].RepoDigests[0]
+	if got := other.must("inspect", "--format", "{{index .RepoTags 0}}", rd).stdout; got != repo+":b\n" {
+		t.Errorf("inspect %s = %q", rd, got)
+	}
+	other.must("rmi", rd)
+	if out := other.must("images", "--format", "{{.Tag}}", repo).stdout; strings.Contains(out, "b") {
+		t.Errorf("rmi %s left %q", rd, out)
 	}
 }

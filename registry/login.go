@@ -23,16 +23,18 @@ func (c *Client) Login(ctx context.Context, server, user, password string) error
 	if err != nil {
 		return err
 	}
-	resp, err := get(ctx, h, nil, nil)
+	url := h.Scheme + "://" + h.Host + h.Path + "/"
+	resp, err := get(ctx, h, url, nil)
 	if err != nil {
 		return fmt.Errorf("login to %s: %w", domain, err)
 	}
 	io.Copy(io.Discard, resp.Body)
 	resp.Body.Close()
 	if resp.StatusCode == http.StatusUnauthorized {
+		// get answers the challenge itself when handed an authorizer.
 		auth := docker.NewDockerAuthorizer(docker.WithAuthClient(h.Client),
 			docker.WithAuthCreds(func(string) (string, string, error) { return user, password, nil }))
-		resp2, err := get(ctx, h, auth, resp)
+		resp2, err := get(ctx, h, url, auth)
 		if err != nil {
 			return fmt.Errorf("login to %s: %w", domain, err)
 		}

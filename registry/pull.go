@@ -24,6 +24,8 @@ import (
 type PullOptions struct {
 	Platform string
 	Quiet    bool
+	// AllTags pulls every tag of the repository.
+	AllTags bool
 }
 
 // Pull fetches ref (docker.io short names normalised) into the store, with
@@ -32,6 +34,27 @@ func (c *Client) Pull(ctx context.Context, st *store.Store, ref string, o PullOp
 	named, err := reference.ParseNormalizedNamed(ref)
 	if err != nil {
 		return fmt.Errorf("invalid reference format: %s", ref)
+	}
+	if o.AllTags {
+		if !reference.IsNameOnly(named) {
+			return errors.New("tag can't be used with --all-tags/-a")
+		}
+		tags, err := c.Tags(ctx, named)
+		if err != nil {
+			return err
+		}
+		for _, t := range tags {
+			tagged, err := reference.WithTag(named, t)
+			if err != nil {
+				return err
+			}
+			one := o
+			one.AllTags = false
+			if err := c.Pull(ctx, st, tagged.String(), one, w); err != nil {
+				return err
+			}
+		}
+		return nil
 	}
 	say := func(format string, args ...any) {
 		if !o.Quiet {
@@ -104,7 +127,8 @@ func (c *Client) Pull(ctx context.Context, st *store.Store, ref string, o PullOp
 		return err
 	}
 	say("Digest: %s\n", desc.Digest)
-	target := ocispec.Descriptor{MediaType: desc.MediaType, Digest: desc.Digest, Size: desc.Size}
+	target := ocispec.Descriptor{MediaType: desc.MediaType, Digest: desc.Digest, Size: desc.Size,
+		Annotations: map[string]string{store.AnnotationRepoDigest: named.Name() + "@" + desc.Digest.String()}}
 	if _, isDigest := named.(reference.Digested); isDigest {
 		// A pull by digest names nothing; the image is kept untagged.
 		if err := st.AddDangling(ctx, target); err != nil {
@@ -135,11 +159,41 @@ func platformString(p string) string {
 // PushOptions are `builder push` flags.
 type PushOptions struct {
 	Quiet bool
+	// AllTags pushes every tag of the repository in the store.
+	AllTags bool
 }
 
 // Push sends ref's image from the store to its registry, with docker's
 // lines: "Pushed" or "Layer already exists" per layer, then the digest.
 func (c *Client) Push(ctx context.Context, st *store.Store, ref string, o PushOptions, w io.Writer) error {
+	if o.AllTags {
+		named, err := reference.ParseNormalizedNamed(ref)
+		if err != nil {
+			return fmt.Errorf("invalid reference format: %s", ref)
+		}
+		if !reference.IsNameOnly(named) {
+			return errors.New("tag can't be used with --all-tags/-a")
+		}
+		imgs, err := st.List(ctx)
+		if err != nil {
+			return err
+		}
+		pushed := 0
+		for _, img := range imgs {
+			if n, err := reference.ParseNormalizedNamed(img.Name); err == nil && n.Name() == named.Name() {
+				one := o
+				one.AllTags = false
+				if err := c.Push(ctx, st, img.Name, one, w); err != nil {
+					return err
+				}
+				pushed++
+			}
+		}
+		if pushed == 0 {
+			return fmt.Errorf("An image does not exist locally with the tag: %s", reference.FamiliarName(named))
+		}
+		return nil
+	}
 	name, err := store.ParseName(ref)
 	if err != nil {
 		return err

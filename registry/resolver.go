@@ -6,6 +6,7 @@ package registry
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/containerd/containerd/v2/core/remotes"
 	"github.com/containerd/containerd/v2/core/remotes/docker"
+	"github.com/distribution/reference"
 	dockerconfig "github.com/docker/cli/cli/config"
 	"github.com/docker/cli/cli/config/configfile"
 	"github.com/moby/buildkit/util/resolver"
@@ -88,22 +90,63 @@ func (c *Client) origin(domain string) (docker.RegistryHost, error) {
 	return hs[len(hs)-1], nil
 }
 
-func get(ctx context.Context, h docker.RegistryHost, auth docker.Authorizer, prev *http.Response) (*http.Response, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, h.Scheme+"://"+h.Host+h.Path+"/", nil)
-	if err != nil {
-		return nil, err
-	}
-	if auth != nil && prev != nil {
-		if err := auth.AddResponses(ctx, []*http.Response{prev}); err != nil {
-			return nil, err
-		}
-		if err := auth.Authorize(ctx, req); err != nil {
-			return nil, err
-		}
-	}
+// get GETs url from h; a 401 is answered once through auth (when given),
+// which learns the challenge from it.
+func get(ctx context.Context, h docker.RegistryHost, url string, auth docker.Authorizer) (*http.Response, error) {
 	client := h.Client
 	if client == nil {
 		client = http.DefaultClient
 	}
-	return client.Do(req)
+	do := func(prev *http.Response) (*http.Response, error) {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		if err != nil {
+			return nil, err
+		}
+		if prev != nil {
+			if err := auth.AddResponses(ctx, []*http.Response{prev}); err != nil {
+				return nil, err
+			}
+			if err := auth.Authorize(ctx, req); err != nil {
+				return nil, err
+			}
+		}
+		return client.Do(req)
+	}
+	resp, err := do(nil)
+	if err != nil || resp.StatusCode != http.StatusUnauthorized || auth == nil {
+		return resp, err
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return do(resp)
+}
+
+// Tags lists a repository's tags, from the first configured host (mirrors
+// first) that answers.
+func (c *Client) Tags(ctx context.Context, named reference.Named) ([]string, error) {
+	hs, err := c.hosts(reference.Domain(named))
+	if err != nil {
+		return nil, err
+	}
+	var lastErr error
+	for _, h := range hs {
+		url := h.Scheme + "://" + h.Host + h.Path + "/" + reference.Path(named) + "/tags/list"
+		resp, err := get(ctx, h, url, h.Authorizer)
+		if err != nil {
+			lastErr = err
+			continue
+		}
+		var out struct{ Tags []string }
+		err = json.NewDecoder(io.LimitReader(resp.Body, 20<<20)).Decode(&out)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			lastErr = fmt.Errorf("list tags of %s: %s", named.Name(), resp.Status)
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("list tags of %s: %w", named.Name(), err)
+		}
+		return out.Tags, nil
+	}
+	return nil, lastErr
 }

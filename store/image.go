@@ -13,6 +13,7 @@ import (
 	"github.com/containerd/containerd/v2/core/images"
 	"github.com/containerd/containerd/v2/pkg/archive/compression"
 	"github.com/containerd/platforms"
+	"github.com/distribution/reference"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
@@ -120,6 +121,18 @@ func (s *Store) Lookup(ctx context.Context, ref string) (Image, Details, error) 
 	if err != nil {
 		return Image{}, Details{}, err
 	}
+	// name@sha256:...: the entry of that repository pulled as that digest.
+	if named, err := reference.ParseNormalizedNamed(ref); err == nil {
+		if c, ok := named.(reference.Canonical); ok {
+			for _, img := range list {
+				if img.Target.Digest == c.Digest() && repoOf(img.Name) == named.Name() {
+					d, err := s.Details(ctx, img.Target)
+					return img, d, err
+				}
+			}
+			return Image{}, Details{}, fmt.Errorf("%w: %s", ErrNotFound, ref)
+		}
+	}
 	if name, err := ParseName(ref); err == nil {
 		for _, img := range list {
 			if img.Name == name {
@@ -141,4 +154,12 @@ func (s *Store) Lookup(ctx context.Context, ref string) (Image, Details, error) 
 		}
 	}
 	return Image{}, Details{}, fmt.Errorf("%w: %s", ErrNotFound, ref)
+}
+
+func repoOf(name string) string {
+	n, err := reference.ParseNormalizedNamed(name)
+	if err != nil {
+		return ""
+	}
+	return n.Name()
 }

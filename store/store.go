@@ -35,6 +35,10 @@ const (
 	// Metadata.LastTagTime).
 	AnnotationTagged = "io.github.builder-dev.tagged"
 
+	// AnnotationRepoDigest records the registry digest an entry was pulled
+	// as, repo@sha256:... (docker's RepoDigests).
+	AnnotationRepoDigest = "io.github.builder-dev.repo-digest"
+
 	// maxIndexSize bounds how much of index.json is read, as containerd
 	// bounds JSON it parses (CVE-2023-25153 class).
 	maxIndexSize = 20 << 20

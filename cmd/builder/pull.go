@@ -15,6 +15,7 @@ func pullCommand() *cli.Command {
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "platform", Usage: "pull the image for this platform"},
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "suppress verbose output"},
+			&cli.BoolFlag{Name: "all-tags", Aliases: []string{"a"}, Usage: "download all tagged images in the repository"},
 		},
 		Action: func(c *cli.Context) error {
 			if c.NArg() != 1 {
@@ -29,7 +30,7 @@ func pullCommand() *cli.Command {
 				return err
 			}
 			return reg.Pull(c.Context, st, c.Args().First(), registry.PullOptions{
-				Platform: c.String("platform"), Quiet: c.Bool("quiet"),
+				Platform: c.String("platform"), Quiet: c.Bool("quiet"), AllTags: c.Bool("all-tags"),
 			}, os.Stdout)
 		},
 	}

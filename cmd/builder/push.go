@@ -14,6 +14,7 @@ func pushCommand() *cli.Command {
 		ArgsUsage: "NAME[:TAG]",
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "suppress verbose output"},
+			&cli.BoolFlag{Name: "all-tags", Aliases: []string{"a"}, Usage: "push all tags of the repository"},
 		},
 		Action: func(c *cli.Context) error {
 			if c.NArg() != 1 {
@@ -27,7 +28,7 @@ func pushCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			return reg.Push(c.Context, st, c.Args().First(), registry.PushOptions{Quiet: c.Bool("quiet")}, os.Stdout)
+			return reg.Push(c.Context, st, c.Args().First(), registry.PushOptions{Quiet: c.Bool("quiet"), AllTags: c.Bool("all-tags")}, os.Stdout)
 		},
 	}
 }
