@@ -7,11 +7,13 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"io"
 	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/klauspost/compress/zstd"
@@ -287,4 +289,49 @@ func treeHash(t *testing.T, dir, skip string) string {
 		return nil
 	})
 	return hex.EncodeToString(h.Sum(nil))
+}
+
+// TestLoadHugeManifest: a manifest.json of hundreds of megabytes fails
+// cleanly with memory bounded (containerd's importer caps JSON at 20 MiB,
+// CVE-2023-25153's class); the archive is streamed, never held whole.
+func TestLoadHugeManifest(t *testing.T) {
+	e := newEnv(t)
+	before := e.storeState()
+	const size = 300 << 20
+	pr, pw := io.Pipe()
+	go func() {
+		tw := tar.NewWriter(pw)
+		tw.WriteHeader(&tar.Header{Name: "manifest.json", Mode: 0644, Size: size, Typeflag: tar.TypeReg})
+		tw.Write([]byte(`[{"Config":"`))
+		chunk := bytes.Repeat([]byte("a"), 1<<20)
+		written := int64(len(`[{"Config":"`))
+		for written+int64(len(chunk)) <= size {
+			if _, err := tw.Write(chunk); err != nil {
+				pw.CloseWithError(err)
+				return
+			}
+			written += int64(len(chunk))
+		}
+		tw.Write(bytes.Repeat([]byte("a"), int(size-written)))
+		tw.Close()
+		pw.Close()
+	}()
+	cmd := e.cmd(t.Context(), "load")
+	cmd.Stdin = pr
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	err := cmd.Run()
+	pr.Close()
+	if err == nil {
+		t.Fatal("a 300 MB manifest.json loaded")
+	}
+	if !strings.Contains(stderr.String(), "load") {
+		t.Errorf("stderr: %s", stderr.String())
+	}
+	if rss := cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss; rss > 200<<10 {
+		t.Errorf("peak RSS %d MB loading a 300 MB manifest.json; want it bounded (< 200 MB)", rss>>10)
+	}
+	if e.storeState() != before {
+		t.Error("the store's index changed")
+	}
 }
