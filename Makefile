@@ -53,6 +53,7 @@ test: all peers
 bench: all peers
 	scripts/deps.sh bench
 	bench/run.sh
+	bench/images.sh
 
 clean:
 	rm -rf bin
