@@ -1,9 +1,11 @@
 // Package container runs containers from images in the local store with
-// runc: the image's layers as overlay lowers, a writable layer on top, and
-// the image config (Entrypoint, Cmd, Env, WorkingDir, User) applied.
+// runc: the image's layers as overlay lowers, a writable layer on top that
+// outlives the process (until rm, so it can be committed), and the image
+// config (Entrypoint, Cmd, Env, WorkingDir, User) applied.
 package container
 
 import (
+	"bufio"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -23,6 +25,7 @@ import (
 	"github.com/containerd/containerd/v2/pkg/namespaces"
 	"github.com/containerd/containerd/v2/pkg/oci"
 	"github.com/moby/profiles/seccomp"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 )
@@ -38,9 +41,22 @@ const (
 type RunOptions struct {
 	Image string
 	// Args replace the image's Cmd when given.
-	Args   []string
-	Remove bool
-	Runc   string
+	Args []string
+	Name string
+	// Entrypoint, when set, replaces the image's (and drops its Cmd).
+	Entrypoint  *string
+	Env         []string
+	EnvFiles    []string
+	Workdir     string
+	User        string
+	Volumes     []string
+	Network     string // "host" (the default) or "none"
+	Hostname    string
+	ReadOnly    bool
+	Interactive bool
+	TTY         bool
+	Remove      bool
+	Runc        string
 	// Root is builder's state root; containers and unpacked layers live
 	// below it.
 	Root   string
@@ -64,49 +80,159 @@ func (e *Error) Error() string {
 }
 func (e *Error) Unwrap() error { return e.Err }
 
-// Run runs a container to completion and returns its process's exit code.
+func fail(err error) (int, error) { return ExitBuilderError, &Error{ExitBuilderError, err} }
+
+// Run creates a container, runs it to completion and returns its process's
+// exit code.
 func Run(ctx context.Context, st *store.Store, o RunOptions) (int, error) {
-	_, d, err := st.Lookup(ctx, o.Image)
+	img, d, err := st.Lookup(ctx, o.Image)
 	if err != nil {
 		if errors.Is(err, store.ErrNotFound) {
-			return ExitBuilderError, &Error{ExitBuilderError, fmt.Errorf("No such image: %s", o.Image)}
+			return fail(fmt.Errorf("No such image: %s", o.Image))
 		}
-		return ExitBuilderError, &Error{ExitBuilderError, err}
+		return fail(err)
 	}
-	args := append(append([]string{}, d.Config.Config.Entrypoint...), d.Config.Config.Cmd...)
-	if len(o.Args) > 0 {
-		args = append(append([]string{}, d.Config.Config.Entrypoint...), o.Args...)
+	cfg, err := effectiveConfig(d.Config.Config, o)
+	if err != nil {
+		return fail(err)
 	}
+	args := append(append([]string{}, cfg.Entrypoint...), cfg.Cmd...)
 	if len(args) == 0 {
-		return ExitBuilderError, &Error{ExitBuilderError, errors.New("no command specified")}
+		return fail(errors.New("no command specified"))
 	}
-	lowers, err := layerDirs(ctx, st, d, filepath.Join(o.Root, "layers"))
-	if err != nil {
-		return ExitBuilderError, &Error{ExitBuilderError, err}
-	}
+	p := NewPaths(o.Root)
 	id := newID()
-	dir := filepath.Join(o.Root, "containers", id)
-	b, err := prepareBundle(ctx, dir, id, lowers, d, args)
-	if err != nil {
-		os.RemoveAll(dir)
-		return ExitBuilderError, &Error{ExitBuilderError, err}
+	name := o.Name
+	if name == "" {
+		name = generateName(id)
 	}
-	defer func() {
-		unix.Unmount(b.rootfs, unix.MNT_DETACH)
-		if o.Remove {
-			os.RemoveAll(dir)
-		}
-	}()
-	return runRunc(ctx, o, dir, id)
+	if err := p.reserveName(name, id); err != nil {
+		return fail(err)
+	}
+	c := &Container{ID: id, Name: name, Image: o.Image, ImageID: d.ID(), Target: img.Target, Config: cfg, Args: args,
+		Created: time.Now().UTC(), Remove: o.Remove}
+	if err := os.MkdirAll(p.dir(id), 0700); err != nil {
+		os.Remove(p.nameFile(name))
+		return fail(err)
+	}
+	if err := p.save(c); err != nil {
+		p.remove(c)
+		return fail(err)
+	}
+	lowers, err := layerDirs(ctx, st, d, p.layers())
+	if err != nil {
+		p.remove(c)
+		return fail(err)
+	}
+	if err := prepareBundle(ctx, p, c, lowers, o); err != nil {
+		p.remove(c)
+		return fail(err)
+	}
+	c.Running, c.StartedAt = true, time.Now().UTC()
+	p.save(c)
+	code, runErr := runRunc(ctx, p, c, o)
+	unix.Unmount(p.rootfs(id), unix.MNT_DETACH)
+	c.Running, c.FinishedAt, c.ExitCode = false, time.Now().UTC(), code
+	if o.Remove {
+		p.remove(c)
+	} else {
+		p.save(c)
+	}
+	return code, runErr
 }
 
-type bundle struct{ rootfs string }
+// effectiveConfig is the image config with the run options applied.
+func effectiveConfig(img ocispec.ImageConfig, o RunOptions) (ocispec.ImageConfig, error) {
+	cfg := img
+	cfg.Env = append([]string{}, img.Env...)
+	if !hasEnv(cfg.Env, "PATH") {
+		// docker gives an image without PATH (an import, say) its default.
+		cfg.Env = append([]string{"PATH=" + defaultPath}, cfg.Env...)
+	}
+	for _, f := range o.EnvFiles {
+		vars, err := readEnvFile(f)
+		if err != nil {
+			return cfg, err
+		}
+		cfg.Env = mergeEnv(cfg.Env, vars)
+	}
+	var env []string
+	for _, e := range o.Env {
+		if !strings.Contains(e, "=") {
+			v, ok := os.LookupEnv(e)
+			if !ok {
+				continue
+			}
+			e += "=" + v
+		}
+		env = append(env, e)
+	}
+	cfg.Env = mergeEnv(cfg.Env, env)
+	if o.Entrypoint != nil {
+		cfg.Entrypoint = nil
+		if *o.Entrypoint != "" {
+			cfg.Entrypoint = []string{*o.Entrypoint}
+		}
+		cfg.Cmd = nil
+	}
+	if len(o.Args) > 0 {
+		cfg.Cmd = o.Args
+	}
+	if o.Workdir != "" {
+		cfg.WorkingDir = o.Workdir
+	}
+	if o.User != "" {
+		cfg.User = o.User
+	}
+	return cfg, nil
+}
 
-func prepareBundle(ctx context.Context, dir, id string, lowers []string, d store.Details, args []string) (*bundle, error) {
-	b := &bundle{rootfs: filepath.Join(dir, "rootfs")}
+func readEnvFile(path string) ([]string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("--env-file: %w", err)
+	}
+	defer f.Close()
+	var out []string
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		if !strings.Contains(line, "=") {
+			v, ok := os.LookupEnv(line)
+			if !ok {
+				continue
+			}
+			line += "=" + v
+		}
+		out = append(out, line)
+	}
+	return out, sc.Err()
+}
+
+func mergeEnv(env, add []string) []string {
+	for _, a := range add {
+		k, _, _ := strings.Cut(a, "=")
+		replaced := false
+		for i, e := range env {
+			if strings.HasPrefix(e, k+"=") {
+				env[i], replaced = a, true
+			}
+		}
+		if !replaced {
+			env = append(env, a)
+		}
+	}
+	return env
+}
+
+func prepareBundle(ctx context.Context, p Paths, c *Container, lowers []string, o RunOptions) error {
+	dir := p.dir(c.ID)
 	for _, sub := range []string{"upper", "work", "rootfs", "empty"} {
 		if err := os.MkdirAll(filepath.Join(dir, sub), 0700); err != nil {
-			return nil, fmt.Errorf("create container %s: %w", id, err)
+			return fmt.Errorf("create container %s: %w", c.ID, err)
 		}
 	}
 	// The upper directory's mode is the container's / mode: 0755, as in
@@ -114,47 +240,48 @@ func prepareBundle(ctx context.Context, dir, id string, lowers []string, d store
 	// above it stays 0700: nothing outside reaches the rootfs.)
 	for _, sub := range []string{"upper", "empty"} {
 		if err := os.Chmod(filepath.Join(dir, sub), 0755); err != nil {
-			return nil, err
+			return err
 		}
 	}
 	if len(lowers) == 0 {
 		// FROM scratch with no files: overlay needs one lower.
 		lowers = []string{filepath.Join(dir, "empty")}
 	}
-	if err := mountRootfs(lowers, filepath.Join(dir, "upper"), filepath.Join(dir, "work"), b.rootfs); err != nil {
-		return nil, err
+	if err := mountRootfs(lowers, p.upper(c.ID), filepath.Join(dir, "work"), p.rootfs(c.ID)); err != nil {
+		return err
 	}
-	spec, err := newSpec(ctx, id, b.rootfs, d, args)
+	spec, err := newSpec(ctx, c, p.rootfs(c.ID), o)
 	if err != nil {
-		unix.Unmount(b.rootfs, unix.MNT_DETACH)
-		return nil, err
+		unix.Unmount(p.rootfs(c.ID), unix.MNT_DETACH)
+		return err
 	}
 	dt, err := json.Marshal(spec)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	if err := os.WriteFile(filepath.Join(dir, "config.json"), dt, 0600); err != nil {
-		return nil, err
-	}
-	return b, nil
+	return os.WriteFile(filepath.Join(dir, "config.json"), dt, 0600)
 }
 
-func newSpec(ctx context.Context, id, rootfs string, d store.Details, args []string) (*specs.Spec, error) {
-	cfg := d.Config.Config
-	env := cfg.Env
-	if !hasEnv(env, "PATH") {
-		// docker gives an image without PATH (an import, say) its default.
-		env = append([]string{"PATH=" + defaultPath}, env...)
+func newSpec(ctx context.Context, c *Container, rootfs string, o RunOptions) (*specs.Spec, error) {
+	cfg := c.Config
+	hostname := o.Hostname
+	if hostname == "" {
+		hostname = c.ID[:12]
 	}
 	opts := []oci.SpecOpts{
 		oci.WithRootFSPath(rootfs),
-		oci.WithProcessArgs(args...),
-		oci.WithEnv(env),
-		oci.WithHostname(id[:12]),
-		// Host networking until run gets its own network namespaces.
-		oci.WithHostNamespace(specs.NetworkNamespace),
-		oci.WithHostResolvconf,
-		oci.WithHostHostsFile,
+		oci.WithProcessArgs(c.Args...),
+		oci.WithEnv(cfg.Env),
+		oci.WithHostname(hostname),
+	}
+	switch o.Network {
+	case "", "host", "default":
+		// Host networking until run gets network namespaces of its own.
+		opts = append(opts, oci.WithHostNamespace(specs.NetworkNamespace), oci.WithHostResolvconf, oci.WithHostHostsFile)
+	case "none":
+		// The default spec's new, empty network namespace.
+	default:
+		return nil, fmt.Errorf("--network %q: want host or none", o.Network)
 	}
 	if cfg.WorkingDir != "" {
 		opts = append(opts, oci.WithProcessCwd(cfg.WorkingDir))
@@ -162,8 +289,21 @@ func newSpec(ctx context.Context, id, rootfs string, d store.Details, args []str
 	if cfg.User != "" {
 		opts = append(opts, oci.WithUser(cfg.User))
 	}
+	if o.ReadOnly {
+		opts = append(opts, oci.WithRootFSReadonly())
+	}
+	if o.TTY {
+		opts = append(opts, oci.WithTTY)
+	}
+	for _, v := range o.Volumes {
+		m, err := volumeMount(v)
+		if err != nil {
+			return nil, err
+		}
+		opts = append(opts, oci.WithMounts([]specs.Mount{m}))
+	}
 	ctx = namespaces.WithNamespace(ctx, "builder")
-	spec, err := oci.GenerateSpec(ctx, nil, &containers.Container{ID: id}, opts...)
+	spec, err := oci.GenerateSpec(ctx, nil, &containers.Container{ID: c.ID}, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("container config: %w", err)
 	}
@@ -174,13 +314,44 @@ func newSpec(ctx context.Context, id, rootfs string, d store.Details, args []str
 	return spec, nil
 }
 
-func runRunc(ctx context.Context, o RunOptions, dir, id string) (int, error) {
+// volumeMount parses -v HOST:CONTAINER[:ro|rw]. A missing host path is
+// created as a directory, as docker does.
+func volumeMount(v string) (specs.Mount, error) {
+	parts := strings.Split(v, ":")
+	if len(parts) < 2 || len(parts) > 3 || !filepath.IsAbs(parts[0]) || !filepath.IsAbs(parts[1]) {
+		return specs.Mount{}, fmt.Errorf("-v %q: want /host/path:/container/path[:ro] (named volumes are not supported)", v)
+	}
+	if _, err := os.Stat(parts[0]); errors.Is(err, os.ErrNotExist) {
+		if err := os.MkdirAll(parts[0], 0755); err != nil {
+			return specs.Mount{}, fmt.Errorf("-v %q: %w", v, err)
+		}
+	}
+	opts := []string{"rbind", "rprivate"}
+	if len(parts) == 3 {
+		switch parts[2] {
+		case "ro":
+			opts = append(opts, "ro")
+		case "rw":
+		default:
+			return specs.Mount{}, fmt.Errorf("-v %q: unknown option %q", v, parts[2])
+		}
+	}
+	return specs.Mount{Destination: parts[1], Type: "bind", Source: parts[0], Options: opts}, nil
+}
+
+func runRunc(ctx context.Context, p Paths, c *Container, o RunOptions) (int, error) {
+	dir := p.dir(c.ID)
 	logPath := filepath.Join(dir, "runc.log")
-	cmd := exec.Command(o.Runc, "--root", filepath.Join(o.Root, "runc"), "--log", logPath, "--log-format", "json",
-		"run", "--bundle", dir, id)
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = o.Stdin, o.Stdout, o.Stderr
+	// With a terminal (spec.Process.Terminal), runc in the foreground makes
+	// the pseudo-terminal itself, puts ours in raw mode, copies both ways
+	// and forwards window-size changes: it is handed our terminal as is.
+	cmd := exec.Command(o.Runc, "--root", p.runcRoot(), "--log", logPath, "--log-format", "json", "run", "--bundle", dir, c.ID)
+	cmd.Stdout, cmd.Stderr = o.Stdout, o.Stderr
+	if o.Interactive || o.TTY {
+		cmd.Stdin = o.Stdin
+	}
 	if err := cmd.Start(); err != nil {
-		return ExitBuilderError, &Error{ExitBuilderError, fmt.Errorf("start runc: %w", err)}
+		return fail(fmt.Errorf("start runc: %w", err))
 	}
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
@@ -203,7 +374,7 @@ func runRunc(ctx context.Context, o RunOptions, dir, id string) (int, error) {
 	}
 	var ee *exec.ExitError
 	if !errors.As(err, &ee) {
-		return ExitBuilderError, &Error{ExitBuilderError, fmt.Errorf("run runc: %w", err)}
+		return fail(fmt.Errorf("run runc: %w", err))
 	}
 	if msg := startError(logPath); msg != "" {
 		code := ExitBuilderError

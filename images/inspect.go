@@ -4,11 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/builder-dev/builder/format"
 	"io"
 	"strings"
-	"text/tabwriter"
 	"time"
-	"unicode/utf8"
 
 	"github.com/builder-dev/builder/store"
 	"github.com/containerd/containerd/v2/core/content"
@@ -52,7 +51,7 @@ type rawConfig struct {
 }
 
 // Inspect writes docker's inspect JSON (or --format applied to each) for refs.
-func Inspect(ctx context.Context, st *store.Store, refs []string, format string, w io.Writer) error {
+func Inspect(ctx context.Context, st *store.Store, refs []string, tmplText string, w io.Writer) error {
 	var out []InspectImage
 	for _, ref := range refs {
 		img, d, err := st.Lookup(ctx, ref)
@@ -65,7 +64,7 @@ func Inspect(ctx context.Context, st *store.Store, refs []string, format string,
 		}
 		out = append(out, ii)
 	}
-	if format == "" || format == "json" {
+	if tmplText == "" || tmplText == "json" {
 		dt, err := json.MarshalIndent(out, "", "    ")
 		if err != nil {
 			return err
@@ -73,7 +72,7 @@ func Inspect(ctx context.Context, st *store.Store, refs []string, format string,
 		_, err = fmt.Fprintf(w, "%s\n", dt)
 		return err
 	}
-	tmpl, err := templates.Parse(format)
+	tmpl, err := templates.Parse(tmplText)
 	if err != nil {
 		return fmt.Errorf("--format: %w", err)
 	}
@@ -190,7 +189,7 @@ func History(ctx context.Context, st *store.Store, ref string, o HistoryOptions,
 			r.CreatedSince = r.CreatedAt
 		}
 		if !o.NoTrunc {
-			r.CreatedBy = ellipsis(r.CreatedBy, 45)
+			r.CreatedBy = format.Ellipsis(r.CreatedBy, 45)
 		}
 		rows[len(hist)-1-i] = r
 	}
@@ -200,64 +199,15 @@ func History(ctx context.Context, st *store.Store, ref string, o HistoryOptions,
 			rows[0].ID = shortID(d.ID())
 		}
 	}
-	format := o.Format
+	f := o.Format
 	switch {
 	case o.Quiet:
-		format = "{{.ID}}"
-	case format == "" || format == "table":
-		format = "table {{.ID}}\t{{.CreatedSince}}\t{{.CreatedBy}}\t{{.Size}}\t{{.Comment}}"
+		f = "{{.ID}}"
+	case f == "" || f == "table":
+		f = "table {{.ID}}\t{{.CreatedSince}}\t{{.CreatedBy}}\t{{.Size}}\t{{.Comment}}"
 	}
-	return writeRows(w, format, rows, map[string]string{"ID": "IMAGE", "CreatedSince": "CREATED", "CreatedAt": "CREATED AT",
+	return format.Rows(w, f, rows, map[string]string{"ID": "IMAGE", "CreatedSince": "CREATED", "CreatedAt": "CREATED AT",
 		"CreatedBy": "CREATED BY", "Size": "SIZE", "Comment": "COMMENT"})
-}
-
-// ellipsis cuts s to max runes with "…", as docker's stringutils does.
-func ellipsis(s string, max int) string {
-	if utf8.RuneCountInString(s) <= max {
-		return s
-	}
-	r := []rune(s)
-	return string(r[:max-1]) + "…"
-}
-
-// writeRows renders rows (a slice of structs) with a docker --format value.
-func writeRows[T any](w io.Writer, format string, rows []T, headers map[string]string) error {
-	if format == "json" {
-		for _, r := range rows {
-			dt, err := json.Marshal(r)
-			if err != nil {
-				return err
-			}
-			fmt.Fprintln(w, string(dt))
-		}
-		return nil
-	}
-	table := strings.HasPrefix(format, "table")
-	format = strings.TrimLeft(strings.TrimPrefix(format, "table"), " ")
-	tmpl, err := templates.Parse(format)
-	if err != nil {
-		return fmt.Errorf("--format: %w", err)
-	}
-	out := w
-	var tw *tabwriter.Writer
-	if table {
-		tw = tabwriter.NewWriter(w, 10, 1, 3, ' ', 0)
-		out = tw
-		if err := tmpl.Execute(out, headers); err != nil {
-			return fmt.Errorf("--format: %w", err)
-		}
-		fmt.Fprintln(out)
-	}
-	for _, r := range rows {
-		if err := tmpl.Execute(out, r); err != nil {
-			return fmt.Errorf("--format: %w", err)
-		}
-		fmt.Fprintln(out)
-	}
-	if tw != nil {
-		return tw.Flush()
-	}
-	return nil
 }
 
 func contains(list []string, s string) bool {

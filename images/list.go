@@ -5,6 +5,7 @@ package images
 import (
 	"context"
 	"fmt"
+	"github.com/builder-dev/builder/format"
 	"io"
 	"sort"
 	"strings"
@@ -138,17 +139,17 @@ var listHeaders = map[string]string{
 }
 
 func write(w io.Writer, rows []Row, o ListOptions) error {
-	format := o.Format
+	f := o.Format
 	switch {
 	case o.Quiet:
-		format = "{{.ID}}"
-	case format == "" || format == "table":
-		format = defaultTable
+		f = "{{.ID}}"
+	case f == "" || f == "table":
+		f = defaultTable
 		if o.Digests {
-			format = "table {{.Repository}}\t{{.Tag}}\t{{.Digest}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}"
+			f = "table {{.Repository}}\t{{.Tag}}\t{{.Digest}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}"
 		}
 	}
-	return writeRows(w, format, rows, listHeaders)
+	return format.Rows(w, f, rows, listHeaders)
 }
 
 // listFilter turns docker's --filter values into one predicate; values of

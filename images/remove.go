@@ -24,8 +24,12 @@ func Tag(ctx context.Context, st *store.Store, source, target string) error {
 
 // RemoveOptions are `builder rmi` flags.
 type RemoveOptions struct {
-	// Force removes an image ID that has several names, all of them.
+	// Force removes an image ID that has several names, all of them, and
+	// an image a container uses.
 	Force bool
+	// InUse names a container that uses the image with this manifest
+	// digest ("" for none).
+	InUse func(manifest string) string
 }
 
 // Remove untags and deletes images as docker rmi does, printing docker's
@@ -58,6 +62,12 @@ func remove(ctx context.Context, st *store.Store, ref string, o RemoveOptions, w
 	for _, other := range all {
 		if other.Target.Digest == img.Target.Digest && other.Name != "" {
 			names = append(names, other.Name)
+		}
+	}
+	if o.InUse != nil && !o.Force {
+		if c := o.InUse(img.Target.Digest.String()); c != "" && (len(names) <= 1 || !isName(ref, img.Name)) {
+			return fmt.Errorf("conflict: unable to remove repository reference %q (must force) - container %s is using its referenced image %s",
+				ref, c[:12], shortID(d.ID()))
 		}
 	}
 	byName := img.Name != "" && isName(ref, img.Name)

@@ -37,7 +37,9 @@ func newApp() *cli.App {
 		HideHelpCommand:      true,
 		// docker never splits flag values on commas: -o type=x,dest=y is one value.
 		DisableSliceFlagSeparator: true,
-		ExitErrHandler:            func(*cli.Context, error) {}, // main reports errors itself
+		// -it is -i -t, as with docker.
+		UseShortOptionHandling: true,
+		ExitErrHandler:         func(*cli.Context, error) {}, // main reports errors itself
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "root", Usage: "state directory (default /var/lib/builder as root, $XDG_DATA_HOME/builder otherwise)", EnvVars: []string{"BUILDER_ROOT"}},
 			&cli.StringFlag{Name: "config", Usage: "config file with buildkitd.toml [registry] sections (default ROOT/config.toml, then /etc/builder/config.toml)", EnvVars: []string{"BUILDER_CONFIG"}},
@@ -71,6 +73,11 @@ func newApp() *cli.App {
 			builderCommand(),
 			systemCommand(),
 			runCommand(),
+			psCommand(),
+			commitCommand(),
+			diffCommand(),
+			rmCommand(),
+			containerCommand(),
 		},
 	}
 }

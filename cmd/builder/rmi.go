@@ -3,6 +3,7 @@ package main
 import (
 	"os"
 
+	"github.com/builder-dev/builder/container"
 	"github.com/builder-dev/builder/images"
 	"github.com/urfave/cli/v2"
 )
@@ -23,7 +24,23 @@ func rmiCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			return images.Remove(c.Context, st, c.Args().Slice(), images.RemoveOptions{Force: c.Bool("force")}, os.Stdout)
+			root, runc, err := containerEnv(c)
+			if err != nil {
+				return err
+			}
+			containers, err := container.NewPaths(root).List(c.Context, runc)
+			if err != nil {
+				return err
+			}
+			inUse := func(manifest string) string {
+				for _, ctr := range containers {
+					if ctr.Target.Digest.String() == manifest {
+						return ctr.ID
+					}
+				}
+				return ""
+			}
+			return images.Remove(c.Context, st, c.Args().Slice(), images.RemoveOptions{Force: c.Bool("force"), InUse: inUse}, os.Stdout)
 		},
 	}
 }

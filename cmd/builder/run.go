@@ -12,10 +12,22 @@ import (
 func runCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "run",
-		Usage:     "Run a command in a new container",
+		Usage:     "Create and run a new container from an image",
 		ArgsUsage: "IMAGE [COMMAND] [ARG...]",
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "rm", Usage: "automatically remove the container when it exits"},
+			&cli.BoolFlag{Name: "interactive", Aliases: []string{"i"}, Usage: "keep STDIN open"},
+			&cli.BoolFlag{Name: "tty", Aliases: []string{"t"}, Usage: "allocate a pseudo-TTY"},
+			&cli.StringFlag{Name: "name", Usage: "assign a name to the container"},
+			&cli.StringSliceFlag{Name: "env", Aliases: []string{"e"}, Usage: "set environment variables"},
+			&cli.StringSliceFlag{Name: "env-file", Usage: "read in a file of environment variables"},
+			&cli.StringFlag{Name: "workdir", Aliases: []string{"w"}, Usage: "working directory inside the container"},
+			&cli.StringFlag{Name: "user", Aliases: []string{"u"}, Usage: "username or UID (format: <name|uid>[:<group|gid>])"},
+			&cli.StringFlag{Name: "entrypoint", Usage: "overwrite the default ENTRYPOINT of the image"},
+			&cli.StringSliceFlag{Name: "volume", Aliases: []string{"v"}, Usage: "bind mount a volume (HOST:CONTAINER[:ro])"},
+			&cli.StringFlag{Name: "network", Value: "host", Usage: "connect a container to a network: host or none"},
+			&cli.StringFlag{Name: "hostname", Usage: "container host name (docker's -h is help here)"},
+			&cli.BoolFlag{Name: "read-only", Usage: "mount the container's root filesystem as read only"},
 		},
 		Action: func(c *cli.Context) error {
 			if c.NArg() < 1 {
@@ -29,16 +41,32 @@ func runCommand() *cli.Command {
 			if err != nil {
 				return &exitError{code: container.ExitBuilderError, err: err}
 			}
-			code, err := container.Run(c.Context, st, container.RunOptions{
-				Image:  c.Args().First(),
-				Args:   c.Args().Slice()[1:],
-				Remove: c.Bool("rm"),
-				Runc:   runc,
-				Root:   root,
-				Stdin:  os.Stdin,
-				Stdout: os.Stdout,
-				Stderr: os.Stderr,
-			})
+			opts := container.RunOptions{
+				Image:       c.Args().First(),
+				Args:        c.Args().Slice()[1:],
+				Name:        c.String("name"),
+				Env:         c.StringSlice("env"),
+				EnvFiles:    c.StringSlice("env-file"),
+				Workdir:     c.String("workdir"),
+				User:        c.String("user"),
+				Volumes:     c.StringSlice("volume"),
+				Network:     c.String("network"),
+				Hostname:    c.String("hostname"),
+				ReadOnly:    c.Bool("read-only"),
+				Interactive: c.Bool("interactive"),
+				TTY:         c.Bool("tty"),
+				Remove:      c.Bool("rm"),
+				Runc:        runc,
+				Root:        root,
+				Stdin:       os.Stdin,
+				Stdout:      os.Stdout,
+				Stderr:      os.Stderr,
+			}
+			if c.IsSet("entrypoint") {
+				ep := c.String("entrypoint")
+				opts.Entrypoint = &ep
+			}
+			code, err := container.Run(c.Context, st, opts)
 			var ce *container.Error
 			if errors.As(err, &ce) {
 				return &exitError{code: ce.Code, err: ce.Err}

@@ -1,0 +1,43 @@
+package container
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/builder-dev/builder/store"
+	"github.com/containerd/continuity/fs"
+)
+
+// Diff prints a container's changes to its image as docker does: A, C or
+// D and the path, from the container's overlay upper directory.
+func Diff(ctx context.Context, st *store.Store, root, runc, ref string, w io.Writer) error {
+	p := NewPaths(root)
+	c, err := p.Find(ctx, runc, ref)
+	if err != nil {
+		return err
+	}
+	d, err := st.Details(ctx, c.Target)
+	if err != nil {
+		return err
+	}
+	lowers, err := layerDirs(ctx, st, d, p.layers())
+	if err != nil {
+		return err
+	}
+	return walkChanges(ctx, p.upper(c.ID), lowers, func(k fs.ChangeKind, path string, _ os.FileInfo, _ string) error {
+		fmt.Fprintf(w, "%s %s\n", changeLetter(k), path)
+		return nil
+	})
+}
+
+func changeLetter(k fs.ChangeKind) string {
+	switch k {
+	case fs.ChangeKindAdd:
+		return "A"
+	case fs.ChangeKindDelete:
+		return "D"
+	}
+	return "C"
+}

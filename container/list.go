@@ -1,0 +1,124 @@
+package container
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/builder-dev/builder/format"
+	"github.com/docker/go-units"
+)
+
+// ListOptions are `builder ps` flags.
+type ListOptions struct {
+	All     bool
+	Quiet   bool
+	NoTrunc bool
+	Format  string
+	// Filters: status=, name=, ancestor=.
+	Filters []string
+}
+
+// Row is one line of `builder ps`; --format templates see its fields.
+type Row struct {
+	ID         string
+	Image      string
+	Command    string
+	CreatedAt  string
+	RunningFor string
+	Status     string
+	State      string
+	Ports      string
+	Names      string
+}
+
+// List writes the containers in docker's ps format.
+func List(ctx context.Context, root, runc string, o ListOptions, w io.Writer) error {
+	all, err := NewPaths(root).List(ctx, runc)
+	if err != nil {
+		return err
+	}
+	match, err := psFilter(o.Filters)
+	if err != nil {
+		return err
+	}
+	var rows []Row
+	for _, c := range all {
+		if !o.All && !c.Running && len(o.Filters) == 0 {
+			continue
+		}
+		r := row(c, o.NoTrunc)
+		if !match(c, r) {
+			continue
+		}
+		rows = append(rows, r)
+	}
+	f := o.Format
+	switch {
+	case o.Quiet:
+		f = "{{.ID}}"
+	case f == "" || f == "table":
+		f = "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}"
+	}
+	return format.Rows(w, f, rows, map[string]string{"ID": "CONTAINER ID", "Image": "IMAGE", "Command": "COMMAND",
+		"CreatedAt": "CREATED AT", "RunningFor": "CREATED", "Status": "STATUS", "State": "STATE", "Ports": "PORTS", "Names": "NAMES"})
+}
+
+func row(c *Container, noTrunc bool) Row {
+	r := Row{ID: c.ID, Image: c.Image, Names: c.Name, CreatedAt: c.Created.Local().Format("2006-01-02 15:04:05 -0700 MST"),
+		RunningFor: units.HumanDuration(time.Since(c.Created)) + " ago"}
+	cmd := strings.Join(c.Args, " ")
+	if !noTrunc {
+		r.ID = c.ID[:12]
+		cmd = format.Ellipsis(cmd, 20)
+	}
+	r.Command = fmt.Sprintf("%q", cmd)
+	switch {
+	case c.Running:
+		r.State = "running"
+		r.Status = "Up " + units.HumanDuration(time.Since(c.StartedAt))
+	case c.StartedAt.IsZero():
+		r.State, r.Status = "created", "Created"
+	default:
+		r.State = "exited"
+		finished := c.FinishedAt
+		if finished.IsZero() {
+			// builder was killed before it could record the exit.
+			finished = c.StartedAt
+		}
+		r.Status = fmt.Sprintf("Exited (%d) %s ago", c.ExitCode, units.HumanDuration(time.Since(finished)))
+	}
+	return r
+}
+
+func psFilter(in []string) (func(*Container, Row) bool, error) {
+	var preds []func(*Container, Row) bool
+	for _, f := range in {
+		k, v, ok := strings.Cut(f, "=")
+		if !ok {
+			return nil, fmt.Errorf("--filter %q: want key=value", f)
+		}
+		switch k {
+		case "status":
+			preds = append(preds, func(_ *Container, r Row) bool { return r.State == v })
+		case "name":
+			preds = append(preds, func(c *Container, _ Row) bool { return strings.Contains(c.Name, v) })
+		case "ancestor":
+			preds = append(preds, func(c *Container, _ Row) bool {
+				return c.Image == v || strings.HasPrefix(strings.TrimPrefix(c.ImageID, "sha256:"), strings.TrimPrefix(v, "sha256:"))
+			})
+		default:
+			return nil, fmt.Errorf("--filter %q: unsupported filter %q (status, name, ancestor)", f, k)
+		}
+	}
+	return func(c *Container, r Row) bool {
+		for _, p := range preds {
+			if !p(c, r) {
+				return false
+			}
+		}
+		return true
+	}, nil
+}

@@ -1,0 +1,160 @@
+package container
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+)
+
+// Container is what builder records of a container: enough to list it,
+// commit it and remove it. It lives in ROOT/containers/ID/container.json.
+type Container struct {
+	ID    string `json:"id"`
+	Name  string `json:"name"`
+	Image string `json:"image"` // as the user named it
+	// ImageID is the image's config digest; Target its manifest.
+	ImageID string             `json:"imageID"`
+	Target  ocispec.Descriptor `json:"target"`
+	// Config is the container's effective config (the image's, with run
+	// options applied): what commit records.
+	Config     ocispec.ImageConfig `json:"config"`
+	Args       []string            `json:"args"`
+	Created    time.Time           `json:"created"`
+	StartedAt  time.Time           `json:"startedAt"`
+	FinishedAt time.Time           `json:"finishedAt"`
+	Running    bool                `json:"running"`
+	ExitCode   int                 `json:"exitCode"`
+	Remove     bool                `json:"remove"`
+}
+
+// Paths are where a container's parts live under the state root.
+type Paths struct{ root string }
+
+// NewPaths returns the container layout under a state root.
+func NewPaths(root string) Paths { return Paths{root: root} }
+
+func (p Paths) dir(id string) string     { return filepath.Join(p.root, "containers", id) }
+func (p Paths) names() string            { return filepath.Join(p.root, "containers", "names") }
+func (p Paths) runcRoot() string         { return filepath.Join(p.root, "runc") }
+func (p Paths) meta(id string) string    { return filepath.Join(p.dir(id), "container.json") }
+func (p Paths) upper(id string) string   { return filepath.Join(p.dir(id), "upper") }
+func (p Paths) rootfs(id string) string  { return filepath.Join(p.dir(id), "rootfs") }
+func (p Paths) layers() string           { return filepath.Join(p.root, "layers") }
+func (p Paths) nameFile(n string) string { return filepath.Join(p.names(), n) }
+
+func (p Paths) save(c *Container) error {
+	dt, err := json.Marshal(c)
+	if err != nil {
+		return err
+	}
+	tmp := p.meta(c.ID) + ".tmp"
+	if err := os.WriteFile(tmp, dt, 0600); err != nil {
+		return err
+	}
+	return os.Rename(tmp, p.meta(c.ID))
+}
+
+func (p Paths) load(id string) (*Container, error) {
+	dt, err := os.ReadFile(p.meta(id))
+	if err != nil {
+		return nil, err
+	}
+	var c Container
+	if err := json.Unmarshal(dt, &c); err != nil {
+		return nil, fmt.Errorf("read container %s: %w", id, err)
+	}
+	return &c, nil
+}
+
+// reserveName claims name for id; O_EXCL makes the claim atomic across
+// processes, so two runs cannot take one name.
+func (p Paths) reserveName(name, id string) error {
+	if err := os.MkdirAll(p.names(), 0700); err != nil {
+		return err
+	}
+	f, err := os.OpenFile(p.nameFile(name), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0600)
+	if errors.Is(err, os.ErrExist) {
+		other, _ := os.ReadFile(p.nameFile(name))
+		return fmt.Errorf("Conflict. The container name \"/%s\" is already in use by container \"%s\". You have to remove (or rename) that container to be able to reuse that name.", name, strings.TrimSpace(string(other)))
+	}
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	_, err = f.WriteString(id)
+	return err
+}
+
+// ErrNoSuchContainer is docker's error for an unknown container.
+var ErrNoSuchContainer = errors.New("No such container")
+
+// List returns every container, newest first, with Running checked
+// against runc (a builder killed mid-run cannot have recorded the exit).
+func (p Paths) List(ctx context.Context, runc string) ([]*Container, error) {
+	ents, err := os.ReadDir(filepath.Join(p.root, "containers"))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var out []*Container
+	for _, e := range ents {
+		if !e.IsDir() || e.Name() == "names" {
+			continue
+		}
+		c, err := p.load(e.Name())
+		if err != nil {
+			continue // being created or removed
+		}
+		if c.Running && !p.alive(ctx, runc, c.ID) {
+			c.Running = false
+		}
+		out = append(out, c)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Created.After(out[j].Created) })
+	return out, nil
+}
+
+// Find looks a container up by name, ID or ID prefix.
+func (p Paths) Find(ctx context.Context, runc, ref string) (*Container, error) {
+	all, err := p.List(ctx, runc)
+	if err != nil {
+		return nil, err
+	}
+	var match *Container
+	for _, c := range all {
+		if c.Name == ref || c.ID == ref {
+			return c, nil
+		}
+		if strings.HasPrefix(c.ID, ref) && len(ref) >= 1 {
+			if match != nil {
+				return nil, fmt.Errorf("multiple containers match %q", ref)
+			}
+			match = c
+		}
+	}
+	if match == nil {
+		return nil, fmt.Errorf("%w: %s", ErrNoSuchContainer, ref)
+	}
+	return match, nil
+}
+
+// alive asks runc whether the container's process still runs.
+func (p Paths) alive(ctx context.Context, runc, id string) bool {
+	out, err := exec.CommandContext(ctx, runc, "--root", p.runcRoot(), "state", id).Output()
+	if err != nil {
+		return false
+	}
+	var st struct{ Status string }
+	return json.Unmarshal(out, &st) == nil && (st.Status == "running" || st.Status == "paused")
+}

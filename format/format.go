@@ -1,0 +1,63 @@
+// Package format writes docker-style output: tables aligned as docker's,
+// --format Go templates (docker's template functions), and json lines.
+package format
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"unicode/utf8"
+
+	"github.com/docker/cli/templates"
+)
+
+// Ellipsis cuts s to max runes with "…", as docker's stringutils does.
+func Ellipsis(s string, max int) string {
+	if utf8.RuneCountInString(s) <= max {
+		return s
+	}
+	r := []rune(s)
+	return string(r[:max-1]) + "…"
+}
+
+// Rows renders rows (a slice of structs) with a docker --format value.
+func Rows[T any](w io.Writer, format string, rows []T, headers map[string]string) error {
+	if format == "json" {
+		for _, r := range rows {
+			dt, err := json.Marshal(r)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(w, string(dt))
+		}
+		return nil
+	}
+	table := strings.HasPrefix(format, "table")
+	format = strings.TrimLeft(strings.TrimPrefix(format, "table"), " ")
+	tmpl, err := templates.Parse(format)
+	if err != nil {
+		return fmt.Errorf("--format: %w", err)
+	}
+	out := w
+	var tw *tabwriter.Writer
+	if table {
+		tw = tabwriter.NewWriter(w, 10, 1, 3, ' ', 0)
+		out = tw
+		if err := tmpl.Execute(out, headers); err != nil {
+			return fmt.Errorf("--format: %w", err)
+		}
+		fmt.Fprintln(out)
+	}
+	for _, r := range rows {
+		if err := tmpl.Execute(out, r); err != nil {
+			return fmt.Errorf("--format: %w", err)
+		}
+		fmt.Fprintln(out)
+	}
+	if tw != nil {
+		return tw.Flush()
+	}
+	return nil
+}

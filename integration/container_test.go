@@ -1,0 +1,267 @@
+package integration
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestContainerWalk is the tutorial's second way to make an image, on
+// busybox: run a container, change it, list it, commit it, run the result.
+func TestContainerWalk(t *testing.T) {
+	e := newEnv(t)
+	e.must("pull", "busybox")
+	e.must("run", "--name", "web", "busybox", "sh", "-c", "echo hi > /newfile; rm /bin/vi; mkdir -p /etc/app; echo x > /etc/app/conf")
+
+	ps := e.must("ps", "-a").stdout
+	lines := strings.Split(strings.TrimSpace(ps), "\n")
+	if !regexp.MustCompile(`^CONTAINER ID\s+IMAGE\s+COMMAND\s+CREATED\s+STATUS\s+PORTS\s+NAMES$`).MatchString(lines[0]) ||
+		len(lines) != 2 || !regexp.MustCompile(`^[0-9a-f]{12}\s+busybox\s+"sh -c echo hi > /ne…"\s+.*ago\s+Exited \(0\) .*ago\s+web$`).MatchString(lines[1]) {
+		t.Errorf("ps -a:\n%s", ps)
+	}
+	if got := e.must("ps", "-q").stdout; got != "" {
+		t.Errorf("ps (running only) = %q", got)
+	}
+	if got := e.must("diff", "web").stdout; got != "D /bin/vi\nA /etc/app\nA /etc/app/conf\nA /newfile\n" {
+		t.Errorf("diff web:\n%s", got)
+	}
+	id := strings.TrimSpace(e.must("commit", "-m", "A new image", "--author", "Aomine", "web", "aoct/apache2").stdout)
+	if !regexp.MustCompile(`^sha256:[0-9a-f]{64}$`).MatchString(id) {
+		t.Fatalf("commit printed %q", id)
+	}
+	if out := e.must("images", "--no-trunc", "--format", "{{.Repository}} {{.ID}}", "aoct/apache2").stdout; out != "aoct/apache2 "+id+"\n" {
+		t.Errorf("images aoct/apache2 = %q", out)
+	}
+	if got := e.must("inspect", "--format", "{{.Comment}}|{{.Author}}", "aoct/apache2").stdout; got != "A new image|Aomine\n" {
+		t.Errorf("inspect: %q", got)
+	}
+	if h := e.must("history", "--format", "{{.Comment}}", "aoct/apache2").stdout; !strings.HasPrefix(h, "A new image\n") {
+		t.Errorf("history: %q", h)
+	}
+	// One layer more than the base, as an independent reader sees it.
+	count := func(ref string) int {
+		out, err := exec.Command("skopeo", "inspect", "oci:"+filepath.Join(e.root, "images")+":"+ref).Output()
+		if err != nil {
+			t.Fatalf("skopeo inspect %s: %v", ref, err)
+		}
+		var v struct{ Layers []string }
+		json.Unmarshal(out, &v)
+		return len(v.Layers)
+	}
+	if base, committed := count("busybox"), count("aoct/apache2"); committed != base+1 {
+		t.Errorf("layers: busybox %d, committed %d", base, committed)
+	}
+	got := e.run("run", "--rm", "aoct/apache2", "sh", "-c", "cat /newfile /etc/app/conf; test ! -e /bin/vi && echo vi-gone")
+	if got.stdout != "hi\nx\nvi-gone\n" {
+		t.Errorf("committed image: %s", got)
+	}
+	// Committing an unchanged container still makes a valid image.
+	e.must("run", "--name", "same", "busybox", "true")
+	e.must("commit", "same", "same:v1")
+	if got := e.must("run", "--rm", "same:v1", "echo", "ok").stdout; got != "ok\n" {
+		t.Errorf("unchanged commit ran %q", got)
+	}
+	// --change applies to the committed config.
+	e.must("commit", "-c", `CMD ["cat", "/newfile"]`, "-c", "ENV COMMITTED=1", "web", "withcmd")
+	if got := e.must("run", "--rm", "withcmd").stdout; got != "hi\n" {
+		t.Errorf("commit --change CMD: %q", got)
+	}
+}
+
+// TestRunOptions covers run's flags and docker's exit codes.
+func TestRunOptions(t *testing.T) {
+	e := newEnv(t)
+	e.must("pull", "busybox")
+	envFile := filepath.Join(t.TempDir(), "env")
+	os.WriteFile(envFile, []byte("# comment\nFROM_FILE=yes\n"), 0644)
+	hostDir := filepath.Join(t.TempDir(), "vol")
+	os.MkdirAll(hostDir, 0755)
+	os.WriteFile(filepath.Join(hostDir, "in"), []byte("from host\n"), 0644)
+	created := filepath.Join(t.TempDir(), "made", "by", "run")
+
+	r := e.must("run", "--rm", "-e", "A=1", "--env-file", envFile, "-w", "/tmp", "-u", "nobody", "--hostname", "boxy",
+		"-v", hostDir+":/vol", "-v", created+":/made", "busybox", "sh", "-c",
+		`echo "$A $FROM_FILE $(pwd) $(id -u) $(hostname)"; cat /vol/in; echo out > /vol/out 2>/dev/null || echo ro-denied`)
+	if r.stdout != "1 yes /tmp 65534 boxy\nfrom host\nro-denied\n" {
+		// nobody cannot write the root-owned host dir: that is the expected denial.
+		t.Errorf("run with options printed %q", r.stdout)
+	}
+	if fi, err := os.Stat(created); err != nil || !fi.IsDir() {
+		t.Errorf("-v with a missing host path: %v", err)
+	}
+	e.must("run", "--rm", "-v", hostDir+":/vol", "busybox", "sh", "-c", "echo out > /vol/out")
+	if dt, _ := os.ReadFile(filepath.Join(hostDir, "out")); string(dt) != "out\n" {
+		t.Errorf("rw volume: host sees %q", dt)
+	}
+	if r := e.run("run", "--rm", "-v", hostDir+":/vol:ro", "busybox", "sh", "-c", "echo x > /vol/ro"); r.code == 0 {
+		t.Error("writing a :ro volume succeeded")
+	}
+	if r := e.run("run", "--rm", "--read-only", "busybox", "touch", "/x"); r.code == 0 {
+		t.Error("--read-only root was writable")
+	}
+	if got := e.must("run", "--rm", "--network", "none", "busybox", "sh", "-c", "ls /sys/class/net").stdout; got != "lo\n" {
+		t.Errorf("--network none interfaces: %q", got)
+	}
+	if got := e.must("run", "--rm", "--entrypoint", "echo", "busybox", "via", "entrypoint").stdout; got != "via entrypoint\n" {
+		t.Errorf("--entrypoint: %q", got)
+	}
+	if got := e.runIn([]byte("piped in\n"), "run", "--rm", "-i", "busybox", "cat").stdout; got != "piped in\n" {
+		t.Errorf("-i: %q", got)
+	}
+	for _, tc := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"run", "--rm", "busybox", "sh", "-c", "exit 7"}, 7, ""},
+		{[]string{"run", "--rm", "busybox", "/no/such/cmd"}, 127, "no such file"},
+		{[]string{"run", "--rm", "busybox", "/etc/passwd"}, 126, "permission denied"},
+		{[]string{"run", "--rm", "nosuchimage"}, 125, "No such image: nosuchimage"},
+		{[]string{"run", "--rm", "-v", "relative:/x", "busybox", "true"}, 125, "-v"},
+	} {
+		r := e.run(tc.args...)
+		if r.code != tc.code || !strings.Contains(r.stderr, tc.want) {
+			t.Errorf("%v: exit %d (want %d), stderr %q", tc.args, r.code, tc.code, r.stderr)
+		}
+	}
+	if out := e.must("ps", "-a", "-q").stdout; out != "" {
+		t.Errorf("--rm left containers: %q", out)
+	}
+}
+
+// TestContainerSafety: names are unique, running containers and images in
+// use are protected unless forced, a removed container cannot be committed,
+// and a builder killed during run leaves nothing that breaks later commands.
+func TestContainerSafety(t *testing.T) {
+	e := newEnv(t)
+	e.must("pull", "busybox")
+	e.must("run", "--name", "taken", "busybox", "true")
+	if r := e.run("run", "--name", "taken", "busybox", "true"); r.code != 125 || !strings.Contains(r.stderr, `"/taken" is already in use`) {
+		t.Errorf("reusing a name: %s", r)
+	}
+	if r := e.run("rmi", "busybox"); r.code == 0 || !strings.Contains(r.stderr, "is using its referenced image") {
+		t.Errorf("rmi of an image a container uses: %s", r)
+	}
+	if r := e.run("rm", "nosuch"); r.code != 1 || !strings.Contains(r.stderr, "No such container: nosuch") {
+		t.Errorf("rm nosuch: %s", r)
+	}
+	if r := e.run("commit", "nosuch", "x"); r.code != 1 || !strings.Contains(r.stderr, "No such container: nosuch") {
+		t.Errorf("commit nosuch: %s", r)
+	}
+
+	// kill -9 builder while its container runs.
+	cmd := e.cmd(t.Context(), "run", "--name", "orphan", "busybox", "sleep", "300")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for !strings.Contains(e.run("ps").stdout, "orphan") && time.Now().Before(deadline) {
+		time.Sleep(100 * time.Millisecond)
+	}
+	cmd.Process.Kill()
+	cmd.Wait()
+	if ps := e.must("ps", "-a").stdout; !regexp.MustCompile(`(?m)Up .*orphan$`).MatchString(ps) {
+		t.Errorf("ps -a after killing builder (the container keeps running, as with docker):\n%s", ps)
+	}
+	if r := e.run("rm", "orphan"); r.code == 0 || !strings.Contains(r.stderr, "container is running") {
+		t.Errorf("rm of a running container: %s", r)
+	}
+	if got := e.must("rm", "-f", "orphan").stdout; got != "orphan\n" {
+		t.Errorf("rm -f printed %q", got)
+	}
+	if m := mountsUnder(t, e.root); len(m) != 0 {
+		t.Errorf("mounts left under the root after rm -f: %v", m)
+	}
+	e.must("run", "--name", "orphan", "busybox", "true")
+	e.must("rm", "orphan", "taken")
+	e.must("rmi", "busybox")
+	before := e.storeState()
+	// A commit of a container removed meanwhile writes no image.
+	e.must("pull", "busybox")
+	e.must("run", "--name", "gone", "busybox", "true")
+	e.must("rm", "gone")
+	before = e.storeState()
+	if r := e.run("commit", "gone", "ghost"); r.code == 0 {
+		t.Errorf("commit of a removed container: %s", r)
+	}
+	if e.storeState() != before {
+		t.Error("a failed commit changed the store")
+	}
+	e.must("container", "prune", "-f")
+}
+
+// tmuxRun runs builder args in a tmux pane of its own: a real terminal.
+func tmuxRun(t *testing.T, e *env, session string, args ...string) {
+	t.Helper()
+	cmdline := append([]string{"env", "HOME=" + filepath.Dir(e.root), s.builder, "--root", e.root}, args...)
+	quoted := make([]string, len(cmdline))
+	for i, a := range cmdline {
+		quoted[i] = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
+	}
+	// remain-on-exit keeps the pane (and its last screen) after the exit.
+	out, err := exec.Command("tmux", "new-session", "-d", "-s", session, "-x", "100", "-y", "30",
+		strings.Join(quoted, " ")+"; echo EXIT=$?; sleep 600").CombinedOutput()
+	if err != nil {
+		t.Fatalf("tmux: %v\n%s", err, out)
+	}
+	t.Cleanup(func() {
+		exec.Command("tmux", "kill-session", "-t", session).Run()
+		// A test that failed mid-session leaves its container running.
+		for _, id := range strings.Fields(e.run("ps", "-q", "--no-trunc").stdout) {
+			e.run("rm", "-f", id)
+		}
+	})
+}
+
+func tmuxScreen(session string) string {
+	out, _ := exec.Command("tmux", "capture-pane", "-p", "-t", session).Output()
+	return string(out)
+}
+
+func tmuxWait(t *testing.T, session, want string, timeout time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		if strings.Contains(tmuxScreen(session), want) {
+			return
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	t.Fatalf("tmux %s never showed %q; screen:\n%s", session, want, tmuxScreen(session))
+}
+
+func tmuxType(session, keys string) {
+	exec.Command("tmux", "send-keys", "-t", session, keys, "Enter").Run()
+}
+
+// TestInteractiveTTY: run -it gives a real pseudo-terminal with the
+// window's size; typed commands run; Ctrl-C reaches the process, Ctrl-D
+// ends the shell; the session's changes commit.
+func TestInteractiveTTY(t *testing.T) {
+	e := newEnv(t)
+	e.must("pull", "busybox")
+	session := fmt.Sprintf("builder-it-%d", time.Now().UnixNano())
+	tmuxRun(t, e, session, "run", "-it", "--name", "shell", "busybox", "sh")
+	tmuxWait(t, session, "/ #", 30*time.Second)
+	tmuxType(session, "tty; stty size; echo typed > /typed")
+	tmuxWait(t, session, "\n/dev/pts/0\n30 100\n", 10*time.Second)
+	// Ctrl-C interrupts the foreground command, not the shell.
+	tmuxType(session, "sleep 100")
+	time.Sleep(500 * time.Millisecond)
+	exec.Command("tmux", "send-keys", "-t", session, "C-c").Run()
+	tmuxType(session, "echo after-interrupt")
+	// The output line, not the typed command that contains it.
+	tmuxWait(t, session, "\nafter-interrupt\n", 10*time.Second)
+	exec.Command("tmux", "send-keys", "-t", session, "C-d").Run()
+	tmuxWait(t, session, "EXIT=0", 10*time.Second)
+	e.must("commit", "shell", "typed")
+	if got := e.must("run", "--rm", "typed", "cat", "/typed").stdout; got != "typed\n" {
+		t.Errorf("committed interactive changes: %q", got)
+	}
+}

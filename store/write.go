@@ -1,0 +1,57 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/containerd/containerd/v2/core/content"
+	"github.com/containerd/errdefs"
+	"github.com/klauspost/compress/gzip"
+	"github.com/opencontainers/go-digest"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+)
+
+// WriteLayer stores an uncompressed layer tar stream as a gzip blob and
+// returns its descriptor and diff ID (the digest of the uncompressed tar).
+// Hold Writing while the blob is not yet named in the index.
+func (s *Store) WriteLayer(ctx context.Context, tarStream io.Reader) (ocispec.Descriptor, digest.Digest, error) {
+	diffID := digest.Canonical.Digester()
+	w, err := content.OpenWriter(ctx, s.cs, content.WithRef(fmt.Sprintf("layer-%d", time.Now().UnixNano())))
+	if err != nil {
+		return ocispec.Descriptor{}, "", fmt.Errorf("write layer: %w", err)
+	}
+	defer w.Close()
+	gz := gzip.NewWriter(w)
+	if _, err := io.Copy(gz, io.TeeReader(tarStream, diffID.Hash())); err != nil {
+		return ocispec.Descriptor{}, "", fmt.Errorf("write layer: %w", err)
+	}
+	if err := gz.Close(); err != nil {
+		return ocispec.Descriptor{}, "", fmt.Errorf("write layer: %w", err)
+	}
+	st, err := w.Status()
+	if err != nil {
+		return ocispec.Descriptor{}, "", err
+	}
+	dgst := w.Digest()
+	if err := w.Commit(ctx, st.Offset, dgst); err != nil && !errdefs.IsAlreadyExists(err) {
+		return ocispec.Descriptor{}, "", fmt.Errorf("write layer: %w", err)
+	}
+	return ocispec.Descriptor{MediaType: ocispec.MediaTypeImageLayerGzip, Digest: dgst, Size: st.Offset}, diffID.Digest(), nil
+}
+
+// WriteJSON stores v as a blob of the given media type.
+func (s *Store) WriteJSON(ctx context.Context, mediaType string, v any) (ocispec.Descriptor, error) {
+	dt, err := json.Marshal(v)
+	if err != nil {
+		return ocispec.Descriptor{}, err
+	}
+	desc := ocispec.Descriptor{MediaType: mediaType, Digest: digest.FromBytes(dt), Size: int64(len(dt))}
+	if err := content.WriteBlob(ctx, s.cs, "json-"+desc.Digest.String(), strings.NewReader(string(dt)), desc); err != nil {
+		return desc, fmt.Errorf("write %s: %w", mediaType, err)
+	}
+	return desc, nil
+}
