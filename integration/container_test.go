@@ -265,3 +265,39 @@ func TestInteractiveTTY(t *testing.T) {
 		t.Errorf("committed interactive changes: %q", got)
 	}
 }
+
+// TestTutorialApacheWalk is the tutorial's walk, once end to end, under a
+// real terminal: a Debian shell, apt-get install apache2 from Debian's
+// packages, exit, commit with a message and author, and apache2 is in the
+// new image.
+func TestTutorialApacheWalk(t *testing.T) {
+	debianBase(t)
+	e := newEnv(t)
+	e.must("pull", "debian:bookworm")
+	session := fmt.Sprintf("builder-apache-%d", time.Now().UnixNano())
+	tmuxRun(t, e, session, "run", "-it", "--name", "web", "debian:bookworm", "/bin/bash")
+	tmuxWait(t, session, "root@", 30*time.Second)
+	tmuxType(session, "apt-get update -qq && apt-get install -y -qq apache2 >/dev/null && echo INSTALLED-OK; exit")
+	tmuxWait(t, session, "EXIT=0", 10*time.Minute)
+	if !strings.Contains(tmuxScreen(session), "\nINSTALLED-OK") {
+		t.Fatalf("apt-get install apache2 failed:\n%s", tmuxScreen(session))
+	}
+	if ps := e.must("ps", "-a").stdout; !regexp.MustCompile(`debian:bookworm\s+"/bin/bash"\s+.*Exited \(0\).*\s+web\n`).MatchString(ps) {
+		t.Errorf("ps -a:\n%s", ps)
+	}
+	e.must("commit", "-m", "A new image", "--author", "Aomine", "web", "aoct/apache2")
+	if out := e.must("images", "aoct/apache2").stdout; !strings.Contains(out, "aoct/apache2") {
+		t.Errorf("images aoct/apache2:\n%s", out)
+	}
+	if got := e.must("inspect", "--format", "{{.Comment}}|{{.Author}}", "aoct/apache2").stdout; got != "A new image|Aomine\n" {
+		t.Errorf("inspect: %q", got)
+	}
+	session2 := session + "-2"
+	tmuxRun(t, e, session2, "run", "-it", "--rm", "aoct/apache2", "/bin/bash")
+	tmuxWait(t, session2, "root@", 30*time.Second)
+	tmuxType(session2, "/usr/sbin/apache2 -v | head -1; exit")
+	tmuxWait(t, session2, "EXIT=0", 30*time.Second)
+	if !strings.Contains(tmuxScreen(session2), "Server version: Apache/2") {
+		t.Errorf("apache2 in the committed image:\n%s", tmuxScreen(session2))
+	}
+}
