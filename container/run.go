@@ -56,7 +56,10 @@ type RunOptions struct {
 	Interactive bool
 	TTY         bool
 	Remove      bool
-	Runc        string
+	// Detach leaves the container running under a monitor process and
+	// prints its ID; its output goes to the log `builder logs` reads.
+	Detach bool
+	Runc   string
 	// Root is builder's state root; containers and unpacked layers live
 	// below it.
 	Root   string
@@ -130,15 +133,29 @@ func Run(ctx context.Context, st *store.Store, o RunOptions) (int, error) {
 	}
 	c.Running, c.StartedAt = true, time.Now().UTC()
 	p.save(c)
+	if o.Detach {
+		if err := spawnMonitor(p, c, o.Runc); err != nil {
+			p.remove(c)
+			return fail(err)
+		}
+		fmt.Fprintln(o.Stdout, c.ID)
+		return 0, nil
+	}
 	code, runErr := runRunc(ctx, p, c, o)
-	unix.Unmount(p.rootfs(id), unix.MNT_DETACH)
+	p.finish(c, code)
+	return code, runErr
+}
+
+// finish records a container's exit and releases its rootfs mount (the
+// writable layer stays for commit), or removes it for --rm.
+func (p Paths) finish(c *Container, code int) {
+	unix.Unmount(p.rootfs(c.ID), unix.MNT_DETACH)
 	c.Running, c.FinishedAt, c.ExitCode = false, time.Now().UTC(), code
-	if o.Remove {
+	if c.Remove {
 		p.remove(c)
 	} else {
 		p.save(c)
 	}
-	return code, runErr
 }
 
 // effectiveConfig is the image config with the run options applied.

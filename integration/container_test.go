@@ -301,3 +301,59 @@ func TestTutorialApacheWalk(t *testing.T) {
 		t.Errorf("apache2 in the committed image:\n%s", tmuxScreen(session2))
 	}
 }
+
+// TestDetachedLifecycle: run -d keeps the container running after builder
+// exits; logs, exec, stop, start, kill and export work on it.
+func TestDetachedLifecycle(t *testing.T) {
+	e := newEnv(t)
+	e.must("pull", "busybox")
+	id := strings.TrimSpace(e.must("run", "-d", "--name", "bg", "busybox", "sh", "-c",
+		"trap 'echo got-term; exit 3' TERM; echo started; while true; do sleep 0.1; done").stdout)
+	if !regexp.MustCompile(`^[0-9a-f]{64}$`).MatchString(id) {
+		t.Fatalf("run -d printed %q", id)
+	}
+	t.Cleanup(func() { e.run("rm", "-f", "bg") })
+	if ps := e.must("ps").stdout; !regexp.MustCompile(`(?m)^` + id[:12] + `\s+busybox\s+.*Up .*\s+bg$`).MatchString(ps) {
+		t.Errorf("ps:\n%s", ps)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(e.must("logs", "bg").stdout, "started") && time.Now().Before(deadline) {
+		time.Sleep(100 * time.Millisecond)
+	}
+	if got := e.must("logs", "bg").stdout; got != "started\n" {
+		t.Errorf("logs: %q", got)
+	}
+	if got := e.must("exec", "bg", "sh", "-c", "echo in-exec; exit 0").stdout; got != "in-exec\n" {
+		t.Errorf("exec: %q", got)
+	}
+	if r := e.run("exec", "bg", "sh", "-c", "exit 4"); r.code != 4 {
+		t.Errorf("exec exit code %d; want 4", r.code)
+	}
+	if got := e.must("stop", "bg").stdout; got != "bg\n" {
+		t.Errorf("stop printed %q", got)
+	}
+	if ps := e.must("ps", "-a", "--filter", "name=bg").stdout; !strings.Contains(ps, "Exited (3)") {
+		t.Errorf("after stop (the TERM trap exits 3):\n%s", ps)
+	}
+	if got := e.must("logs", "bg").stdout; got != "started\ngot-term\n" {
+		t.Errorf("logs after stop: %q", got)
+	}
+	e.must("start", "bg")
+	if ps := e.must("ps", "--filter", "status=running").stdout; !strings.Contains(ps, "bg") {
+		t.Errorf("after start:\n%s", ps)
+	}
+	e.must("kill", "-s", "KILL", "bg")
+	e.must("stop", "bg") // waits for the exit to be recorded
+	if ps := e.must("ps", "-a", "--filter", "name=bg").stdout; !strings.Contains(ps, "Exited (137)") {
+		t.Errorf("after kill:\n%s", ps)
+	}
+	tarball := filepath.Join(t.TempDir(), "fs.tar")
+	e.must("export", "-o", tarball, "bg")
+	if !tarHas(t, tarball, "bin/busybox") {
+		t.Error("export lacks bin/busybox")
+	}
+	e.must("rm", "bg")
+	if out := e.must("ps", "-a", "-q").stdout; out != "" {
+		t.Errorf("ps -a after rm: %q", out)
+	}
+}

@@ -10,7 +10,7 @@ import (
 // in front of them, so `builder save IMAGE -o FILE` parses as docker's
 // (cobra) parser does; urfave/cli stops at the first positional argument.
 // Commands whose trailing arguments are another program's (run) are left
-// alone, and so is everything after "--".
+// alone (run, exec), and so is everything after "--".
 func interspersed(app *cli.App, args []string) []string {
 	if len(args) < 2 {
 		return args
@@ -36,7 +36,7 @@ func interspersed(app *cli.App, args []string) []string {
 		}
 		cmds = c.Subcommands
 	}
-	if cmd == nil || cmd.Name == "run" {
+	if cmd == nil || cmd.Name == "run" || cmd.Name == "exec" {
 		return append(out, rest...)
 	}
 	var flags, positional []string

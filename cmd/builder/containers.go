@@ -140,8 +140,9 @@ func containerCommand() *cli.Command {
 		},
 	}
 	return &cli.Command{
-		Name:        "container",
-		Usage:       "Manage containers",
-		Subcommands: []*cli.Command{ls, runCommand(), commitCommand(), diffCommand(), rmCommand(), prune},
+		Name:  "container",
+		Usage: "Manage containers",
+		Subcommands: []*cli.Command{ls, runCommand(), commitCommand(), diffCommand(), rmCommand(), prune,
+			logsCommand(), stopCommand(), killCommand(), startCommand(), execCommand(), exportCommand()},
 	}
 }

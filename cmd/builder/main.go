@@ -77,7 +77,14 @@ func newApp() *cli.App {
 			commitCommand(),
 			diffCommand(),
 			rmCommand(),
+			logsCommand(),
+			stopCommand(),
+			killCommand(),
+			startCommand(),
+			execCommand(),
+			exportCommand(),
 			containerCommand(),
+			monitorCommand(),
 		},
 	}
 }

@@ -28,6 +28,7 @@ func runCommand() *cli.Command {
 			&cli.StringFlag{Name: "network", Value: "host", Usage: "connect a container to a network: host or none"},
 			&cli.StringFlag{Name: "hostname", Usage: "container host name (docker's -h is help here)"},
 			&cli.BoolFlag{Name: "read-only", Usage: "mount the container's root filesystem as read only"},
+			&cli.BoolFlag{Name: "detach", Aliases: []string{"d"}, Usage: "run the container in the background and print its ID"},
 		},
 		Action: func(c *cli.Context) error {
 			if c.NArg() < 1 {
@@ -56,11 +57,15 @@ func runCommand() *cli.Command {
 				Interactive: c.Bool("interactive"),
 				TTY:         c.Bool("tty"),
 				Remove:      c.Bool("rm"),
+				Detach:      c.Bool("detach"),
 				Runc:        runc,
 				Root:        root,
 				Stdin:       os.Stdin,
 				Stdout:      os.Stdout,
 				Stderr:      os.Stderr,
+			}
+			if opts.Detach && opts.TTY {
+				return &exitError{code: container.ExitBuilderError, err: errors.New("-d with -t is not supported yet")}
 			}
 			if c.IsSet("entrypoint") {
 				ep := c.String("entrypoint")

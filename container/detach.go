@@ -1,0 +1,222 @@
+package container
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/builder-dev/builder/store"
+)
+
+// MonitorCommand is the hidden builder verb a detached container runs
+// under: `builder --root ROOT MonitorCommand ID`.
+const MonitorCommand = "__container-monitor"
+
+func (p Paths) logPath(id string) string { return filepath.Join(p.dir(id), "container.log") }
+
+// spawnMonitor starts a monitor process for c in a session of its own, so
+// it outlives this builder; the container's output goes to its log.
+func spawnMonitor(p Paths, c *Container, runc string) error {
+	exe, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	logf, err := os.OpenFile(p.logPath(c.ID), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0600)
+	if err != nil {
+		return err
+	}
+	defer logf.Close()
+	cmd := exec.Command(exe, "--root", p.root, MonitorCommand, c.ID)
+	cmd.Env = append(os.Environ(), "BUILDER_RUNC="+runc)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("start container monitor: %w", err)
+	}
+	// Wait until runc has the container running, so that ps, exec and
+	// stop right after `run -d` find it.
+	for i := 0; i < 200; i++ {
+		if p.alive(context.Background(), runc, c.ID) {
+			break
+		}
+		if cur, err := p.load(c.ID); err == nil && !cur.Running {
+			break // it already exited
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+	return cmd.Process.Release()
+}
+
+// Monitor runs a detached container's process in the foreground, its
+// output to the monitor's own (the log), and records the exit.
+func Monitor(ctx context.Context, root, runc, id string) error {
+	p := NewPaths(root)
+	c, err := p.load(id)
+	if err != nil {
+		return err
+	}
+	code, err := runRunc(context.WithoutCancel(ctx), p, c, RunOptions{Runc: runc, Stdout: os.Stdout, Stderr: os.Stderr})
+	p.finish(c, code)
+	return err
+}
+
+// Logs copies a container's log to w; follow keeps copying until the
+// container stops.
+func Logs(ctx context.Context, root, runc, ref string, follow bool, w io.Writer) error {
+	p := NewPaths(root)
+	c, err := p.Find(ctx, runc, ref)
+	if err != nil {
+		return err
+	}
+	f, err := os.Open(p.logPath(c.ID))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil // ran in the foreground: its output went to the terminal
+	}
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	for {
+		if _, err := io.Copy(w, f); err != nil {
+			return err
+		}
+		if !follow || !p.alive(ctx, runc, c.ID) {
+			_, err := io.Copy(w, f)
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// Stop asks a container to stop with its stop signal (SIGTERM by default),
+// and kills it after timeout.
+func Stop(ctx context.Context, root, runc string, refs []string, timeout time.Duration, w io.Writer) error {
+	p := NewPaths(root)
+	for _, ref := range refs {
+		c, err := p.Find(ctx, runc, ref)
+		if err != nil {
+			return err
+		}
+		if c.Running {
+			sig := stopSignal(c.Config.StopSignal)
+			exec.CommandContext(ctx, runc, "--root", p.runcRoot(), "kill", c.ID, strconv.Itoa(int(sig))).Run()
+			deadline := time.Now().Add(timeout)
+			for p.alive(ctx, runc, c.ID) && time.Now().Before(deadline) {
+				time.Sleep(50 * time.Millisecond)
+			}
+			if p.alive(ctx, runc, c.ID) {
+				p.kill(ctx, runc, c.ID, syscall.SIGKILL)
+			}
+			p.waitFinished(c.ID)
+		}
+		fmt.Fprintln(w, ref)
+	}
+	return nil
+}
+
+// Kill sends sig to running containers.
+func Kill(ctx context.Context, root, runc string, refs []string, sig string, w io.Writer) error {
+	p := NewPaths(root)
+	s := stopSignal(sig)
+	if sig == "" {
+		s = syscall.SIGKILL
+	}
+	for _, ref := range refs {
+		c, err := p.Find(ctx, runc, ref)
+		if err != nil {
+			return err
+		}
+		if !c.Running {
+			return fmt.Errorf("cannot kill container: %s: container %s is not running", ref, c.ID[:12])
+		}
+		if err := exec.CommandContext(ctx, runc, "--root", p.runcRoot(), "kill", c.ID, strconv.Itoa(int(s))).Run(); err != nil {
+			return fmt.Errorf("kill %s: %w", ref, err)
+		}
+		fmt.Fprintln(w, ref)
+	}
+	return nil
+}
+
+// waitFinished waits briefly for the monitor to record the exit.
+func (p Paths) waitFinished(id string) {
+	for i := 0; i < 100; i++ {
+		if c, err := p.load(id); err != nil || !c.Running {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func stopSignal(name string) syscall.Signal {
+	if name == "" {
+		return syscall.SIGTERM
+	}
+	if n, err := strconv.Atoi(name); err == nil {
+		return syscall.Signal(n)
+	}
+	name = trimSIG(name)
+	for i := syscall.Signal(1); i < 65; i++ {
+		if trimSIG(unixSignalName(i)) == name {
+			return i
+		}
+	}
+	return syscall.SIGTERM
+}
+
+// Start starts stopped containers again, detached, or attached with attach.
+func Start(ctx context.Context, st *store.Store, root, runc string, refs []string, attach, interactive bool, stdin io.Reader, stdout, stderr io.Writer) (int, error) {
+	p := NewPaths(root)
+	for _, ref := range refs {
+		c, err := p.Find(ctx, runc, ref)
+		if err != nil {
+			return ExitBuilderError, err
+		}
+		if c.Running {
+			if !attach {
+				fmt.Fprintln(stdout, ref)
+			}
+			continue
+		}
+		d, err := st.Details(ctx, c.Target)
+		if err != nil {
+			return ExitBuilderError, err
+		}
+		lowers, err := layerDirs(ctx, st, d, p.layers())
+		if err != nil {
+			return ExitBuilderError, err
+		}
+		if len(lowers) == 0 {
+			lowers = []string{filepath.Join(p.dir(c.ID), "empty")}
+		}
+		// The runc record of the last run, if any, goes first.
+		exec.CommandContext(ctx, runc, "--root", p.runcRoot(), "delete", "--force", c.ID).Run()
+		if err := mountRootfs(lowers, p.upper(c.ID), filepath.Join(p.dir(c.ID), "work"), p.rootfs(c.ID)); err != nil {
+			return ExitBuilderError, err
+		}
+		c.Running, c.StartedAt, c.FinishedAt = true, time.Now().UTC(), time.Time{}
+		p.save(c)
+		if !attach {
+			if err := spawnMonitor(p, c, runc); err != nil {
+				p.finish(c, ExitBuilderError)
+				return ExitBuilderError, err
+			}
+			fmt.Fprintln(stdout, ref)
+			continue
+		}
+		code, err := runRunc(ctx, p, c, RunOptions{Runc: runc, Interactive: interactive, Stdin: stdin, Stdout: stdout, Stderr: stderr})
+		p.finish(c, code)
+		return code, err
+	}
+	return 0, nil
+}

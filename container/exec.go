@@ -1,0 +1,107 @@
+package container
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+
+	"github.com/builder-dev/builder/store"
+	"github.com/containerd/containerd/v2/core/mount"
+	"github.com/containerd/containerd/v2/pkg/archive"
+)
+
+// ExecOptions are `builder exec` flags and arguments.
+type ExecOptions struct {
+	Container   string
+	Args        []string
+	Interactive bool
+	TTY         bool
+	Env         []string
+	Workdir     string
+	User        string
+	Stdin       io.Reader
+	Stdout      io.Writer
+	Stderr      io.Writer
+}
+
+// Exec runs a further process in a running container and returns its
+// exit code.
+func Exec(ctx context.Context, root, runc string, o ExecOptions) (int, error) {
+	p := NewPaths(root)
+	c, err := p.Find(ctx, runc, o.Container)
+	if err != nil {
+		return ExitBuilderError, err
+	}
+	if !c.Running {
+		return ExitBuilderError, fmt.Errorf("container %s is not running", c.ID[:12])
+	}
+	args := []string{"--root", p.runcRoot(), "exec"}
+	if o.TTY {
+		args = append(args, "--tty")
+	}
+	for _, e := range o.Env {
+		args = append(args, "--env", e)
+	}
+	if o.Workdir != "" {
+		args = append(args, "--cwd", o.Workdir)
+	}
+	if o.User != "" {
+		if strings.Trim(o.User, "0123456789:") != "" {
+			return ExitBuilderError, errors.New("exec -u takes UID[:GID] (names are not resolved yet)")
+		}
+		args = append(args, "--user", o.User)
+	}
+	cmd := exec.CommandContext(ctx, runc, append(append(args, c.ID), o.Args...)...)
+	cmd.Stdout, cmd.Stderr = o.Stdout, o.Stderr
+	if o.Interactive || o.TTY {
+		cmd.Stdin = o.Stdin
+	}
+	err = cmd.Run()
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		return ee.ExitCode(), nil
+	}
+	if err != nil {
+		return ExitBuilderError, err
+	}
+	return 0, nil
+}
+
+// Export writes a container's whole filesystem as a tar archive.
+func Export(ctx context.Context, st *store.Store, root, runc, ref string, w io.Writer) error {
+	p := NewPaths(root)
+	c, err := p.Find(ctx, runc, ref)
+	if err != nil {
+		return err
+	}
+	d, err := st.Details(ctx, c.Target)
+	if err != nil {
+		return err
+	}
+	lowers, err := layerDirs(ctx, st, d, p.layers())
+	if err != nil {
+		return err
+	}
+	// A read-only overlay of the upper layer over the image's layers.
+	dirs := []string{p.upper(c.ID)}
+	for i := len(lowers) - 1; i >= 0; i-- {
+		dirs = append(dirs, lowers[i])
+	}
+	if len(dirs) == 1 {
+		dirs = append(dirs, filepath.Join(p.dir(c.ID), "empty"))
+	}
+	empty, err := os.MkdirTemp("", "builder-export-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(empty)
+	view := []mount.Mount{{Type: "overlay", Source: "overlay", Options: []string{"lowerdir=" + strings.Join(dirs, ":"), "index=off"}}}
+	return mount.WithTempMount(ctx, view, func(root string) error {
+		return archive.WriteDiff(ctx, w, empty, root)
+	})
+}
