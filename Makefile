@@ -54,6 +54,7 @@ bench: all peers
 	scripts/deps.sh bench
 	bench/run.sh
 	bench/images.sh
+	bench/containers.sh
 
 clean:
 	rm -rf bin

@@ -357,3 +357,31 @@ func TestDetachedLifecycle(t *testing.T) {
 		t.Errorf("ps -a after rm: %q", out)
 	}
 }
+
+// TestContainment: what runs in a container cannot write outside its root
+// filesystem and volumes, cannot mount, and runs under seccomp filtering
+// with docker's default capabilities.
+func TestContainment(t *testing.T) {
+	e := newEnv(t)
+	e.must("pull", "busybox")
+	marker := fmt.Sprintf("escape-%d", time.Now().UnixNano())
+	e.run("run", "--rm", "busybox", "sh", "-c",
+		"ln -s / /hostroot; echo x > /hostroot/tmp/"+marker+"; echo x > /../../../tmp/"+marker+"-2; echo x > /proc/1/root/tmp/"+marker+"-3")
+	for _, suffix := range []string{"", "-2", "-3"} {
+		if _, err := os.Stat("/tmp/" + marker + suffix); err == nil {
+			t.Errorf("the container wrote /tmp/%s%s on the host", marker, suffix)
+			os.Remove("/tmp/" + marker + suffix)
+		}
+	}
+	if r := e.run("run", "--rm", "busybox", "mount", "-t", "tmpfs", "none", "/mnt"); r.code == 0 {
+		t.Error("mount succeeded inside the container")
+	}
+	status := e.must("run", "--rm", "busybox", "cat", "/proc/self/status").stdout
+	if !regexp.MustCompile(`(?m)^Seccomp:\s+2$`).MatchString(status) {
+		t.Errorf("no seccomp filter in force:\n%s", status)
+	}
+	// docker's default bounding set: 0x00000000a80425fb.
+	if !regexp.MustCompile(`(?m)^CapBnd:\s+00000000a80425fb$`).MatchString(status) {
+		t.Errorf("capability bounding set is not docker's default:\n%s", status)
+	}
+}
