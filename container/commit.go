@@ -62,13 +62,9 @@ func Commit(ctx context.Context, st *store.Store, o CommitOptions) (string, erro
 		return "", err
 	}
 	defer done()
-	base, err := st.Details(ctx, c.Target)
+	base, lowers, err := p.imageLayers(ctx, st, c)
 	if err != nil {
-		return "", fmt.Errorf("commit %s: its image %s: %w", o.Container, c.Image, err)
-	}
-	lowers, err := layerDirs(ctx, st, base, p.layers())
-	if err != nil {
-		return "", err
+		return "", fmt.Errorf("commit %s: %w", o.Container, err)
 	}
 	if _, err := os.Stat(p.upper(c.ID)); err != nil {
 		return "", fmt.Errorf("commit %s: the container was removed", o.Container)

@@ -188,11 +188,7 @@ func Start(ctx context.Context, st *store.Store, root, runc string, refs []strin
 			}
 			continue
 		}
-		d, err := st.Details(ctx, c.Target)
-		if err != nil {
-			return ExitBuilderError, err
-		}
-		lowers, err := layerDirs(ctx, st, d, p.layers())
+		_, lowers, err := p.imageLayers(ctx, st, c)
 		if err != nil {
 			return ExitBuilderError, err
 		}

@@ -18,11 +18,7 @@ func Diff(ctx context.Context, st *store.Store, root, runc, ref string, w io.Wri
 	if err != nil {
 		return err
 	}
-	d, err := st.Details(ctx, c.Target)
-	if err != nil {
-		return err
-	}
-	lowers, err := layerDirs(ctx, st, d, p.layers())
+	_, lowers, err := p.imageLayers(ctx, st, c)
 	if err != nil {
 		return err
 	}

@@ -62,11 +62,16 @@ func openSolver(ctx context.Context, c *cli.Context, root string) (*solver.Solve
 	return solver.Open(ctx, opt)
 }
 
-// openRegistry makes a registry client from the config file under root.
-func openRegistry(c *cli.Context, root string) (*registry.Client, error) {
+// openRegistry opens the store and a registry client configured from the
+// config file under its root.
+func openRegistry(c *cli.Context) (*store.Store, *registry.Client, error) {
+	st, root, err := openStore(c)
+	if err != nil {
+		return nil, nil, err
+	}
 	cfg, err := config.Load(c.String("config"), root)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return registry.New(cfg.Registries), nil
+	return st, registry.New(cfg.Registries), nil
 }

@@ -44,11 +44,7 @@ func loginCommand() *cli.Command {
 			if user == "" || password == "" {
 				return errors.New("username and password required: use -u and -p or --password-stdin")
 			}
-			_, root, err := openStore(c)
-			if err != nil {
-				return err
-			}
-			reg, err := openRegistry(c, root)
+			_, reg, err := openRegistry(c)
 			if err != nil {
 				return err
 			}
@@ -71,11 +67,7 @@ func logoutCommand() *cli.Command {
 		Usage:     "Log out from a registry",
 		ArgsUsage: "[SERVER]",
 		Action: func(c *cli.Context) error {
-			_, root, err := openStore(c)
-			if err != nil {
-				return err
-			}
-			reg, err := openRegistry(c, root)
+			_, reg, err := openRegistry(c)
 			if err != nil {
 				return err
 			}

@@ -21,11 +21,7 @@ func pullCommand() *cli.Command {
 			if c.NArg() != 1 {
 				return usageError(c, "requires exactly 1 argument")
 			}
-			st, root, err := openStore(c)
-			if err != nil {
-				return err
-			}
-			reg, err := openRegistry(c, root)
+			st, reg, err := openRegistry(c)
 			if err != nil {
 				return err
 			}
