@@ -112,7 +112,7 @@ func newEmbedded(ctx context.Context, opt Options) (*embedded, error) {
 	// Without grpcerrors' interceptors the client loses typed errors such as
 	// Dockerfile source locations; without the size limits large graphs fail.
 	srv := grpc.NewServer(
-		grpc.ChainUnaryInterceptor(grpcerrors.UnaryServerInterceptor),
+		grpc.ChainUnaryInterceptor(grpcerrors.UnaryServerInterceptor, workersInterceptor(w, platformsCacheFile())),
 		grpc.StreamInterceptor(grpcerrors.StreamServerInterceptor),
 		grpc.MaxRecvMsgSize(defaults.DefaultMaxRecvMsgSize),
 		grpc.MaxSendMsgSize(defaults.DefaultMaxSendMsgSize))

@@ -28,16 +28,47 @@ func FindRunc(warn func(string)) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	out, err := exec.Command(path, "--version").Output()
+	out, err := runcVersion(path)
 	if err != nil {
-		return "", fmt.Errorf("run %s --version: %w", path, err)
+		return "", err
 	}
-	if v, ok := parseRuncVersion(string(out)); ok && less(v, MinRunc) {
+	if v, ok := parseRuncVersion(out); ok && less(v, MinRunc) {
 		warn(fmt.Sprintf("%s is runc %d.%d.%d, older than %d.%d.%d: it lacks the fixes for container escapes "+
 			"CVE-2025-31133, CVE-2025-52565, CVE-2025-52881 and CVE-2026-41579. Build a current one with `make runc`.",
 			path, v[0], v[1], v[2], MinRunc[0], MinRunc[1], MinRunc[2]))
 	}
 	return path, nil
+}
+
+// runcVersion runs `runc --version`, remembering the answer per binary
+// (path, size, mtime) in the per-machine cache, so that each builder
+// invocation does not exec runc just to read its version again.
+func runcVersion(path string) (string, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return "", fmt.Errorf("runc %s: %w", path, err)
+	}
+	key := fmt.Sprintf("%s|%d|%d", path, fi.Size(), fi.ModTime().UnixNano())
+	var file string
+	if dir := cacheDir(); dir != "" {
+		file = filepath.Join(dir, "runc-version")
+		if dt, err := os.ReadFile(file); err == nil {
+			if k, v, ok := strings.Cut(string(dt), "\n"); ok && k == key {
+				return v, nil
+			}
+		}
+	}
+	out, err := exec.Command(path, "--version").Output()
+	if err != nil {
+		return "", fmt.Errorf("run %s --version: %w", path, err)
+	}
+	if file != "" {
+		os.MkdirAll(filepath.Dir(file), 0700)
+		if os.WriteFile(file+".tmp", []byte(key+"\n"+string(out)), 0600) == nil {
+			os.Rename(file+".tmp", file)
+		}
+	}
+	return string(out), nil
 }
 
 func lookupRunc() (string, error) {
@@ -96,7 +127,10 @@ func less(a, b [3]int) bool {
 // and overlay mounts under the root. Only the lock holder calls it, so
 // nothing swept can belong to a live builder process.
 func sweepStale(ctx context.Context, root, runc string) {
-	if runc != "" {
+	// Without a bundle under the executor directory, no RUN step of ours
+	// can be left behind: skip asking runc.
+	bundles, _ := filepath.Glob(filepath.Join(root, "runc-*", "executor", "*", "config.json"))
+	if runc != "" && len(bundles) > 0 {
 		if out, err := exec.CommandContext(ctx, runc, "list", "--format", "json").Output(); err == nil {
 			var list []struct {
 				ID     string `json:"id"`
