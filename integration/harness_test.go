@@ -9,11 +9,13 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -346,4 +348,34 @@ func writeContext(t *testing.T, files map[string]string) string {
 type once struct {
 	sync.Once
 	err error
+}
+
+// runRSS runs builder with stdin and returns its peak RSS in KiB, measured
+// by GNU time: a child forked straight from the (large) test process would
+// count pages it shared with it before exec.
+func (e *env) runRSS(t *testing.T, stdin io.Reader, args ...string) (result, int) {
+	t.Helper()
+	out := filepath.Join(t.TempDir(), "rss")
+	cmd := exec.Command("/usr/bin/time", append([]string{"-f", "%M", "-o", out, s.builder, "--root", e.root}, args...)...)
+	cmd.Env = append(os.Environ(), "HOME="+filepath.Dir(e.root))
+	cmd.Stdin = stdin
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	r := result{args: args, stdout: stdout.String(), stderr: stderr.String()}
+	if ee, ok := err.(*exec.ExitError); ok {
+		r.code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatalf("/usr/bin/time (apt-get install time): %v", err)
+	}
+	dt, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(dt)), "\n")
+	kb, err := strconv.Atoi(lines[len(lines)-1])
+	if err != nil {
+		t.Fatalf("peak RSS %q: %v", dt, err)
+	}
+	return r, kb
 }

@@ -2,7 +2,9 @@ package integration
 
 import (
 	"bytes"
+	"compress/gzip"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -179,5 +181,79 @@ func TestKilledLoad(t *testing.T) {
 	}
 	if !bytes.Contains([]byte(e.must("images").stdout), []byte("big")) {
 		t.Error("big not listed after the rerun")
+	}
+}
+
+// TestKilledPull: a pull killed mid-way lists no half image, and a rerun
+// succeeds.
+func TestKilledPull(t *testing.T) {
+	src := newEnv(t)
+	ref := s.registry + "/killed/pull:v1"
+	src.must("build", "-t", ref, writeContext(t, map[string]string{"Dockerfile": "FROM scratch\nCOPY big /big\n",
+		"big": strings.Repeat("0123456789abcdef", 8<<20)}))
+	src.must("push", ref)
+	e := newEnv(t)
+	before := e.storeState()
+	cmd := e.cmd(t.Context(), "pull", ref)
+	var stdout bytes.Buffer
+	cmd.Stdout = &stdout
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// Kill it once the pull has begun, before the 128 MB layer is in.
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(stdout.String(), "Pulling from") && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	cmd.Process.Kill()
+	cmd.Wait()
+	if strings.Contains(stdout.String(), "Status:") {
+		t.Skip("the pull finished before it could be killed")
+	}
+	if e.storeState() != before {
+		t.Error("a killed pull changed the store's index")
+	}
+	if out := e.must("images", "-q").stdout; out != "" {
+		t.Errorf("images after a killed pull: %q", out)
+	}
+	if out := e.must("pull", ref).stdout; !strings.Contains(out, "Status: Downloaded newer image") {
+		t.Errorf("rerun printed:\n%s", out)
+	}
+}
+
+// TestLoadGzipBomb: an archive that decompresses to gigabytes fails
+// cleanly, quickly and with memory bounded; it is streamed, never inflated
+// whole.
+func TestLoadGzipBomb(t *testing.T) {
+	e := newEnv(t)
+	before := e.storeState()
+	// 4 GiB of one repeated tar header-sized block of 'x': a few MB of gzip.
+	pr, pw := io.Pipe()
+	go func() {
+		zw := gzip.NewWriter(pw)
+		block := bytes.Repeat([]byte("x"), 1<<20)
+		for i := 0; i < 4096; i++ {
+			if _, err := zw.Write(block); err != nil {
+				pw.CloseWithError(err)
+				return
+			}
+		}
+		zw.Close()
+		pw.Close()
+	}()
+	start := time.Now()
+	r, rss := e.runRSS(t, pr, "load")
+	pr.Close()
+	if r.code == 0 {
+		t.Fatalf("a gzip bomb loaded: %s", r)
+	}
+	if d := time.Since(start); d > 60*time.Second {
+		t.Errorf("took %v to refuse", d)
+	}
+	if rss > 200<<10 {
+		t.Errorf("peak RSS %d MB on a gzip bomb; want it bounded (< 200 MB)", rss>>10)
+	}
+	if e.storeState() != before {
+		t.Error("the store's index changed")
 	}
 }
