@@ -241,11 +241,13 @@ func (l *trackingListener) waitIdle(timeout time.Duration) bool {
 		expire = time.After(timeout)
 	}
 	for l.active() > 0 {
+		// The idle signal is best effort (a send nobody waits for is
+		// dropped), so poll too, briefly: every build's exit waits here.
 		select {
 		case <-l.idle:
 		case <-expire:
 			return false
-		case <-time.After(100 * time.Millisecond):
+		case <-time.After(2 * time.Millisecond):
 		}
 	}
 	return true
