@@ -41,10 +41,10 @@ func Remove(ctx context.Context, st *store.Store, refs []string, o RemoveOptions
 			errs = append(errs, err)
 		}
 	}
-	if res, err := st.GC(ctx); err != nil {
+	// Skipped while another process writes; a later rmi or prune reclaims
+	// the blobs then.
+	if _, err := st.GC(ctx); err != nil {
 		errs = append(errs, err)
-	} else {
-		_ = res // skipped while another process writes; a later GC reclaims the blobs
 	}
 	return errors.Join(errs...)
 }
