@@ -12,7 +12,6 @@ import (
 	"github.com/builder-dev/builder/store"
 	"github.com/containerd/containerd/v2/core/content"
 	"github.com/containerd/containerd/v2/pkg/archive"
-	"github.com/containerd/containerd/v2/pkg/archive/compression"
 	"github.com/opencontainers/go-digest"
 	"github.com/opencontainers/image-spec/identity"
 	"golang.org/x/sys/unix"
@@ -65,7 +64,7 @@ func unpack(ctx context.Context, st *store.Store, d store.Details, i int, dir st
 		return fmt.Errorf("open layer %s: %w", desc.Digest, err)
 	}
 	defer ra.Close()
-	r, err := compression.DecompressStream(content.NewReader(ra))
+	r, err := store.Decompress(content.NewReader(ra))
 	if err != nil {
 		return fmt.Errorf("decompress layer %s: %w", desc.Digest, err)
 	}

@@ -152,7 +152,7 @@ func load(ctx context.Context, st *store.Store, r io.Reader) ([]loadedImage, err
 		return nil, err
 	}
 	defer done()
-	dr, err := decompress(r)
+	dr, err := store.Decompress(r)
 	if err != nil {
 		return nil, fmt.Errorf("load: %w", err)
 	}

@@ -137,7 +137,7 @@ func openSource(ctx context.Context, o ImportOptions) (io.ReadCloser, error) {
 // writeLayer stores src (decompressed, checked to be a tar archive) as a
 // gzip layer, returning its descriptor and diff ID.
 func writeLayer(ctx context.Context, st *store.Store, src io.Reader) (ocispec.Descriptor, digest.Digest, error) {
-	raw, err := decompress(src)
+	raw, err := store.Decompress(src)
 	if err != nil {
 		return ocispec.Descriptor{}, "", err
 	}

@@ -11,7 +11,6 @@ import (
 
 	"github.com/containerd/containerd/v2/core/content"
 	"github.com/containerd/containerd/v2/core/images"
-	"github.com/containerd/containerd/v2/pkg/archive/compression"
 	"github.com/containerd/platforms"
 	"github.com/distribution/reference"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -102,7 +101,7 @@ func (s *Store) uncompressedSize(ctx context.Context, l ocispec.Descriptor) (int
 	case strings.HasSuffix(l.MediaType, ".tar") || strings.HasSuffix(l.MediaType, "layer.v1.tar"):
 		return l.Size, nil
 	}
-	r, err := compression.DecompressStream(content.NewReader(ra))
+	r, err := Decompress(content.NewReader(ra))
 	if err != nil {
 		return 0, fmt.Errorf("decompress layer %s: %w", l.Digest, err)
 	}

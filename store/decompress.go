@@ -1,4 +1,4 @@
-package images
+package store
 
 import (
 	"bufio"
@@ -10,10 +10,11 @@ import (
 	"github.com/klauspost/compress/zstd"
 )
 
-// decompress returns r's content, gunzipped or un-zstd'ed when its first
-// bytes say so. Pure Go on purpose: containerd's DecompressStream runs an
-// external unpigz when one is on PATH, and archives may be hostile.
-func decompress(r io.Reader) (io.ReadCloser, error) {
+// Decompress returns r's content, gunzipped or un-zstd'ed when its first
+// bytes say so, else as it is. Pure Go on purpose, for archives and layers
+// alike: containerd's DecompressStream runs an external unpigz when one is
+// on PATH, and what is decompressed may be hostile.
+func Decompress(r io.Reader) (io.ReadCloser, error) {
 	br := bufio.NewReaderSize(r, 64<<10)
 	magic, _ := br.Peek(4)
 	switch {
