@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"golang.org/x/sys/unix"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -165,11 +167,8 @@ func stopSignal(name string) syscall.Signal {
 	if n, err := strconv.Atoi(name); err == nil {
 		return syscall.Signal(n)
 	}
-	name = trimSIG(name)
-	for i := syscall.Signal(1); i < 65; i++ {
-		if trimSIG(unixSignalName(i)) == name {
-			return i
-		}
+	if s := unix.SignalNum("SIG" + strings.TrimPrefix(strings.ToUpper(name), "SIG")); s != 0 {
+		return s
 	}
 	return syscall.SIGTERM
 }

@@ -5,6 +5,7 @@ package exporter
 
 import (
 	"fmt"
+	"golang.org/x/term"
 	"io"
 	"os"
 	"path/filepath"
@@ -174,7 +175,7 @@ func (p *Plan) add(sp Spec, names string, st content.Store, stdout io.Writer) er
 
 func (p *Plan) addFile(typ string, attrs map[string]string, dest string, stdout io.Writer) error {
 	if dest == "-" {
-		if f, ok := stdout.(*os.File); ok && isTerminal(f) {
+		if f, ok := stdout.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
 			return fmt.Errorf("-o type=%s,dest=-: refusing to write a tarball to a terminal; redirect stdout", typ)
 		}
 		w := nopCloser{stdout}
@@ -228,8 +229,3 @@ func (p *Plan) Abort() {
 type nopCloser struct{ io.Writer }
 
 func (nopCloser) Close() error { return nil }
-
-func isTerminal(f *os.File) bool {
-	fi, err := f.Stat()
-	return err == nil && fi.Mode()&os.ModeCharDevice != 0
-}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"golang.org/x/term"
 	"io"
 	"os"
 	"path/filepath"
@@ -59,7 +60,7 @@ func Save(ctx context.Context, st *store.Store, refs []string, o SaveOptions) (e
 	}
 	w := o.Stdout
 	if o.Output == "" {
-		if f, ok := w.(*os.File); ok && isTerminal(f) {
+		if f, ok := w.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
 			return errors.New("cowardly refusing to save to a terminal. Use the -o flag or redirect")
 		}
 	} else {
@@ -95,11 +96,6 @@ func Save(ctx context.Context, st *store.Store, refs []string, o SaveOptions) (e
 		}
 	}
 	return nil
-}
-
-func isTerminal(f *os.File) bool {
-	fi, err := f.Stat()
-	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }
 
 // LoadOptions are `builder load` flags.

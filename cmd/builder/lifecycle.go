@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"golang.org/x/term"
 	"os"
 	"path/filepath"
 	"time"
@@ -169,7 +170,7 @@ func exportCommand() *cli.Command {
 					}
 				}()
 				out = f
-			} else if fi, _ := out.Stat(); fi != nil && fi.Mode()&os.ModeCharDevice != 0 {
+			} else if term.IsTerminal(int(out.Fd())) {
 				return errors.New("cowardly refusing to save to a terminal. Use the -o flag or redirect")
 			}
 			return container.Export(c.Context, st, root, runc, c.Args().First(), out)
