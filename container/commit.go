@@ -185,9 +185,5 @@ func lowerMounts(lowers []string) ([]mount.Mount, func(), error) {
 	case 1:
 		return []mount.Mount{{Type: "bind", Source: lowers[0], Options: []string{"rbind", "ro"}}}, func() {}, nil
 	}
-	rev := make([]string, len(lowers))
-	for i, l := range lowers {
-		rev[len(lowers)-1-i] = l
-	}
-	return []mount.Mount{{Type: "overlay", Source: "overlay", Options: []string{"lowerdir=" + strings.Join(rev, ":")}}}, func() {}, nil
+	return []mount.Mount{{Type: "overlay", Source: "overlay", Options: []string{"lowerdir=" + lowerdir(lowers)}}}, func() {}, nil
 }

@@ -83,20 +83,17 @@ func Export(ctx context.Context, st *store.Store, root, runc, ref string, w io.W
 	if err != nil {
 		return err
 	}
-	// A read-only overlay of the upper layer over the image's layers.
-	dirs := []string{p.upper(c.ID)}
-	for i := len(lowers) - 1; i >= 0; i-- {
-		dirs = append(dirs, lowers[i])
-	}
-	if len(dirs) == 1 {
-		dirs = append(dirs, filepath.Join(p.dir(c.ID), "empty"))
+	// A read-only overlay of the upper layer over the image's layers
+	// (overlayfs needs two directories at least).
+	if len(lowers) == 0 {
+		lowers = []string{filepath.Join(p.dir(c.ID), "empty")}
 	}
 	empty, err := os.MkdirTemp("", "builder-export-")
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(empty)
-	view := []mount.Mount{{Type: "overlay", Source: "overlay", Options: []string{"lowerdir=" + strings.Join(dirs, ":"), "index=off"}}}
+	view := []mount.Mount{{Type: "overlay", Source: "overlay", Options: []string{"lowerdir=" + lowerdir(lowers, p.upper(c.ID)), "index=off"}}}
 	return mount.WithTempMount(ctx, view, func(root string) error {
 		return archive.WriteDiff(ctx, w, empty, root)
 	})

@@ -87,14 +87,20 @@ func unpack(ctx context.Context, st *store.Store, d store.Details, i int, dir st
 	return nil
 }
 
+// lowerdir is overlayfs's lowerdir value for layers given bottom first
+// (overlayfs wants the top one first), below any dirs given as above.
+func lowerdir(lowers []string, above ...string) string {
+	dirs := append([]string{}, above...)
+	for i := len(lowers) - 1; i >= 0; i-- {
+		dirs = append(dirs, lowers[i])
+	}
+	return strings.Join(dirs, ":")
+}
+
 // mountRootfs mounts lowers (bottom first) with upper and work as an
 // overlay on target.
 func mountRootfs(lowers []string, upper, work, target string) error {
-	rev := make([]string, len(lowers))
-	for i, l := range lowers {
-		rev[len(lowers)-1-i] = l
-	}
-	opts := fmt.Sprintf("lowerdir=%s,upperdir=%s,workdir=%s", strings.Join(rev, ":"), upper, work)
+	opts := fmt.Sprintf("lowerdir=%s,upperdir=%s,workdir=%s", lowerdir(lowers), upper, work)
 	if len(opts) >= os.Getpagesize() {
 		return fmt.Errorf("image has too many layers (%d) for one overlay mount", len(lowers))
 	}
