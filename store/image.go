@@ -143,12 +143,16 @@ func (s *Store) Lookup(ctx context.Context, ref string) (Image, Details, error) 
 	if IDPrefix(ref) {
 		want := "sha256:" + strings.TrimPrefix(ref, "sha256:")
 		for _, img := range list {
-			d, err := s.Details(ctx, img.Target)
-			if err != nil {
-				continue
+			// Only the manifest is read to compare: Details would open
+			// every layer of every image to size them.
+			match := strings.HasPrefix(img.Target.Digest.String(), want)
+			if !match {
+				m, err := images.Manifest(ctx, s.cs, img.Target, platforms.Default())
+				match = err == nil && strings.HasPrefix(m.Config.Digest.String(), want)
 			}
-			if strings.HasPrefix(d.ID(), want) || strings.HasPrefix(img.Target.Digest.String(), want) {
-				return img, d, nil
+			if match {
+				d, err := s.Details(ctx, img.Target)
+				return img, d, err
 			}
 		}
 	}
