@@ -1,6 +1,8 @@
 // Package config reads builder's config file: buildkitd.toml's format, of
 // which builder uses the [registry."host"] sections (mirrors, http,
-// insecure, ca) with BuildKit's own semantics.
+// insecure, ca) and the build cache's garbage collection settings of
+// [worker.oci] (gc, reservedSpace, maxUsedSpace, minFreeSpace, gcpolicy),
+// with BuildKit's own semantics.
 package config
 
 import (
@@ -16,6 +18,8 @@ import (
 // Config is what builder takes from the file.
 type Config struct {
 	Registries map[string]resolverconfig.RegistryConfig
+	// GC is [worker.oci]'s garbage collection of the build cache.
+	GC bkconfig.GCConfig
 	// Path is the file read ("" when none was found).
 	Path string
 }
@@ -48,5 +52,5 @@ func load(path string) (Config, error) {
 	if err != nil {
 		return Config{}, fmt.Errorf("load config %s: %w", path, err)
 	}
-	return Config{Registries: c.Registries, Path: path}, nil
+	return Config{Registries: c.Registries, GC: c.Workers.OCI.GCConfig, Path: path}, nil
 }

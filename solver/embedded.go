@@ -16,7 +16,6 @@ import (
 	localremotecache "github.com/moby/buildkit/cache/remotecache/local"
 	registryremotecache "github.com/moby/buildkit/cache/remotecache/registry"
 	"github.com/moby/buildkit/client"
-	bkconfig "github.com/moby/buildkit/cmd/buildkitd/config"
 	"github.com/moby/buildkit/control"
 	"github.com/moby/buildkit/frontend"
 	dockerfile "github.com/moby/buildkit/frontend/dockerfile/builder"
@@ -26,7 +25,6 @@ import (
 	"github.com/moby/buildkit/solver"
 	"github.com/moby/buildkit/solver/bboltcachestorage"
 	"github.com/moby/buildkit/util/db/boltutil"
-	"github.com/moby/buildkit/util/disk"
 	"github.com/moby/buildkit/util/grpcerrors"
 	"github.com/moby/buildkit/util/resolver"
 	"github.com/moby/buildkit/version"
@@ -41,8 +39,9 @@ import (
 // sequence buildkitd's newController runs, minus the cloud cache backends
 // (they would pull in the AWS and Azure SDKs for no user of a local CLI).
 type embedded struct {
-	ctrl *control.Controller
-	srv  *grpc.Server
+	ctrl   *control.Controller
+	srv    *grpc.Server
+	worker worker.Worker
 }
 
 func newEmbedded(ctx context.Context, opt Options) (*embedded, error) {
@@ -56,7 +55,7 @@ func newEmbedded(ctx context.Context, opt Options) (*embedded, error) {
 	}
 	hosts := resolver.NewRegistryConfig(opt.Registries)
 	wopt.RegistryHosts = hosts // NewWorkerOpt leaves it nil; buildkitd sets it the same way.
-	wopt.GCPolicy = gcPolicy(opt.Root)
+	wopt.GCPolicy = gcPolicy(opt.GC, opt.Root)
 	wopt.BuildkitVersion = client.BuildkitVersion{Package: version.Package, Version: version.Version, Revision: version.Revision}
 
 	w, err := base.NewWorker(ctx, wopt)
@@ -117,7 +116,7 @@ func newEmbedded(ctx context.Context, opt Options) (*embedded, error) {
 		grpc.MaxRecvMsgSize(defaults.DefaultMaxRecvMsgSize),
 		grpc.MaxSendMsgSize(defaults.DefaultMaxSendMsgSize))
 	ctrl.Register(srv)
-	return &embedded{ctrl: ctrl, srv: srv}, nil
+	return &embedded{ctrl: ctrl, srv: srv, worker: w}, nil
 }
 
 func (e *embedded) close() error {
@@ -140,21 +139,4 @@ func snapshotterFactory(root string) runc.SnapshotterFactory {
 		return overlayFS
 	}
 	return runc.SnapshotterFactory{Name: "native", New: native.NewSnapshotter}
-}
-
-// gcPolicy mirrors buildkitd's unexported getGCPolicy with default settings.
-func gcPolicy(root string) []client.PruneInfo {
-	dstat, _ := disk.GetDiskStat(root)
-	var out []client.PruneInfo
-	for _, rule := range bkconfig.DefaultGCPolicy(bkconfig.GCConfig{}, dstat) {
-		out = append(out, client.PruneInfo{
-			Filter:        rule.Filters,
-			All:           rule.All,
-			KeepDuration:  rule.KeepDuration.Duration,
-			ReservedSpace: rule.ReservedSpace.AsBytes(dstat),
-			MaxUsedSpace:  rule.MaxUsedSpace.AsBytes(dstat),
-			MinFreeSpace:  rule.MinFreeSpace.AsBytes(dstat),
-		})
-	}
-	return out
 }

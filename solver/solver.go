@@ -17,6 +17,7 @@ import (
 
 	"github.com/gofrs/flock"
 	"github.com/moby/buildkit/client"
+	bkconfig "github.com/moby/buildkit/cmd/buildkitd/config"
 	"github.com/moby/buildkit/util/apicaps"
 	resolverconfig "github.com/moby/buildkit/util/resolver/config"
 
@@ -39,6 +40,9 @@ type Options struct {
 	// Registries is buildkitd.toml's [registry."host"] table, applied by
 	// the embedded solver (a remote buildkitd has its own).
 	Registries map[string]resolverconfig.RegistryConfig
+	// GC is buildkitd.toml's [worker.oci] garbage collection settings for
+	// the embedded solver's build cache (zero: buildkitd's defaults).
+	GC bkconfig.GCConfig
 	// Runc is the runc binary the embedded solver runs steps with.
 	Runc string
 	// Log receives messages about waiting for other processes.
@@ -188,6 +192,10 @@ func serve(ctx context.Context, opt Options, lock *flock.Flock) (_ *Solver, retE
 			fmt.Fprintf(opt.Log, "waiting for %d other builder process(es) using the solver in %s\n", tl.active(), opt.Root)
 			tl.waitIdle(0)
 		}
+		// buildkitd collects its cache a second after each build; this
+		// process is about to exit, so it collects here, at most once a
+		// minute per root (the same throttle), while it still holds the lock.
+		e.collectIfDue(context.WithoutCancel(ctx), opt.Root, opt.Log)
 		cancel()
 		err := e.close()
 		lock.Unlock()

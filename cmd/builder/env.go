@@ -52,7 +52,7 @@ func openSolver(ctx context.Context, c *cli.Context, root string) (*solver.Solve
 	if err != nil {
 		return nil, err
 	}
-	opt := solver.Options{Root: root, Addr: c.String("addr"), Registries: cfg.Registries, Log: os.Stderr}
+	opt := solver.Options{Root: root, Addr: c.String("addr"), Registries: cfg.Registries, GC: cfg.GC, Log: os.Stderr}
 	if opt.Addr == "" {
 		opt.Runc, err = solver.FindRunc(func(msg string) { fmt.Fprintln(os.Stderr, "WARNING:", msg) })
 		if err != nil {
