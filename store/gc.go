@@ -69,6 +69,10 @@ func (s *Store) GC(ctx context.Context) (GCResult, error) {
 	if err := images.Walk(ctx, mark, idx.Manifests...); err != nil {
 		return res, fmt.Errorf("mark live blobs: %w", err)
 	}
+	// A store no image was ever written to has no blobs directory yet.
+	if _, err := os.Stat(filepath.Join(s.dir, "blobs")); errors.Is(err, os.ErrNotExist) {
+		return res, nil
+	}
 	err = s.cs.Walk(ctx, func(info content.Info) error {
 		if live[info.Digest] {
 			return nil
