@@ -127,7 +127,10 @@ func (p *Plan) addStore(names string, st content.Store) {
 		return
 	}
 	p.Store = true
-	attrs := map[string]string{"tar": "false"}
+	// The store keeps layers as built, uncompressed, as docker's own store
+	// does: compressing (gzip at 17-26 MB/s here) is most of a build's
+	// export, and `builder push` compresses what it sends, as docker push does.
+	attrs := map[string]string{"tar": "false", "compression": "uncompressed"}
 	if names != "" {
 		attrs["name"] = names
 	}

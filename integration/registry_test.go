@@ -73,6 +73,28 @@ func TestLoginPushPullTLS(t *testing.T) {
 		"docker://"+ref).CombinedOutput(); err != nil {
 		t.Errorf("skopeo inspect: %v\n%s", err, out)
 	}
+	// The store keeps the built layer uncompressed, as docker's store does;
+	// the registry gets every layer gzip-compressed, as docker push sends it.
+	layerTypes := func(transport string, args ...string) []string {
+		out, err := exec.Command("skopeo", append(append([]string{"inspect", "--raw"}, args...), transport)...).Output()
+		if err != nil {
+			t.Fatalf("skopeo inspect --raw %s: %v", transport, err)
+		}
+		var m struct{ Layers []struct{ MediaType string } }
+		json.Unmarshal(out, &m)
+		var types []string
+		for _, l := range m.Layers {
+			types = append(types, l.MediaType)
+		}
+		return types
+	}
+	if got := layerTypes("oci:" + filepath.Join(e.root, "images") + ":" + ref); len(got) != 2 || got[1] != "application/vnd.oci.image.layer.v1.tar" {
+		t.Errorf("stored layers %v; want the RUN layer uncompressed", got)
+	}
+	if got := layerTypes("docker://"+ref, "--cert-dir", certDir, "--creds", "alice:s3cret"); len(got) != 2 || got[0] != got[1] || !strings.HasSuffix(got[1], "+gzip") {
+		t.Errorf("pushed layers %v; want both gzip", got)
+	}
+	id := e.must("images", "-q", ref).stdout
 	if got := e.must("push", ref).stdout; !strings.Contains(got, "Layer already exists") {
 		t.Errorf("second push printed:\n%s", got)
 	}
@@ -91,6 +113,10 @@ func TestLoginPushPullTLS(t *testing.T) {
 	}
 	if got := e.must("run", "--rm", ref, "cat", "/p").stdout; got != "private\n" {
 		t.Errorf("pulled image ran %q", got)
+	}
+	// Compression changes the layers' digests, not the image's: the same ID.
+	if got := e.must("images", "-q", ref).stdout; got != id {
+		t.Errorf("pulled image ID %q; pushed %q", got, id)
 	}
 }
 

@@ -231,15 +231,19 @@ func (c *Client) Push(ctx context.Context, st *store.Store, ref string, o PushOp
 			say("%s: Pushed\n", d.Digest.Encoded()[:12])
 		}
 	}
+	target, err := pushable(ctx, st.Content(), img.Target)
+	if err != nil {
+		return fmt.Errorf("push %s: %w", reference.FamiliarString(named), err)
+	}
 	rp := reportingPusher{Pusher: pusher, report: report}
-	if err := remotes.PushContent(ctx, rp, img.Target, st.Content(), semaphore.NewWeighted(3), platforms.All, nil); err != nil {
+	if err := remotes.PushContent(ctx, rp, target, st.Content(), semaphore.NewWeighted(3), platforms.All, nil); err != nil {
 		return fmt.Errorf("push %s: %w", reference.FamiliarString(named), err)
 	}
 	tag := "latest"
 	if t, ok := named.(reference.Tagged); ok {
 		tag = t.Tag()
 	}
-	say("%s: digest: %s size: %d\n", tag, img.Target.Digest, img.Target.Size)
+	say("%s: digest: %s size: %d\n", tag, target.Digest, target.Size)
 	if o.Quiet {
 		fmt.Fprintln(w, named.String())
 	}
