@@ -2,12 +2,13 @@
 # builder's image commands side by side with skopeo on the same ~1 GB image
 # (1 GiB of random data in one layer): save and load (docker-archive), push
 # to and pull from a local registry. Each run starts from the same state for
-# both tools (fresh roots, fresh registry). Also the peak RSS of each.
+# both tools (fresh roots, fresh registry), the two tools' runs interleaved
+# (bench/interleave.py). Also the peak RSS of each.
 # Usage: bench/images.sh after `make all` (RUNS=N, SIZE_MB=N to change)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=$PWD/bin
-runs=${RUNS:-3}
+runs=${RUNS:-5}
 size_mb=${SIZE_MB:-1024}
 out=$PWD/bench/results
 mkdir -p "$out"
@@ -48,21 +49,21 @@ rm -rf "$work/rootfs"
 $B --root "$work/root" import "$work/rootfs.tar" big:1 >/dev/null
 rm -f "$work/rootfs.tar"
 
-hyperfine --runs "$runs" --export-json "$out/images-save.json" \
-  --prepare "rm -f $work/b.tar" -n "builder save" "$B --root $work/root save -o $work/b.tar big:1" \
-  --prepare "rm -f $work/s.tar" -n "skopeo copy oci: -> docker-archive:" "skopeo copy --quiet oci:$store:big:1 docker-archive:$work/s.tar:big:1"
+python3 bench/interleave.py --warmup 0 --runs "$runs" --export-json "$out/images-save.json" \
+  --case "builder save" "rm -f $work/b.tar" "$B --root $work/root save -o $work/b.tar big:1" \
+  --case "skopeo copy oci: -> docker-archive:" "rm -f $work/s.tar" "skopeo copy --quiet oci:$store:big:1 docker-archive:$work/s.tar:big:1"
 $B --root "$work/root" save -o "$work/b.tar" big:1
-hyperfine --runs "$runs" --export-json "$out/images-load.json" \
-  --prepare "rm -rf $work/loadroot" -n "builder load" "$B --root $work/loadroot load -i $work/b.tar" \
-  --prepare "rm -rf $work/skopeo-oci" -n "skopeo copy docker-archive: -> oci:" "skopeo copy --quiet docker-archive:$work/b.tar oci:$work/skopeo-oci:big"
+python3 bench/interleave.py --warmup 0 --runs "$runs" --export-json "$out/images-load.json" \
+  --case "builder load" "rm -rf $work/loadroot" "$B --root $work/loadroot load -i $work/b.tar" \
+  --case "skopeo copy docker-archive: -> oci:" "rm -rf $work/skopeo-oci" "skopeo copy --quiet docker-archive:$work/b.tar oci:$work/skopeo-oci:big"
 $B --root "$work/root" tag big:1 "$reg/bench/big:1"
-hyperfine --runs "$runs" --export-json "$out/images-push.json" \
-  --prepare "$work/fresh-registry.sh" -n "builder push" "$B --root $work/root push -q $reg/bench/big:1" \
-  --prepare "$work/fresh-registry.sh" -n "skopeo copy oci: -> docker://" "skopeo copy --quiet --dest-tls-verify=false oci:$store:big:1 docker://$reg/bench/big:1"
+python3 bench/interleave.py --warmup 0 --runs "$runs" --export-json "$out/images-push.json" \
+  --case "builder push" "$work/fresh-registry.sh" "$B --root $work/root push -q $reg/bench/big:1" \
+  --case "skopeo copy oci: -> docker://" "$work/fresh-registry.sh" "skopeo copy --quiet --dest-tls-verify=false oci:$store:big:1 docker://$reg/bench/big:1"
 $B --root "$work/root" push -q "$reg/bench/big:1" >/dev/null
-hyperfine --runs "$runs" --export-json "$out/images-pull.json" \
-  --prepare "rm -rf $work/pullroot" -n "builder pull" "$B --root $work/pullroot pull -q $reg/bench/big:1" \
-  --prepare "rm -rf $work/skopeo-pull" -n "skopeo copy docker:// -> oci:" "skopeo copy --quiet --src-tls-verify=false docker://$reg/bench/big:1 oci:$work/skopeo-pull:big"
+python3 bench/interleave.py --warmup 0 --runs "$runs" --export-json "$out/images-pull.json" \
+  --case "builder pull" "rm -rf $work/pullroot" "$B --root $work/pullroot pull -q $reg/bench/big:1" \
+  --case "skopeo copy docker:// -> oci:" "rm -rf $work/skopeo-pull" "skopeo copy --quiet --src-tls-verify=false docker://$reg/bench/big:1 oci:$work/skopeo-pull:big"
 
 rss() { rm -rf "$2"; /usr/bin/time -f %M bash -c "$1" 2>&1 >/dev/null | tail -1; }
 {

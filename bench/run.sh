@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# builder's benchmarks, side by side in one run against its peers:
+# builder's benchmarks, side by side in one run against its peers, in
+# interleaved rounds (bench/interleave.py):
 #   builder (embedded solver, process start-up included in every run)
 #   buildctl against a warm stock buildkitd built from the pinned BuildKit
 #   buildah bud --layers (Debian's)
-# Results: bench/results/ (hyperfine JSON and a summary). Ratios, not single
+# Results: bench/results/ (JSON in hyperfine's shape and a summary). Ratios, not single
 # times, are what to read: the machines are noisy.
 # Usage: make bench   (or bench/run.sh after `make all peers`)
 set -euo pipefail
@@ -63,15 +64,22 @@ gcc -static -O2 -o "$hello/hello" "$hello/hello.c"
 B="$bin/builder --root $work/root"
 bctl_hello="$buildctl build --progress quiet --frontend dockerfile.v0 --local context=$hello --local dockerfile=$hello --output type=oci,dest=$work/hello-oci.tar"
 oneshot="bench/buildkitd-oneshot.sh $bin $work/oneshot --progress quiet --frontend dockerfile.v0 --local context=$hello --local dockerfile=$hello --output type=oci,dest=$work/hello-oci.tar"
-hyperfine --runs "$runs" --export-json "$out/hello-cold.json" \
-  --prepare "rm -rf $work/root" -n "builder (cold: new state root, into store)" "$B build --progress quiet -t hello $hello" \
-  --prepare "$buildctl prune --all >/dev/null" -n "buildctl+buildkitd (cold: cache pruned on a warm daemon, type=oci)" "$bctl_hello" \
-  --prepare true -n "buildctl+buildkitd (cold: daemon started on a new root, type=oci)" "$oneshot" \
-  --prepare "$buildah rmi -a -f >/dev/null 2>&1 || true" -n "buildah bud (cold)" "$bud -t hello $hello"
-hyperfine --runs "$runs" --warmup 1 --export-json "$out/hello-warm.json" \
-  -n "builder (warm, into store)" "$B build --progress quiet -t hello $hello" \
-  -n "buildctl+buildkitd (warm, type=oci)" "$bctl_hello" \
-  -n "buildah bud (warm)" "$bud -t hello $hello"
+# Cold: nothing cached. builder's state root exists (as the warm daemon's does)
+# with its build cache and image store emptied; the first build on a new root is
+# timed too, against a buildkitd that also starts on a new root. These rounds
+# are interleaved (bench/interleave.py): hyperfine would run each case's
+# repetitions back to back, and this machine's drift is as large as the gap.
+$B build --progress quiet -t hello "$hello" >/dev/null
+python3 bench/interleave.py --runs "$((runs * 3))" --export-json "$out/hello-cold.json" \
+  --case "builder (cold: cache and store emptied, into store)" "$B builder prune -a -f; $B image prune -a -f" "$B build --progress quiet -t hello $hello" \
+  --case "buildctl+buildkitd (cold: cache pruned on a warm daemon, type=oci)" "$buildctl prune --all" "$bctl_hello" \
+  --case "builder (first build: new state root)" "rm -rf $work/root1" "$bin/builder --root $work/root1 build --progress quiet -t hello $hello" \
+  --case "buildctl+buildkitd (cold: daemon started on a new root, type=oci)" "" "$oneshot" \
+  --case "buildah bud (cold)" "$buildah rmi -a -f >/dev/null 2>&1 || true" "$bud -t hello $hello" | tee "$out/hello-cold.txt"
+python3 bench/interleave.py --runs "$((runs * 3))" --export-json "$out/hello-warm.json" \
+  --case "builder (warm, into store)" "" "$B build --progress quiet -t hello $hello" \
+  --case "buildctl+buildkitd (warm, type=oci)" "" "$bctl_hello" \
+  --case "buildah bud (warm)" "" "$bud -t hello $hello" | tee "$out/hello-warm.txt"
 
 # (b) a no-op rebuild of a 20,000-file, ~400 MB context.
 big=$work/big; mkdir -p "$big/src"
@@ -86,10 +94,10 @@ for d in range(200):
 PY
 printf 'ARG BASE\nFROM ${BASE}\nCOPY src /src\nRUN find /src | wc -l\n' >"$big/Dockerfile"
 bctl_big="$buildctl build --progress quiet --frontend dockerfile.v0 --local context=$big --local dockerfile=$big --opt build-arg:BASE=$base"
-hyperfine --runs "$runs" --warmup 1 --export-json "$out/noop-rebuild.json" \
-  -n "builder (no-op rebuild, into store)" "$B build --progress quiet --build-arg BASE=$base -t big $big" \
-  -n "buildctl+buildkitd (no-op rebuild, no export)" "$bctl_big" \
-  -n "buildah bud --layers (no-op rebuild)" "$bud --build-arg BASE=$base -t big $big"
+python3 bench/interleave.py --runs "$runs" --export-json "$out/noop-rebuild.json" \
+  --case "builder (no-op rebuild, into store)" "" "$B build --progress quiet --build-arg BASE=$base -t big $big" \
+  --case "buildctl+buildkitd (no-op rebuild, no export)" "" "$bctl_big" \
+  --case "buildah bud --layers (no-op rebuild)" "" "$bud --build-arg BASE=$base -t big $big" | tee "$out/noop-rebuild.txt"
 
 # Peak RSS of one no-op rebuild each; for buildctl, the daemon's peak so far.
 rss() { /usr/bin/time -f %M "$@" 2>&1 >/dev/null | tail -1; }
