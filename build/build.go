@@ -16,14 +16,17 @@ import (
 
 	"github.com/builder-dev/builder/exporter"
 	"github.com/builder-dev/builder/frontend"
+	"github.com/builder-dev/builder/llb"
 	"github.com/builder-dev/builder/progress"
 	"github.com/builder-dev/builder/solver"
 	"github.com/builder-dev/builder/store"
 	"github.com/containerd/containerd/v2/core/content"
 	"github.com/docker/cli/cli/config"
 	"github.com/moby/buildkit/client"
+	bkllb "github.com/moby/buildkit/client/llb"
 	bkbuild "github.com/moby/buildkit/cmd/buildctl/build"
 	dockerfile "github.com/moby/buildkit/frontend/dockerfile/builder"
+	gwclient "github.com/moby/buildkit/frontend/gateway/client"
 	"github.com/moby/buildkit/session"
 	"github.com/moby/buildkit/session/auth/authprovider"
 	"github.com/moby/buildkit/session/sshforward/sshprovider"
@@ -57,6 +60,9 @@ type Options struct {
 	MetadataFile string
 	Quiet        bool
 	Progress     string
+	// DumpLLB ("json" or "dot") prints the build's LLB graph instead of
+	// building: the Dockerfile is read and translated, no step runs.
+	DumpLLB string
 }
 
 // Env is where a build runs and reports.
@@ -140,6 +146,14 @@ func (o *Options) prepare() (_ *prepared, cleanup func(), err error) {
 		}
 		p.tags = append(p.tags, name)
 	}
+	switch o.DumpLLB {
+	case "", "json", "dot":
+	default:
+		return nil, cleanup, fmt.Errorf("--dump-llb %q: want json or dot", o.DumpLLB)
+	}
+	if o.DumpLLB != "" && (len(o.Outputs) > 0 || o.Push) {
+		return nil, cleanup, errors.New("--dump-llb builds nothing: it cannot be combined with -o or --push")
+	}
 	for _, s := range o.Outputs {
 		sp, err := exporter.Parse(s)
 		if err != nil {
@@ -198,9 +212,12 @@ func Build(ctx context.Context, env Env, o Options) (*Result, error) {
 	}
 	defer cleanup()
 
-	plan, err := exporter.NewPlan(p.specs, p.tags, o.Push, env.Store.Content(), env.Stdout)
-	if err != nil {
-		return nil, err
+	plan := &exporter.Plan{}
+	if o.DumpLLB == "" {
+		plan, err = exporter.NewPlan(p.specs, p.tags, o.Push, env.Store.Content(), env.Stdout)
+		if err != nil {
+			return nil, err
+		}
 	}
 	// Blobs the build exports reach the store before the index names them,
 	// and stored images may be its bases: keep garbage collection off them.
@@ -239,7 +256,11 @@ func Build(ctx context.Context, env Env, o Options) (*Result, error) {
 		var err error
 		// The frontend runs here, client-side, and drives the solver over
 		// the gateway API: the same code serves a remote buildkitd.
-		resp, err = slv.Client.Build(egCtx, opt, "", dockerfile.Build, ch)
+		build := dockerfile.Build
+		if o.DumpLLB != "" {
+			build = dumpLLB(o.DumpLLB, env.Stdout)
+		}
+		resp, err = slv.Client.Build(egCtx, opt, "", build, ch)
 		return err
 	})
 	eg.Go(func() error {
@@ -379,4 +400,43 @@ func writeFiles(o Options, res *Result, resp *client.SolveResponse) error {
 		}
 	}
 	return nil
+}
+
+// dumpLLB runs the Dockerfile frontend and prints the graph it returns in
+// format, instead of returning it to be built: the result is left unsolved
+// (BuildKit evaluates a gateway result only when it is exported).
+func dumpLLB(format string, w io.Writer) gwclient.BuildFunc {
+	return func(ctx context.Context, c gwclient.Client) (*gwclient.Result, error) {
+		res, err := dockerfile.Build(ctx, c)
+		if err != nil {
+			return nil, err
+		}
+		ref, err := res.SingleRef()
+		if err != nil {
+			return nil, fmt.Errorf("--dump-llb: %w", err)
+		}
+		st := bkllb.Scratch()
+		if ref != nil {
+			if st, err = ref.ToState(); err != nil {
+				return nil, fmt.Errorf("--dump-llb: %w", err)
+			}
+		}
+		def, err := st.Marshal(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("--dump-llb: %w", err)
+		}
+		ops, err := llb.Ops(def.ToPB())
+		if err != nil {
+			return nil, err
+		}
+		if format == "dot" {
+			err = llb.WriteDot(w, ops)
+		} else {
+			err = llb.WriteJSON(w, ops)
+		}
+		if err != nil {
+			return nil, err
+		}
+		return gwclient.NewResult(), nil
+	}
 }

@@ -33,6 +33,7 @@ func buildCommand() *cli.Command {
 			&cli.StringSliceFlag{Name: "output", Aliases: []string{"o"}, Usage: `output destination ("type=docker,dest=f.tar", type=oci|local|tar|image|registry)`},
 			&cli.BoolFlag{Name: "push", Usage: "also push the image to its registry"},
 			&cli.StringFlag{Name: "progress", Usage: "progress output: auto, tty, plain, quiet, rawjson (default auto, or $BUILDKIT_PROGRESS)"},
+			&cli.StringFlag{Name: "dump-llb", Usage: "print the build's LLB graph and build nothing: json (buildctl debug dump-llb's lines) or dot (Graphviz)"},
 		},
 		Action: func(c *cli.Context) error {
 			if c.NArg() != 1 {
@@ -58,6 +59,7 @@ func buildCommand() *cli.Command {
 				MetadataFile: c.String("metadata-file"),
 				Quiet:        c.Bool("quiet"),
 				Progress:     c.String("progress"),
+				DumpLLB:      c.String("dump-llb"),
 			}
 			st, root, err := openStore(c)
 			if err != nil {
