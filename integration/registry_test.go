@@ -118,6 +118,13 @@ func TestLoginPushPullTLS(t *testing.T) {
 	if got := e.must("images", "-q", ref).stdout; got != id {
 		t.Errorf("pulled image ID %q; pushed %q", got, id)
 	}
+	// A build's FROM reaches the same registry through the solver: its CA
+	// from the config file, the login through the build's session.
+	e.must("rmi", ref)
+	e.must("build", "-t", "derived", writeContext(t, map[string]string{"Dockerfile": "FROM " + ref + "\nRUN cp /p /q\n"}))
+	if got := e.must("run", "--rm", "derived", "cat", "/q").stdout; got != "private\n" {
+		t.Errorf("image built FROM the TLS registry ran %q", got)
+	}
 }
 
 // TestTutorialWalk is the tutorial's sequence: pulls by short name, by tag
