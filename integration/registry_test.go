@@ -75,28 +75,45 @@ func TestLoginPushPullTLS(t *testing.T) {
 	}
 	// The store keeps the built layer uncompressed, as docker's store does;
 	// the registry gets every layer gzip-compressed, as docker push sends it.
-	layerTypes := func(transport string, args ...string) []string {
+	type layer struct{ MediaType, Digest string }
+	layers := func(transport string, args ...string) []layer {
 		out, err := exec.Command("skopeo", append(append([]string{"inspect", "--raw"}, args...), transport)...).Output()
 		if err != nil {
 			t.Fatalf("skopeo inspect --raw %s: %v", transport, err)
 		}
-		var m struct{ Layers []struct{ MediaType string } }
+		var m struct{ Layers []layer }
 		json.Unmarshal(out, &m)
-		var types []string
-		for _, l := range m.Layers {
-			types = append(types, l.MediaType)
-		}
-		return types
+		return m.Layers
 	}
-	if got := layerTypes("oci:" + filepath.Join(e.root, "images") + ":" + ref); len(got) != 2 || got[1] != "application/vnd.oci.image.layer.v1.tar" {
+	if got := layers("oci:" + filepath.Join(e.root, "images") + ":" + ref); len(got) != 2 || got[1].MediaType != "application/vnd.oci.image.layer.v1.tar" {
 		t.Errorf("stored layers %v; want the RUN layer uncompressed", got)
 	}
-	if got := layerTypes("docker://"+ref, "--cert-dir", certDir, "--creds", "alice:s3cret"); len(got) != 2 || got[0] != got[1] || !strings.HasSuffix(got[1], "+gzip") {
-		t.Errorf("pushed layers %v; want both gzip", got)
+	pushed := layers("docker://"+ref, "--cert-dir", certDir, "--creds", "alice:s3cret")
+	if len(pushed) != 2 || pushed[0].MediaType != pushed[1].MediaType || !strings.HasSuffix(pushed[1].MediaType, "+gzip") {
+		t.Fatalf("pushed layers %v; want both gzip", pushed)
 	}
 	id := e.must("images", "-q", ref).stdout
+	// The compressed layer is not kept (prune collects it), only what it was:
+	// a second push to a registry that has it compresses nothing.
+	e.must("image", "prune", "-f")
+	gzBlob := filepath.Join(e.root, "images", "blobs", "sha256", strings.TrimPrefix(pushed[1].Digest, "sha256:"))
+	if _, err := os.Stat(gzBlob); err == nil {
+		t.Errorf("the compressed layer is still in the store after prune")
+	}
 	if got := e.must("push", ref).stdout; !strings.Contains(got, "Layer already exists") {
 		t.Errorf("second push printed:\n%s", got)
+	}
+	if _, err := os.Stat(gzBlob); err == nil {
+		t.Errorf("the second push compressed the layer again")
+	}
+	// A repository that lacks it gets it compressed again, to the same digest.
+	other := addr + "/team/other:v1"
+	e.must("tag", ref, other)
+	if got := e.must("push", other).stdout; !strings.Contains(got, strings.TrimPrefix(pushed[1].Digest, "sha256:")[:12]+": Pushed") {
+		t.Errorf("push to another repository printed:\n%s", got)
+	}
+	if got := layers("docker://"+other, "--cert-dir", certDir, "--creds", "alice:s3cret"); len(got) != 2 || got[1] != pushed[1] {
+		t.Errorf("layers pushed to %s: %v; want %v", other, got, pushed)
 	}
 
 	if got := e.must("logout", addr).stdout; got != "Removing login credentials for "+addr+"\n" {

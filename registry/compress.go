@@ -21,18 +21,28 @@ var gzipTypes = map[string]string{
 	images.MediaTypeDockerSchema2Layer: images.MediaTypeDockerSchema2LayerGzip,
 }
 
+// twinStore is the store's record of layers' compressed forms.
+type twinStore interface {
+	Twin(src digest.Digest) (ocispec.Descriptor, bool)
+	SetTwin(src digest.Digest, twin ocispec.Descriptor) error
+	ForgetTwin(src digest.Digest)
+}
+
 // pushable returns target as it is to be pushed. Builds store their layers
 // uncompressed, as docker's own store does; like docker push, these are
 // gzip-compressed on the way out, and the manifests (and index) that name
 // them are rewritten to match. Every other blob goes as stored, so pulled,
-// loaded and imported images push byte for byte. The new blobs land in cs,
+// loaded and imported images push byte for byte. A layer pushed before is
+// named by the compressed form recorded then, without compressing it again:
+// sources maps such forms to their layers, for the provider to compress them
+// only if the registry turns out not to have them. New blobs land in cs,
 // unreferenced (the caller holds the store's GC lock until they are sent);
 // the stored image is unchanged.
 //
 // containerd's converter.DefaultIndexConvertFunc does the rewriting too, but
 // it computes every layer's diff ID, decompressing each already-compressed
 // layer of the image once more on every push.
-func pushable(ctx context.Context, cs content.Store, target ocispec.Descriptor) (ocispec.Descriptor, error) {
+func pushable(ctx context.Context, cs content.Store, twins twinStore, target ocispec.Descriptor, sources map[digest.Digest]ocispec.Descriptor) (ocispec.Descriptor, error) {
 	switch target.MediaType {
 	case ocispec.MediaTypeImageManifest, images.MediaTypeDockerSchema2Manifest:
 		var m ocispec.Manifest
@@ -44,8 +54,16 @@ func pushable(ctx context.Context, cs content.Store, target ocispec.Descriptor) 
 			if _, ok := gzipTypes[l.MediaType]; !ok {
 				continue
 			}
+			if tw, ok := twins.Twin(l.Digest); ok && tw.MediaType == gzipTypes[l.MediaType] {
+				sources[tw.Digest] = l
+				m.Layers[i], changed = tw, true
+				continue
+			}
 			gz, err := compressLayer(ctx, cs, l)
 			if err != nil {
+				return target, err
+			}
+			if err := twins.SetTwin(l.Digest, gz); err != nil {
 				return target, err
 			}
 			m.Layers[i], changed = gz, true
@@ -61,7 +79,7 @@ func pushable(ctx context.Context, cs content.Store, target ocispec.Descriptor) 
 		}
 		changed := false
 		for i, d := range idx.Manifests {
-			nd, err := pushable(ctx, cs, d)
+			nd, err := pushable(ctx, cs, twins, d, sources)
 			if cerrdefs.IsNotFound(err) {
 				continue // a platform not stored locally: pushed as is, or not at all
 			}
@@ -78,6 +96,34 @@ func pushable(ctx context.Context, cs content.Store, target ocispec.Descriptor) 
 		return writeJSON(ctx, cs, target, idx)
 	}
 	return target, nil
+}
+
+// twinProvider serves blobs from the store, compressing a recorded
+// compressed form again when the store no longer has it and the registry asks
+// for its content (it did not have it either).
+type twinProvider struct {
+	cs      content.Store
+	twins   twinStore
+	sources map[digest.Digest]ocispec.Descriptor
+}
+
+func (p twinProvider) ReaderAt(ctx context.Context, d ocispec.Descriptor) (content.ReaderAt, error) {
+	ra, err := p.cs.ReaderAt(ctx, d)
+	src, ok := p.sources[d.Digest]
+	if !ok || !cerrdefs.IsNotFound(err) {
+		return ra, err
+	}
+	gz, err := compressLayer(ctx, p.cs, src)
+	if err != nil {
+		return nil, err
+	}
+	if gz.Digest != d.Digest {
+		// Only a different compressor could do this; the manifest being
+		// pushed names the old form, so start over with the new one.
+		p.twins.ForgetTwin(src.Digest)
+		return nil, fmt.Errorf("layer %s now compresses to %s, not %s as recorded: push again", src.Digest, gz.Digest, d.Digest)
+	}
+	return p.cs.ReaderAt(ctx, d)
 }
 
 // compressLayer writes l's gzip-compressed twin into cs.

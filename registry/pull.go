@@ -231,12 +231,14 @@ func (c *Client) Push(ctx context.Context, st *store.Store, ref string, o PushOp
 			say("%s: Pushed\n", d.Digest.Encoded()[:12])
 		}
 	}
-	target, err := pushable(ctx, st.Content(), img.Target)
+	sources := map[godigest.Digest]ocispec.Descriptor{}
+	target, err := pushable(ctx, st.Content(), st, img.Target, sources)
 	if err != nil {
 		return fmt.Errorf("push %s: %w", reference.FamiliarString(named), err)
 	}
 	rp := reportingPusher{Pusher: pusher, report: report}
-	if err := remotes.PushContent(ctx, rp, target, st.Content(), semaphore.NewWeighted(3), platforms.All, nil); err != nil {
+	provider := twinProvider{cs: st.Content(), twins: st, sources: sources}
+	if err := remotes.PushContent(ctx, rp, target, provider, semaphore.NewWeighted(3), platforms.All, nil); err != nil {
 		return fmt.Errorf("push %s: %w", reference.FamiliarString(named), err)
 	}
 	tag := "latest"

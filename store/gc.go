@@ -87,6 +87,9 @@ func (s *Store) GC(ctx context.Context) (GCResult, error) {
 	if err != nil {
 		return res, fmt.Errorf("sweep blobs: %w", err)
 	}
+	if err := s.sweepTwins(live); err != nil {
+		return res, fmt.Errorf("sweep compressed-layer records: %w", err)
+	}
 	// Ingests abandoned by killed writers; no writer is active now.
 	if err := os.RemoveAll(filepath.Join(s.dir, "ingest")); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return res, err

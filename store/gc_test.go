@@ -4,6 +4,9 @@ import (
 	"context"
 	"path/filepath"
 	"testing"
+
+	"github.com/opencontainers/go-digest"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
 // A new store has nothing to collect, and says so without an error
@@ -19,5 +22,40 @@ func TestGCEmptyStore(t *testing.T) {
 	}
 	if len(res.Removed) != 0 || res.Bytes != 0 {
 		t.Errorf("GC of a new store removed %v (%d bytes)", res.Removed, res.Bytes)
+	}
+}
+
+// The record of a layer's compressed form goes when the layer does.
+func TestGCSweepsTwins(t *testing.T) {
+	s, err := Open(filepath.Join(t.TempDir(), "images"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	kept, err := s.WriteJSON(ctx, "application/vnd.oci.image.config.v1+json", map[string]string{"a": "b"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.AddDangling(ctx, kept); err != nil {
+		t.Fatal(err)
+	}
+	gone := digest.FromString("a layer no longer stored")
+	twin := ocispec.Descriptor{MediaType: ocispec.MediaTypeImageLayerGzip, Digest: digest.FromString("gz"), Size: 2}
+	for _, src := range []digest.Digest{kept.Digest, gone} {
+		if err := s.SetTwin(src, twin); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got, ok := s.Twin(kept.Digest); !ok || got.Digest != twin.Digest {
+		t.Fatalf("Twin = %v, %v", got, ok)
+	}
+	if _, err := s.GC(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := s.Twin(kept.Digest); !ok {
+		t.Error("GC dropped the record of a stored blob")
+	}
+	if _, ok := s.Twin(gone); ok {
+		t.Error("GC kept the record of a blob that is not stored")
 	}
 }
