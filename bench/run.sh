@@ -105,13 +105,19 @@ rss_builder=$(rss $B build --progress quiet --build-arg BASE=$base -t big $big)
 rss_buildah=$(rss $bud --build-arg BASE=$base -t big $big)
 rss_buildkitd=$(awk '/VmHWM/{print $2}' /proc/$bkpid/status)
 
+# (c) the same context built cold: a 400 MB layer to make and store.
+python3 bench/interleave.py --warmup 0 --runs 3 --export-json "$out/big-cold.json" \
+  --case "builder (cold 400 MB build, into store)" "$B builder prune -a -f; $B image prune -a -f" "$B build --progress quiet --build-arg BASE=$base -t big $big" \
+  --case "buildctl+buildkitd (cold 400 MB build, type=oci)" "$buildctl prune --all" "$bctl_big --output type=oci,dest=$work/big-oci.tar" \
+  --case "buildah bud --layers (cold 400 MB build)" "$buildah rmi -a -f >/dev/null 2>&1 || true" "$bud --build-arg BASE=$base -t big $big" | tee "$out/big-cold.txt"
+
 python3 - "$out" "$rss_builder" "$rss_buildah" "$rss_buildkitd" <<'PY' | tee "$out/summary.txt"
 import json, sys, os
 out, rb, rh, rk = sys.argv[1:]
 def load(name):
     return {r["command"]: r for r in json.load(open(os.path.join(out, name)))["results"]}
 print("median seconds (min-max) over runs; ratio = builder / peer (< 1 is faster)")
-for name in ["hello-cold.json", "hello-warm.json", "noop-rebuild.json"]:
+for name in ["hello-cold.json", "hello-warm.json", "noop-rebuild.json", "big-cold.json"]:
     res = load(name)
     mine = next(v for k, v in res.items() if k.startswith("builder"))
     print(f"\n{name[:-5]}:")
