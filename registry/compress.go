@@ -56,7 +56,8 @@ func pushable(ctx context.Context, cs content.Store, twins twinStore, target oci
 			}
 			if tw, ok := twins.Twin(l.Digest); ok && tw.MediaType == gzipTypes[l.MediaType] {
 				sources[tw.Digest] = l
-				m.Layers[i], changed = tw, true
+				m.Layers[i].MediaType, m.Layers[i].Digest, m.Layers[i].Size = tw.MediaType, tw.Digest, tw.Size
+				changed = true
 				continue
 			}
 			gz, err := compressLayer(ctx, cs, l)
