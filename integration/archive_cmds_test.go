@@ -9,6 +9,8 @@ import (
 	"encoding/json"
 	"io"
 	"io/fs"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -103,11 +105,33 @@ func TestImport(t *testing.T) {
 	if len(ii) != 1 || len(ii[0].RootFS.Layers) != 1 {
 		t.Errorf("imported image layers: %+v", ii)
 	}
+	// From a URL, gzip-compressed as such tarballs usually are.
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/rootfs.tar.gz" {
+			http.NotFound(w, r)
+			return
+		}
+		f, err := os.Open(rootfs)
+		if err != nil {
+			http.Error(w, err.Error(), 500)
+			return
+		}
+		defer f.Close()
+		zw := gzip.NewWriter(w)
+		io.Copy(zw, f)
+		zw.Close()
+	}))
+	defer srv.Close()
+	e.must("import", "-c", `CMD ["echo", "from-url"]`, srv.URL+"/rootfs.tar.gz", "imp:url")
+	if got := e.must("run", "--rm", "imp:url").stdout; got != "from-url\n" {
+		t.Errorf("image imported from a URL ran %q", got)
+	}
 	before := e.storeState()
 	for _, bad := range []struct {
 		args []string
 		want string
 	}{
+		{[]string{"import", srv.URL + "/missing.tar", "x"}, "404"},
 		{[]string{"import", "-c", "RUN true", rootfs}, "RUN"},
 		{[]string{"import", "/etc/hostname", "x"}, "not a tar archive"},
 		{[]string{"import", "/nonexistent.tar"}, "/nonexistent.tar"},

@@ -329,6 +329,16 @@ func TestDetachedLifecycle(t *testing.T) {
 	if r := e.run("exec", "bg", "sh", "-c", "exit 4"); r.code != 4 {
 		t.Errorf("exec exit code %d; want 4", r.code)
 	}
+	// commit of a running container (paused meanwhile, as docker's -p
+	// default does) takes what it wrote, and leaves it running.
+	e.must("exec", "bg", "sh", "-c", "echo made-while-running > /made")
+	e.must("commit", "bg", "bgsnap")
+	if got := e.must("run", "--rm", "bgsnap", "cat", "/made").stdout; got != "made-while-running\n" {
+		t.Errorf("image committed from a running container: /made = %q", got)
+	}
+	if ps := e.must("ps", "--filter", "name=bg").stdout; !regexp.MustCompile(`Up .*\s+bg\n`).MatchString(ps) {
+		t.Errorf("after commit the container is not running:\n%s", ps)
+	}
 	if got := e.must("stop", "bg").stdout; got != "bg\n" {
 		t.Errorf("stop printed %q", got)
 	}
@@ -355,6 +365,20 @@ func TestDetachedLifecycle(t *testing.T) {
 	e.must("rm", "bg")
 	if out := e.must("ps", "-a", "-q").stdout; out != "" {
 		t.Errorf("ps -a after rm: %q", out)
+	}
+
+	// logs -f follows a running container until it exits.
+	e.must("run", "-d", "--name", "follow", "busybox", "sh", "-c", "for i in 1 2 3; do echo line$i; sleep 0.3; done")
+	t.Cleanup(func() { e.run("rm", "-f", "follow") })
+	start := time.Now()
+	if got := e.must("logs", "-f", "follow").stdout; got != "line1\nline2\nline3\n" {
+		t.Errorf("logs -f printed %q", got)
+	}
+	if d := time.Since(start); d > 20*time.Second {
+		t.Errorf("logs -f returned %v after the container's exit", d)
+	}
+	if ps := e.must("ps", "-a", "--filter", "name=follow").stdout; !strings.Contains(ps, "Exited (0)") {
+		t.Errorf("logs -f returned before the container exited:\n%s", ps)
 	}
 }
 
