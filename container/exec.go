@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	securejoin "github.com/cyphar/filepath-securejoin"
+	"github.com/moby/sys/user"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
+	"strconv"
 
 	"github.com/builder-dev/builder/store"
 	"github.com/containerd/containerd/v2/core/mount"
@@ -51,10 +53,14 @@ func Exec(ctx context.Context, root, runc string, o ExecOptions) (int, error) {
 		args = append(args, "--cwd", o.Workdir)
 	}
 	if o.User != "" {
-		if strings.Trim(o.User, "0123456789:") != "" {
-			return ExitBuilderError, errors.New("exec -u takes UID[:GID] (names are not resolved yet)")
+		u, err := execUser(p.rootfs(c.ID), o.User)
+		if err != nil {
+			return ExitBuilderError, err
 		}
-		args = append(args, "--user", o.User)
+		args = append(args, "--user", fmt.Sprintf("%d:%d", u.Uid, u.Gid))
+		for _, g := range u.Sgids {
+			args = append(args, "--additional-gids", strconv.Itoa(g))
+		}
 	}
 	cmd := exec.CommandContext(ctx, runc, append(append(args, c.ID), o.Args...)...)
 	cmd.Stdout, cmd.Stderr = o.Stdout, o.Stderr
@@ -97,4 +103,24 @@ func Export(ctx context.Context, st *store.Store, root, runc, ref string, w io.W
 	return mount.WithTempMount(ctx, view, func(root string) error {
 		return archive.WriteDiff(ctx, w, empty, root)
 	})
+}
+
+// execUser resolves exec -u's USER[:GROUP] (names or IDs) as docker does:
+// against the container's own /etc/passwd and /etc/group, resolved inside its
+// root filesystem so that a symlink there cannot point the lookup at the
+// host's files. A user's supplementary groups come along.
+func execUser(rootfs, spec string) (*user.ExecUser, error) {
+	passwd, err := securejoin.SecureJoin(rootfs, "/etc/passwd")
+	if err != nil {
+		return nil, fmt.Errorf("-u %s: %w", spec, err)
+	}
+	group, err := securejoin.SecureJoin(rootfs, "/etc/group")
+	if err != nil {
+		return nil, fmt.Errorf("-u %s: %w", spec, err)
+	}
+	u, err := user.GetExecUserPath(spec, &user.ExecUser{Uid: 0, Gid: 0, Home: "/"}, passwd, group)
+	if err != nil {
+		return nil, fmt.Errorf("unable to find user %s: %w", spec, err)
+	}
+	return u, nil
 }

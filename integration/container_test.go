@@ -329,6 +329,16 @@ func TestDetachedLifecycle(t *testing.T) {
 	if r := e.run("exec", "bg", "sh", "-c", "exit 4"); r.code != 4 {
 		t.Errorf("exec exit code %d; want 4", r.code)
 	}
+	// exec -u takes names, looked up in the container's own passwd/group.
+	if got := e.must("exec", "-u", "nobody", "bg", "id").stdout; !strings.HasPrefix(got, "uid=65534(nobody) gid=65534") {
+		t.Errorf("exec -u nobody: id printed %q", got)
+	}
+	if got := e.must("exec", "-u", "www-data:daemon", "bg", "id", "-g").stdout; got != "1\n" {
+		t.Errorf("exec -u www-data:daemon: gid %q", got)
+	}
+	if r := e.run("exec", "-u", "nosuchuser", "bg", "true"); r.code == 0 || !strings.Contains(r.stderr, "unable to find user nosuchuser") {
+		t.Errorf("exec -u nosuchuser: %s", r)
+	}
 	// commit of a running container (paused meanwhile, as docker's -p
 	// default does) takes what it wrote, and leaves it running.
 	e.must("exec", "bg", "sh", "-c", "echo made-while-running > /made")
