@@ -113,7 +113,7 @@ func execCommand() *cli.Command {
 			&cli.BoolFlag{Name: "tty", Aliases: []string{"t"}, Usage: "allocate a pseudo-TTY"},
 			&cli.StringSliceFlag{Name: "env", Aliases: []string{"e"}, Usage: "set environment variables"},
 			&cli.StringFlag{Name: "workdir", Aliases: []string{"w"}, Usage: "working directory inside the container"},
-			&cli.StringFlag{Name: "user", Aliases: []string{"u"}, Usage: "UID[:GID]"},
+			&cli.StringFlag{Name: "user", Aliases: []string{"u"}, Usage: "username or UID (format: \"<name|uid>[:<group|gid>]\")"},
 		},
 		Action: func(c *cli.Context) error {
 			if c.NArg() < 2 {
