@@ -95,6 +95,13 @@ func TestRunOptions(t *testing.T) {
 	if fi, err := os.Stat(created); err != nil || !fi.IsDir() {
 		t.Errorf("-v with a missing host path: %v", err)
 	}
+	// -h is the host name, as in docker run; --help is help.
+	if got := e.must("run", "--rm", "-h", "short", "busybox", "hostname").stdout; got != "short\n" {
+		t.Errorf("run -h short: hostname %q", got)
+	}
+	if got := e.must("run", "--help").stdout; !strings.Contains(got, "--hostname value, -h value") {
+		t.Errorf("run --help:\n%s", got)
+	}
 	e.must("run", "--rm", "-v", hostDir+":/vol", "busybox", "sh", "-c", "echo out > /vol/out")
 	if dt, _ := os.ReadFile(filepath.Join(hostDir, "out")); string(dt) != "out\n" {
 		t.Errorf("rw volume: host sees %q", dt)

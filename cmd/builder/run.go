@@ -26,10 +26,13 @@ func runCommand() *cli.Command {
 			&cli.StringFlag{Name: "entrypoint", Usage: "overwrite the default ENTRYPOINT of the image"},
 			&cli.StringSliceFlag{Name: "volume", Aliases: []string{"v"}, Usage: "bind mount a volume (HOST:CONTAINER[:ro])"},
 			&cli.StringFlag{Name: "network", Value: "host", Usage: "connect a container to a network: host or none"},
-			&cli.StringFlag{Name: "hostname", Usage: "container host name (docker's -h is help here)"},
+			&cli.StringFlag{Name: "hostname", Aliases: []string{"h"}, Usage: "container host name"},
 			&cli.BoolFlag{Name: "read-only", Usage: "mount the container's root filesystem as read only"},
 			&cli.BoolFlag{Name: "detach", Aliases: []string{"d"}, Usage: "run the container in the background and print its ID"},
+			// -h is --hostname here, as in docker run; help is --help only.
+			&cli.BoolFlag{Name: "help", Usage: "show help"},
 		},
+		HideHelp: true,
 		Action: func(c *cli.Context) error {
 			if c.NArg() < 1 {
 				return &exitError{code: container.ExitBuilderError, err: usageError(c, "requires at least 1 argument")}
