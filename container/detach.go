@@ -2,6 +2,7 @@ package container
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"golang.org/x/sys/unix"
@@ -64,7 +65,15 @@ func Monitor(ctx context.Context, root, runc, id string) error {
 	if err != nil {
 		return err
 	}
-	code, err := runRunc(context.WithoutCancel(ctx), p, c, RunOptions{Runc: runc, Stdout: os.Stdout, Stderr: os.Stderr})
+	// run -t: the spec asks for a terminal, which runRunc then makes.
+	var spec struct {
+		Process struct{ Terminal bool } `json:"process"`
+	}
+	if dt, err := os.ReadFile(filepath.Join(p.dir(id), "config.json")); err == nil {
+		json.Unmarshal(dt, &spec)
+	}
+	code, err := runRunc(context.WithoutCancel(ctx), p, c, RunOptions{Runc: runc, Stdout: os.Stdout, Stderr: os.Stderr,
+		TTY: spec.Process.Terminal, Detach: true})
 	p.finish(c, code)
 	return err
 }

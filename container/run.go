@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/containerd/console"
 	"io"
 	"os"
 	"os/exec"
@@ -367,8 +368,40 @@ func runRunc(ctx context.Context, p Paths, c *Container, o RunOptions) (int, err
 	if o.Interactive || o.TTY {
 		cmd.Stdin = o.Stdin
 	}
-	if err := cmd.Start(); err != nil {
-		return fail(fmt.Errorf("start runc: %w", err))
+	var copied chan struct{}
+	if o.TTY && o.Detach {
+		// A detached monitor has no terminal to hand runc (runc opens
+		// /dev/tty). It gives runc one of its own and copies what the
+		// container writes to it into the log, as docker does for -dt.
+		pty, slavePath, err := console.NewPty()
+		if err != nil {
+			return fail(fmt.Errorf("allocate a terminal: %w", err))
+		}
+		defer pty.Close()
+		pty.Resize(console.WinSize{Height: 24, Width: 80})
+		slave, err := os.OpenFile(slavePath, os.O_RDWR|syscall.O_NOCTTY, 0)
+		if err != nil {
+			return fail(fmt.Errorf("open terminal %s: %w", slavePath, err))
+		}
+		cmd.Stdin, cmd.Stdout, cmd.Stderr = slave, slave, slave
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
+		copied = make(chan struct{})
+		go func() {
+			defer close(copied)
+			io.Copy(o.Stdout, pty) // ends with EIO once runc, the last holder of the slave, exits
+		}()
+	}
+	startErr := cmd.Start()
+	if copied != nil {
+		// runc holds the terminal now; with this copy closed, the copy
+		// ends when runc exits.
+		cmd.Stdin.(*os.File).Close()
+	}
+	if startErr != nil {
+		return fail(fmt.Errorf("start runc: %w", startErr))
+	}
+	if copied != nil {
+		defer func() { <-copied }()
 	}
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()

@@ -384,6 +384,21 @@ func TestDetachedLifecycle(t *testing.T) {
 		t.Errorf("ps -a after rm: %q", out)
 	}
 
+	// run -d -t: the container has a terminal; the log holds what it wrote
+	// to it (\r\n line ends, as docker logs shows for -t), and stop works.
+	e.must("run", "-d", "-t", "--name", "dt", "busybox", "sh", "-c", "trap 'echo term; exit 3' TERM; tty; while true; do sleep 0.1; done")
+	t.Cleanup(func() { e.run("rm", "-f", "dt") })
+	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(e.must("logs", "dt").stdout, "/dev/pts") && time.Now().Before(deadline); {
+		time.Sleep(100 * time.Millisecond)
+	}
+	e.must("stop", "dt")
+	if got := e.must("logs", "dt").stdout; !regexp.MustCompile(`^/dev/pts/\d+\r\nterm\r\n$`).MatchString(got) {
+		t.Errorf("run -d -t logged %q", got)
+	}
+	if ps := e.must("ps", "-a", "--filter", "name=dt").stdout; !strings.Contains(ps, "Exited (3)") {
+		t.Errorf("run -d -t after stop:\n%s", ps)
+	}
+
 	// logs -f follows a running container until it exits.
 	e.must("run", "-d", "--name", "follow", "busybox", "sh", "-c", "for i in 1 2 3; do echo line$i; sleep 0.3; done")
 	t.Cleanup(func() { e.run("rm", "-f", "follow") })

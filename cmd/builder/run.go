@@ -67,9 +67,6 @@ func runCommand() *cli.Command {
 				Stdout:      os.Stdout,
 				Stderr:      os.Stderr,
 			}
-			if opts.Detach && opts.TTY {
-				return &exitError{code: container.ExitBuilderError, err: errors.New("-d with -t is not supported yet")}
-			}
 			if c.IsSet("entrypoint") {
 				ep := c.String("entrypoint")
 				opts.Entrypoint = &ep
