@@ -79,21 +79,32 @@ func pushable(ctx context.Context, cs content.Store, twins twinStore, target oci
 			return target, err
 		}
 		changed := false
-		for i, d := range idx.Manifests {
+		var stored []ocispec.Descriptor
+		for _, d := range idx.Manifests {
 			nd, err := pushable(ctx, cs, twins, d, sources)
 			if cerrdefs.IsNotFound(err) {
-				continue // a platform not stored locally: pushed as is, or not at all
+				// A pull keeps only this machine's platform of an index.
+				changed = true
+				continue
 			}
 			if err != nil {
 				return target, err
 			}
-			if nd.Digest != d.Digest {
-				idx.Manifests[i], changed = nd, true
-			}
+			changed = changed || nd.Digest != d.Digest
+			stored = append(stored, nd)
 		}
-		if !changed {
+		switch {
+		case !changed:
 			return target, nil
+		case len(stored) == 0:
+			return target, fmt.Errorf("none of the manifests of %s is stored", target.Digest)
+		case len(stored) == 1 && len(stored) < len(idx.Manifests):
+			// What is stored is one platform's image: it is pushed as
+			// that image, as docker's own store pushes a pulled
+			// multi-platform image.
+			return stored[0], nil
 		}
+		idx.Manifests = stored
 		return writeJSON(ctx, cs, target, idx)
 	}
 	return target, nil
