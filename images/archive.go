@@ -105,6 +105,9 @@ type LoadOptions struct {
 	Stdin  io.Reader
 	Quiet  bool
 	Stdout io.Writer
+	// Platform (os/arch[/variant]), when set, loads only that platform's
+	// image of each multi-platform image in the archive.
+	Platform string
 }
 
 // Load reads a docker-archive or OCI archive (plain, gzip or zstd) into the
@@ -120,7 +123,20 @@ func Load(ctx context.Context, st *store.Store, o LoadOptions) error {
 		defer f.Close()
 		r = f
 	}
-	loaded, err := load(ctx, st, r)
+	var only platforms.MatchComparer
+	if o.Platform != "" {
+		p, err := platforms.Parse(o.Platform)
+		if err != nil {
+			return fmt.Errorf("--platform: %w", err)
+		}
+		only = platforms.OnlyStrict(p)
+	}
+	loaded, err := load(ctx, st, r, only, o.Platform)
+	if only != nil && err == nil {
+		// The archive's other platforms were imported with it; they are
+		// named by nothing now.
+		st.GC(ctx)
+	}
 	if err != nil {
 		// Drop what the failed load wrote (skipped if another process is
 		// writing; a later collection gets it then).
@@ -142,7 +158,7 @@ type loadedImage struct {
 	Target   ocispec.Descriptor
 }
 
-func load(ctx context.Context, st *store.Store, r io.Reader) ([]loadedImage, error) {
+func load(ctx context.Context, st *store.Store, r io.Reader, only platforms.MatchComparer, platform string) ([]loadedImage, error) {
 	done, err := st.Writing(ctx)
 	if err != nil {
 		return nil, err
@@ -174,6 +190,12 @@ func load(ctx context.Context, st *store.Store, r io.Reader) ([]loadedImage, err
 	}
 	var out []loadedImage
 	for _, m := range idx.Manifests {
+		names := archiveNames(m)
+		if only != nil {
+			if m, err = platformImage(ctx, st.Content(), m, only, platform); err != nil {
+				return nil, err
+			}
+		}
 		if err := complete(ctx, st.Content(), m); err != nil {
 			return nil, err
 		}
@@ -183,7 +205,6 @@ func load(ctx context.Context, st *store.Store, r io.Reader) ([]loadedImage, err
 		}
 		target := m
 		target.Annotations = nil
-		names := archiveNames(m)
 		if len(names) == 0 {
 			out = append(out, loadedImage{ID: d.ID(), Target: target})
 		}
@@ -236,4 +257,29 @@ func complete(ctx context.Context, cs content.Store, desc ocispec.Descriptor) er
 		return images.Children(ctx, cs, d)
 	})
 	return images.Walk(ctx, check, desc)
+}
+
+// platformImage returns the manifest of d (an index or a manifest) for the
+// platform only matches, as docker load --platform picks it.
+func platformImage(ctx context.Context, cs content.Store, d ocispec.Descriptor, only platforms.MatchComparer, platform string) (ocispec.Descriptor, error) {
+	if images.IsIndexType(d.MediaType) {
+		var idx ocispec.Index
+		dt, err := content.ReadBlob(ctx, cs, d)
+		if err != nil {
+			return d, fmt.Errorf("load: read index %s: %w", d.Digest, err)
+		}
+		if err := json.Unmarshal(dt, &idx); err != nil {
+			return d, fmt.Errorf("load: parse index %s: %w", d.Digest, err)
+		}
+		for _, m := range idx.Manifests {
+			if m.Platform != nil && only.Match(*m.Platform) {
+				return m, nil
+			}
+		}
+		return d, fmt.Errorf("load: image %s does not provide the platform %s", d.Digest, platform)
+	}
+	if _, err := images.Manifest(ctx, cs, d, only); err != nil {
+		return d, fmt.Errorf("load: image %s does not provide the platform %s: %w", d.Digest, platform, err)
+	}
+	return d, nil
 }
