@@ -2,7 +2,6 @@ package images
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"golang.org/x/term"
@@ -178,12 +177,8 @@ func load(ctx context.Context, st *store.Store, r io.Reader, only platforms.Matc
 		return nil, fmt.Errorf("load: not a valid image archive: %w", err)
 	}
 	var idx ocispec.Index
-	dt, err := content.ReadBlob(ctx, st.Content(), idxDesc)
-	if err != nil {
-		return nil, fmt.Errorf("load: read index: %w", err)
-	}
-	if err := json.Unmarshal(dt, &idx); err != nil {
-		return nil, fmt.Errorf("load: parse index: %w", err)
+	if err := st.ReadJSON(ctx, idxDesc, &idx); err != nil {
+		return nil, fmt.Errorf("load: index: %w", err)
 	}
 	if len(idx.Manifests) == 0 {
 		return nil, errors.New("load: the archive holds no image")
@@ -192,7 +187,7 @@ func load(ctx context.Context, st *store.Store, r io.Reader, only platforms.Matc
 	for _, m := range idx.Manifests {
 		names := archiveNames(m)
 		if only != nil {
-			if m, err = platformImage(ctx, st.Content(), m, only, platform); err != nil {
+			if m, err = platformImage(ctx, st, m, only, platform); err != nil {
 				return nil, err
 			}
 		}
@@ -261,15 +256,11 @@ func complete(ctx context.Context, cs content.Store, desc ocispec.Descriptor) er
 
 // platformImage returns the manifest of d (an index or a manifest) for the
 // platform only matches, as docker load --platform picks it.
-func platformImage(ctx context.Context, cs content.Store, d ocispec.Descriptor, only platforms.MatchComparer, platform string) (ocispec.Descriptor, error) {
+func platformImage(ctx context.Context, st *store.Store, d ocispec.Descriptor, only platforms.MatchComparer, platform string) (ocispec.Descriptor, error) {
 	if images.IsIndexType(d.MediaType) {
 		var idx ocispec.Index
-		dt, err := content.ReadBlob(ctx, cs, d)
-		if err != nil {
-			return d, fmt.Errorf("load: read index %s: %w", d.Digest, err)
-		}
-		if err := json.Unmarshal(dt, &idx); err != nil {
-			return d, fmt.Errorf("load: parse index %s: %w", d.Digest, err)
+		if err := st.ReadJSON(ctx, d, &idx); err != nil {
+			return d, fmt.Errorf("load: index: %w", err)
 		}
 		for _, m := range idx.Manifests {
 			if m.Platform != nil && only.Match(*m.Platform) {
@@ -278,7 +269,7 @@ func platformImage(ctx context.Context, cs content.Store, d ocispec.Descriptor, 
 		}
 		return d, fmt.Errorf("load: image %s does not provide the platform %s", d.Digest, platform)
 	}
-	if _, err := images.Manifest(ctx, cs, d, only); err != nil {
+	if _, err := images.Manifest(ctx, st.Content(), d, only); err != nil {
 		return d, fmt.Errorf("load: image %s does not provide the platform %s: %w", d.Digest, platform, err)
 	}
 	return d, nil

@@ -1,12 +1,11 @@
 package registry
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 
+	"github.com/builder-dev/builder/store"
 	"github.com/containerd/containerd/v2/core/content"
 	"github.com/containerd/containerd/v2/core/images"
 	cerrdefs "github.com/containerd/errdefs"
@@ -21,13 +20,6 @@ var gzipTypes = map[string]string{
 	images.MediaTypeDockerSchema2Layer: images.MediaTypeDockerSchema2LayerGzip,
 }
 
-// twinStore is the store's record of layers' compressed forms.
-type twinStore interface {
-	Twin(src digest.Digest) (ocispec.Descriptor, bool)
-	SetTwin(src digest.Digest, twin ocispec.Descriptor) error
-	ForgetTwin(src digest.Digest)
-}
-
 // pushable returns target as it is to be pushed. Builds store their layers
 // uncompressed, as docker's own store does; like docker push, these are
 // gzip-compressed on the way out, and the manifests (and index) that name
@@ -35,18 +27,18 @@ type twinStore interface {
 // loaded and imported images push byte for byte. A layer pushed before is
 // named by the compressed form recorded then, without compressing it again:
 // sources maps such forms to their layers, for the provider to compress them
-// only if the registry turns out not to have them. New blobs land in cs,
-// unreferenced (the caller holds the store's GC lock until they are sent);
+// only if the registry turns out not to have them. New blobs land in the
+// store, unreferenced (the caller holds the store's GC lock until they are sent);
 // the stored image is unchanged.
 //
 // containerd's converter.DefaultIndexConvertFunc does the rewriting too, but
 // it computes every layer's diff ID, decompressing each already-compressed
 // layer of the image once more on every push.
-func pushable(ctx context.Context, cs content.Store, twins twinStore, target ocispec.Descriptor, sources map[digest.Digest]ocispec.Descriptor) (ocispec.Descriptor, error) {
+func pushable(ctx context.Context, st *store.Store, target ocispec.Descriptor, sources map[digest.Digest]ocispec.Descriptor) (ocispec.Descriptor, error) {
 	switch target.MediaType {
 	case ocispec.MediaTypeImageManifest, images.MediaTypeDockerSchema2Manifest:
 		var m ocispec.Manifest
-		if err := readJSON(ctx, cs, target, &m); err != nil {
+		if err := st.ReadJSON(ctx, target, &m); err != nil {
 			return target, err
 		}
 		changed := false
@@ -54,17 +46,17 @@ func pushable(ctx context.Context, cs content.Store, twins twinStore, target oci
 			if _, ok := gzipTypes[l.MediaType]; !ok {
 				continue
 			}
-			if tw, ok := twins.Twin(l.Digest); ok && tw.MediaType == gzipTypes[l.MediaType] {
+			if tw, ok := st.Twin(l.Digest); ok && tw.MediaType == gzipTypes[l.MediaType] {
 				sources[tw.Digest] = l
 				m.Layers[i].MediaType, m.Layers[i].Digest, m.Layers[i].Size = tw.MediaType, tw.Digest, tw.Size
 				changed = true
 				continue
 			}
-			gz, err := compressLayer(ctx, cs, l)
+			gz, err := compressLayer(ctx, st.Content(), l)
 			if err != nil {
 				return target, err
 			}
-			if err := twins.SetTwin(l.Digest, gz); err != nil {
+			if err := st.SetTwin(l.Digest, gz); err != nil {
 				return target, err
 			}
 			m.Layers[i], changed = gz, true
@@ -72,16 +64,16 @@ func pushable(ctx context.Context, cs content.Store, twins twinStore, target oci
 		if !changed {
 			return target, nil
 		}
-		return writeJSON(ctx, cs, target, m)
+		return rewrite(ctx, st, target, m)
 	case ocispec.MediaTypeImageIndex, images.MediaTypeDockerSchema2ManifestList:
 		var idx ocispec.Index
-		if err := readJSON(ctx, cs, target, &idx); err != nil {
+		if err := st.ReadJSON(ctx, target, &idx); err != nil {
 			return target, err
 		}
 		changed := false
 		var stored []ocispec.Descriptor
 		for _, d := range idx.Manifests {
-			nd, err := pushable(ctx, cs, twins, d, sources)
+			nd, err := pushable(ctx, st, d, sources)
 			if cerrdefs.IsNotFound(err) {
 				// A pull keeps only this machine's platform of an index.
 				changed = true
@@ -105,7 +97,7 @@ func pushable(ctx context.Context, cs content.Store, twins twinStore, target oci
 			return stored[0], nil
 		}
 		idx.Manifests = stored
-		return writeJSON(ctx, cs, target, idx)
+		return rewrite(ctx, st, target, idx)
 	}
 	return target, nil
 }
@@ -114,28 +106,27 @@ func pushable(ctx context.Context, cs content.Store, twins twinStore, target oci
 // compressed form again when the store no longer has it and the registry asks
 // for its content (it did not have it either).
 type twinProvider struct {
-	cs      content.Store
-	twins   twinStore
+	st      *store.Store
 	sources map[digest.Digest]ocispec.Descriptor
 }
 
 func (p twinProvider) ReaderAt(ctx context.Context, d ocispec.Descriptor) (content.ReaderAt, error) {
-	ra, err := p.cs.ReaderAt(ctx, d)
+	ra, err := p.st.Content().ReaderAt(ctx, d)
 	src, ok := p.sources[d.Digest]
 	if !ok || !cerrdefs.IsNotFound(err) {
 		return ra, err
 	}
-	gz, err := compressLayer(ctx, p.cs, src)
+	gz, err := compressLayer(ctx, p.st.Content(), src)
 	if err != nil {
 		return nil, err
 	}
 	if gz.Digest != d.Digest {
 		// Only a different compressor could do this; the manifest being
 		// pushed names the old form, so start over with the new one.
-		p.twins.ForgetTwin(src.Digest)
+		p.st.ForgetTwin(src.Digest)
 		return nil, fmt.Errorf("layer %s now compresses to %s, not %s as recorded: push again", src.Digest, gz.Digest, d.Digest)
 	}
-	return p.cs.ReaderAt(ctx, d)
+	return p.st.Content().ReaderAt(ctx, d)
 }
 
 // compressLayer writes l's gzip-compressed twin into cs.
@@ -185,28 +176,13 @@ func (c *countingWriter) Write(p []byte) (int, error) {
 	return n, err
 }
 
-func readJSON(ctx context.Context, cs content.Store, d ocispec.Descriptor, v any) error {
-	dt, err := content.ReadBlob(ctx, cs, d)
-	if err != nil {
-		return fmt.Errorf("read %s: %w", d.Digest, err)
-	}
-	if err := json.Unmarshal(dt, v); err != nil {
-		return fmt.Errorf("parse %s: %w", d.Digest, err)
-	}
-	return nil
-}
-
-// writeJSON stores v as the new content of the manifest or index d.
-func writeJSON(ctx context.Context, cs content.Store, d ocispec.Descriptor, v any) (ocispec.Descriptor, error) {
-	dt, err := json.MarshalIndent(v, "", "  ")
+// rewrite stores v as the new content of the manifest or index d, keeping
+// the rest of d's descriptor (platform, annotations).
+func rewrite(ctx context.Context, st *store.Store, d ocispec.Descriptor, v any) (ocispec.Descriptor, error) {
+	nd, err := st.WriteJSON(ctx, d.MediaType, v)
 	if err != nil {
 		return d, err
 	}
-	out := d
-	out.Digest = digest.FromBytes(dt)
-	out.Size = int64(len(dt))
-	if err := content.WriteBlob(ctx, cs, out.Digest.String(), bytes.NewReader(dt), out); err != nil {
-		return d, fmt.Errorf("store %s: %w", out.Digest, err)
-	}
-	return out, nil
+	d.Digest, d.Size = nd.Digest, nd.Size
+	return d, nil
 }

@@ -232,12 +232,12 @@ func (c *Client) Push(ctx context.Context, st *store.Store, ref string, o PushOp
 		}
 	}
 	sources := map[godigest.Digest]ocispec.Descriptor{}
-	target, err := pushable(ctx, st.Content(), st, img.Target, sources)
+	target, err := pushable(ctx, st, img.Target, sources)
 	if err != nil {
 		return fmt.Errorf("push %s: %w", reference.FamiliarString(named), err)
 	}
 	rp := reportingPusher{Pusher: pusher, report: report}
-	provider := twinProvider{cs: st.Content(), twins: st, sources: sources}
+	provider := twinProvider{st: st, sources: sources}
 	if err := remotes.PushContent(ctx, rp, target, provider, semaphore.NewWeighted(3), platforms.All, nil); err != nil {
 		return fmt.Errorf("push %s: %w", reference.FamiliarString(named), err)
 	}

@@ -55,3 +55,15 @@ func (s *Store) WriteJSON(ctx context.Context, mediaType string, v any) (ocispec
 	}
 	return desc, nil
 }
+
+// ReadJSON parses the blob d (a manifest, index or config) into v.
+func (s *Store) ReadJSON(ctx context.Context, d ocispec.Descriptor, v any) error {
+	dt, err := content.ReadBlob(ctx, s.cs, d)
+	if err != nil {
+		return fmt.Errorf("read %s: %w", d.Digest, err)
+	}
+	if err := json.Unmarshal(dt, v); err != nil {
+		return fmt.Errorf("parse %s: %w", d.Digest, err)
+	}
+	return nil
+}
