@@ -368,6 +368,7 @@ func runRunc(ctx context.Context, p Paths, c *Container, o RunOptions) (int, err
 	if o.Interactive || o.TTY {
 		cmd.Stdin = o.Stdin
 	}
+	var slave *os.File
 	var copied chan struct{}
 	if o.TTY && o.Detach {
 		// A detached monitor has no terminal to hand runc (runc opens
@@ -379,7 +380,7 @@ func runRunc(ctx context.Context, p Paths, c *Container, o RunOptions) (int, err
 		}
 		defer pty.Close()
 		pty.Resize(console.WinSize{Height: 24, Width: 80})
-		slave, err := os.OpenFile(slavePath, os.O_RDWR|syscall.O_NOCTTY, 0)
+		slave, err = os.OpenFile(slavePath, os.O_RDWR|syscall.O_NOCTTY, 0)
 		if err != nil {
 			return fail(fmt.Errorf("open terminal %s: %w", slavePath, err))
 		}
@@ -392,10 +393,10 @@ func runRunc(ctx context.Context, p Paths, c *Container, o RunOptions) (int, err
 		}()
 	}
 	startErr := cmd.Start()
-	if copied != nil {
+	if slave != nil {
 		// runc holds the terminal now; with this copy closed, the copy
 		// ends when runc exits.
-		cmd.Stdin.(*os.File).Close()
+		slave.Close()
 	}
 	if startErr != nil {
 		return fail(fmt.Errorf("start runc: %w", startErr))
