@@ -176,14 +176,9 @@ func effectiveConfig(img ocispec.ImageConfig, o RunOptions) (ocispec.ImageConfig
 	}
 	var env []string
 	for _, e := range o.Env {
-		if !strings.Contains(e, "=") {
-			v, ok := os.LookupEnv(e)
-			if !ok {
-				continue
-			}
-			e += "=" + v
+		if e, ok := hostValue(e); ok {
+			env = append(env, e)
 		}
-		env = append(env, e)
 	}
 	cfg.Env = mergeEnv(cfg.Env, env)
 	if o.Entrypoint != nil {
@@ -218,16 +213,22 @@ func readEnvFile(path string) ([]string, error) {
 		if line == "" || strings.HasPrefix(line, "#") {
 			continue
 		}
-		if !strings.Contains(line, "=") {
-			v, ok := os.LookupEnv(line)
-			if !ok {
-				continue
-			}
-			line += "=" + v
+		if line, ok := hostValue(line); ok {
+			out = append(out, line)
 		}
-		out = append(out, line)
 	}
 	return out, sc.Err()
+}
+
+// hostValue completes a bare NAME (docker's -e NAME, or such a line in an
+// env file) with this process's value; ok is false when it has none, and
+// the variable is then left out, as docker does.
+func hostValue(e string) (string, bool) {
+	if strings.Contains(e, "=") {
+		return e, true
+	}
+	v, ok := os.LookupEnv(e)
+	return e + "=" + v, ok
 }
 
 func mergeEnv(env, add []string) []string {
