@@ -55,13 +55,7 @@ func List(ctx context.Context, root, runc string, o ListOptions, w io.Writer) er
 		}
 		rows = append(rows, r)
 	}
-	f := o.Format
-	switch {
-	case o.Quiet:
-		f = "{{.ID}}"
-	case f == "" || f == "table":
-		f = "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}"
-	}
+	f := format.Template(o.Format, o.Quiet, "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}")
 	return format.Rows(w, f, rows, map[string]string{"ID": "CONTAINER ID", "Image": "IMAGE", "Command": "COMMAND",
 		"CreatedAt": "CREATED AT", "RunningFor": "CREATED", "Status": "STATUS", "State": "STATE", "Ports": "PORTS", "Names": "NAMES"})
 }

@@ -22,6 +22,19 @@ func Ellipsis(s string, max int) string {
 	return string(r[:max-1]) + "…"
 }
 
+// Template picks a listing's template as docker does: -q prints IDs only,
+// no --format (or "table") prints the command's default table, any other
+// --format value is used as given.
+func Template(format string, quiet bool, table string) string {
+	switch {
+	case quiet:
+		return "{{.ID}}"
+	case format == "" || format == "table":
+		return table
+	}
+	return format
+}
+
 // Rows renders rows (a slice of structs) with a docker --format value.
 func Rows[T any](w io.Writer, format string, rows []T, headers map[string]string) error {
 	if format == "json" {

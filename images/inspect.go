@@ -199,13 +199,7 @@ func History(ctx context.Context, st *store.Store, ref string, o HistoryOptions,
 			rows[0].ID = shortID(d.ID())
 		}
 	}
-	f := o.Format
-	switch {
-	case o.Quiet:
-		f = "{{.ID}}"
-	case f == "" || f == "table":
-		f = "table {{.ID}}\t{{.CreatedSince}}\t{{.CreatedBy}}\t{{.Size}}\t{{.Comment}}"
-	}
+	f := format.Template(o.Format, o.Quiet, "table {{.ID}}\t{{.CreatedSince}}\t{{.CreatedBy}}\t{{.Size}}\t{{.Comment}}")
 	return format.Rows(w, f, rows, map[string]string{"ID": "IMAGE", "CreatedSince": "CREATED", "CreatedAt": "CREATED AT",
 		"CreatedBy": "CREATED BY", "Size": "SIZE", "Comment": "COMMENT"})
 }

@@ -139,17 +139,11 @@ var listHeaders = map[string]string{
 }
 
 func write(w io.Writer, rows []Row, o ListOptions) error {
-	f := o.Format
-	switch {
-	case o.Quiet:
-		f = "{{.ID}}"
-	case f == "" || f == "table":
-		f = defaultTable
-		if o.Digests {
-			f = "table {{.Repository}}\t{{.Tag}}\t{{.Digest}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}"
-		}
+	table := defaultTable
+	if o.Digests {
+		table = "table {{.Repository}}\t{{.Tag}}\t{{.Digest}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}"
 	}
-	return format.Rows(w, f, rows, listHeaders)
+	return format.Rows(w, format.Template(o.Format, o.Quiet, table), rows, listHeaders)
 }
 
 // listFilter turns docker's --filter values into one predicate; values of
