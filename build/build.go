@@ -14,6 +14,8 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/builder-dev/builder/internal/atomicfile"
+
 	"github.com/builder-dev/builder/exporter"
 	"github.com/builder-dev/builder/frontend"
 	"github.com/builder-dev/builder/llb"
@@ -378,7 +380,7 @@ func record(ctx context.Context, st *store.Store, tags []string, target ocispec.
 
 func writeFiles(o Options, res *Result, resp *client.SolveResponse) error {
 	if o.IIDFile != "" && res.ImageID != "" {
-		if err := os.WriteFile(o.IIDFile, []byte(res.ImageID), 0644); err != nil {
+		if err := atomicfile.WriteFile(o.IIDFile, []byte(res.ImageID), 0644); err != nil {
 			return fmt.Errorf("--iidfile: %w", err)
 		}
 	}
@@ -395,7 +397,7 @@ func writeFiles(o Options, res *Result, resp *client.SolveResponse) error {
 			}
 		}
 		dt, _ := json.MarshalIndent(md, "", "  ")
-		if err := os.WriteFile(o.MetadataFile, dt, 0644); err != nil {
+		if err := atomicfile.WriteFile(o.MetadataFile, dt, 0644); err != nil {
 			return fmt.Errorf("--metadata-file: %w", err)
 		}
 	}

@@ -5,12 +5,14 @@ package exporter
 
 import (
 	"fmt"
-	"golang.org/x/term"
 	"io"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/builder-dev/builder/internal/atomicfile"
+	cdatomic "github.com/containerd/containerd/v2/pkg/atomicfile"
+	"golang.org/x/term"
 
 	"github.com/containerd/containerd/v2/core/content"
 	"github.com/moby/buildkit/client"
@@ -89,12 +91,15 @@ type Plan struct {
 	Entries []client.ExportEntry
 	// Store is true when the image goes to the local image store.
 	Store bool
-	temps []tempFile
+	files []*outputFile
 }
 
-type tempFile struct {
-	tmp, dest string
-	f         *os.File
+// outputFile is one destination file; f is its atomic writer once BuildKit
+// asked for it. BuildKit closes what it writes to, so it gets a writer whose
+// Close does nothing: the rename waits until the whole build succeeded.
+type outputFile struct {
+	dest string
+	f    cdatomic.File
 }
 
 // NewPlan builds the entries for specs. With no spec the image goes to the
@@ -189,42 +194,38 @@ func (p *Plan) addFile(typ string, attrs map[string]string, dest string, stdout 
 	if fi, err := os.Stat(dest); err == nil && fi.IsDir() {
 		return fmt.Errorf("-o type=%s,dest=%s: destination is a directory", typ, dest)
 	}
-	p.temps = append(p.temps, tempFile{dest: dest})
-	i := len(p.temps) - 1
+	out := &outputFile{dest: dest}
+	p.files = append(p.files, out)
 	p.Entries = append(p.Entries, client.ExportEntry{Type: typ, Attrs: attrs,
 		Output: func(map[string]string) (io.WriteCloser, error) {
-			f, err := os.CreateTemp(filepath.Dir(dest), "."+filepath.Base(dest)+".tmp-")
+			f, err := atomicfile.Create(dest, 0644)
 			if err != nil {
 				return nil, fmt.Errorf("create output %s: %w", dest, err)
 			}
-			p.temps[i].tmp, p.temps[i].f = f.Name(), f
-			return f, nil
+			out.f = f
+			return nopCloser{f}, nil
 		}})
 	return nil
 }
 
 // Commit moves written files into place.
 func (p *Plan) Commit() error {
-	for _, t := range p.temps {
-		if t.tmp == "" {
+	for _, o := range p.files {
+		if o.f == nil {
 			continue
 		}
-		if err := os.Rename(t.tmp, t.dest); err != nil {
-			return fmt.Errorf("write output %s: %w", t.dest, err)
+		if err := o.f.Close(); err != nil {
+			return fmt.Errorf("write output %s: %w", o.dest, err)
 		}
-		os.Chmod(t.dest, 0644)
 	}
 	return nil
 }
 
-// Abort removes files written for a build that failed.
+// Abort drops files written for a build that failed.
 func (p *Plan) Abort() {
-	for _, t := range p.temps {
-		if t.tmp != "" {
-			if t.f != nil {
-				t.f.Close()
-			}
-			os.Remove(t.tmp)
+	for _, o := range p.files {
+		if o.f != nil {
+			o.f.Cancel()
 		}
 	}
 }

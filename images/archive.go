@@ -4,11 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"golang.org/x/term"
 	"io"
 	"os"
-	"path/filepath"
 	"strings"
+
+	"github.com/builder-dev/builder/internal/atomicfile"
+	"golang.org/x/term"
 
 	"github.com/builder-dev/builder/store"
 	"github.com/containerd/containerd/v2/core/content"
@@ -57,25 +58,10 @@ func Save(ctx context.Context, st *store.Store, refs []string, o SaveOptions) (e
 		}
 		opts = append(opts, archive.WithManifest(img.Target, names...))
 	}
-	w := o.Stdout
 	if o.Output == "" {
-		if f, ok := w.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		if f, ok := o.Stdout.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
 			return errors.New("cowardly refusing to save to a terminal. Use the -o flag or redirect")
 		}
-	} else {
-		// Written beside the destination and renamed on success, so a
-		// failed save leaves no partial file under its name.
-		f, err := os.CreateTemp(filepath.Dir(o.Output), "."+filepath.Base(o.Output)+".tmp-")
-		if err != nil {
-			return fmt.Errorf("save to %s: %w", o.Output, err)
-		}
-		defer func() {
-			if err != nil {
-				f.Close()
-				os.Remove(f.Name())
-			}
-		}()
-		w = f
 	}
 	// The blobs being read stay safe from a concurrent rmi's collection.
 	done, err := st.Writing(ctx)
@@ -83,18 +69,16 @@ func Save(ctx context.Context, st *store.Store, refs []string, o SaveOptions) (e
 		return err
 	}
 	defer done()
-	if err := archive.Export(ctx, st.Content(), w, opts...); err != nil {
-		return fmt.Errorf("save: %w", err)
-	}
-	if f, ok := w.(*os.File); ok && o.Output != "" {
-		if err := f.Close(); err != nil {
-			return fmt.Errorf("save to %s: %w", o.Output, err)
+	export := func(w io.Writer) error {
+		if err := archive.Export(ctx, st.Content(), w, opts...); err != nil {
+			return fmt.Errorf("save: %w", err)
 		}
-		if err := os.Rename(f.Name(), o.Output); err != nil {
-			return fmt.Errorf("save to %s: %w", o.Output, err)
-		}
+		return nil
 	}
-	return nil
+	if o.Output == "" {
+		return export(o.Stdout)
+	}
+	return atomicfile.Write(o.Output, 0644, export)
 }
 
 // LoadOptions are `builder load` flags.

@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/builder-dev/builder/internal/atomicfile"
+
 	"golang.org/x/sys/unix"
 )
 
@@ -64,9 +66,8 @@ func runcVersion(path string) (string, error) {
 	}
 	if file != "" {
 		os.MkdirAll(filepath.Dir(file), 0700)
-		if os.WriteFile(file+".tmp", []byte(key+"\n"+string(out)), 0600) == nil {
-			os.Rename(file+".tmp", file)
-		}
+		// A cache: a failure to write it only costs the next process a runc --version.
+		_ = atomicfile.WriteFile(file, []byte(key+"\n"+string(out)), 0600)
 	}
 	return string(out), nil
 }

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/builder-dev/builder/internal/atomicfile"
+
 	controlapi "github.com/moby/buildkit/api/services/control"
 	apitypes "github.com/moby/buildkit/api/types"
 	"github.com/moby/buildkit/solver/pb"
@@ -60,10 +62,8 @@ func machinePlatforms(w *base.Worker, cacheFile string) []ocispec.Platform {
 	plats := w.Platforms(true)
 	if dt, err := json.Marshal(plats); err == nil {
 		os.MkdirAll(filepath.Dir(cacheFile), 0700)
-		tmp := cacheFile + ".tmp"
-		if os.WriteFile(tmp, dt, 0600) == nil {
-			os.Rename(tmp, cacheFile)
-		}
+		// A cache: a failure to write it only costs the next process the probe.
+		_ = atomicfile.WriteFile(cacheFile, dt, 0600)
 	}
 	return plats
 }

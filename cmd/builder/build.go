@@ -3,8 +3,9 @@ package main
 import (
 	"context"
 
-	"github.com/builder-dev/builder/solver"
 	"os"
+
+	"github.com/builder-dev/builder/solver"
 
 	"github.com/builder-dev/builder/build"
 	"github.com/urfave/cli/v2"

@@ -3,10 +3,12 @@ package main
 import (
 	"errors"
 	"fmt"
-	"golang.org/x/term"
+	"io"
 	"os"
-	"path/filepath"
 	"time"
+
+	"github.com/builder-dev/builder/internal/atomicfile"
+	"golang.org/x/term"
 
 	"github.com/builder-dev/builder/container"
 	"github.com/urfave/cli/v2"
@@ -155,25 +157,16 @@ func exportCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			out := os.Stdout
+			export := func(w io.Writer) error {
+				return container.Export(c.Context, st, root, runc, c.Args().First(), w)
+			}
 			if dest := c.String("output"); dest != "" {
-				f, err := os.CreateTemp(filepath.Dir(dest), "."+filepath.Base(dest)+".tmp-")
-				if err != nil {
-					return err
-				}
-				defer func() {
-					f.Close()
-					if err != nil {
-						os.Remove(f.Name())
-					} else {
-						err = os.Rename(f.Name(), dest)
-					}
-				}()
-				out = f
-			} else if term.IsTerminal(int(out.Fd())) {
+				return atomicfile.Write(dest, 0644, export)
+			}
+			if term.IsTerminal(int(os.Stdout.Fd())) {
 				return errors.New("cowardly refusing to save to a terminal. Use the -o flag or redirect")
 			}
-			return container.Export(c.Context, st, root, runc, c.Args().First(), out)
+			return export(os.Stdout)
 		},
 	}
 }
