@@ -4,13 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	securejoin "github.com/cyphar/filepath-securejoin"
-	"github.com/moby/sys/user"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
+
+	securejoin "github.com/cyphar/filepath-securejoin"
+	"github.com/moby/sys/user"
 
 	"github.com/builder-dev/builder/store"
 	"github.com/containerd/containerd/v2/core/mount"

@@ -2,6 +2,7 @@ package container
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -10,19 +11,30 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/builder-dev/builder/store"
+	"github.com/docker/go-units"
 	"golang.org/x/sys/unix"
 )
 
 // remove deletes a stopped container's state: its runc record, its rootfs
 // mount, its directory and its name.
-func (p Paths) remove(c *Container) {
+func (p Paths) remove(c *Container) error {
 	unix.Unmount(p.rootfs(c.ID), unix.MNT_DETACH)
-	os.RemoveAll(p.dir(c.ID))
+	if err := os.RemoveAll(p.dir(c.ID)); err != nil {
+		return fmt.Errorf("remove container %s: %w", c.ID[:12], err)
+	}
 	if c.Name != "" {
 		if owner, err := os.ReadFile(p.nameFile(c.Name)); err == nil && strings.TrimSpace(string(owner)) == c.ID {
 			os.Remove(p.nameFile(c.Name))
 		}
 	}
+	// Last: a remove killed before this point leaves a lease that keeps
+	// too much, never a container whose image is not held.
+	st, err := store.Open(store.Location(p.root))
+	if err != nil {
+		return err
+	}
+	return st.Release(context.Background(), c.ID)
 }
 
 // RemoveOptions are `builder rm` flags.
@@ -31,8 +43,9 @@ type RemoveOptions struct {
 	Force bool
 }
 
-// Remove removes containers, printing each reference as docker does.
-func Remove(ctx context.Context, root, runc string, refs []string, o RemoveOptions, w io.Writer) error {
+// Remove removes containers, printing each reference as docker does, then
+// the unpacked layers no container needs any more.
+func Remove(ctx context.Context, st *store.Store, root, runc string, refs []string, o RemoveOptions, w io.Writer) error {
 	p := NewPaths(root)
 	var errs []string
 	for _, ref := range refs {
@@ -48,10 +61,14 @@ func Remove(ctx context.Context, root, runc string, refs []string, o RemoveOptio
 			}
 			p.kill(ctx, runc, c.ID, syscall.SIGKILL)
 		}
-		// A runc record is left when builder was killed mid-run.
-		exec.CommandContext(ctx, runc, "--root", p.runcRoot(), "delete", "--force", c.ID).Run()
-		p.remove(c)
+		if err := p.destroy(ctx, runc, c); err != nil {
+			errs = append(errs, err.Error())
+			continue
+		}
 		fmt.Fprintln(w, ref)
+	}
+	if _, err := p.collectLayers(ctx, st, runc); err != nil {
+		errs = append(errs, err.Error())
 	}
 	if len(errs) > 0 {
 		return fmt.Errorf("%s", strings.Join(errs, "\n"))
@@ -59,25 +76,53 @@ func Remove(ctx context.Context, root, runc string, refs []string, o RemoveOptio
 	return nil
 }
 
-// Prune removes every stopped container.
-func Prune(ctx context.Context, root, runc string, w io.Writer) error {
+// destroy removes a stopped container: the runc record a builder killed
+// mid-run leaves, then its state.
+func (p Paths) destroy(ctx context.Context, runc string, c *Container) error {
+	out, err := exec.CommandContext(ctx, runc, "--root", p.runcRoot(), "delete", "--force", c.ID).CombinedOutput()
+	if err != nil && !strings.Contains(string(out), "does not exist") {
+		return fmt.Errorf("remove container %s: runc delete: %v: %s", c.ID[:12], err, strings.TrimSpace(string(out)))
+	}
+	return p.remove(c)
+}
+
+// Prune removes every stopped container and the unpacked layers no
+// container needs any more, reporting the space freed.
+func Prune(ctx context.Context, st *store.Store, root, runc string, w io.Writer) error {
 	p := NewPaths(root)
 	all, err := p.List(ctx, runc)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintln(w, "Deleted Containers:")
+	var ids []string
+	var freed int64
+	var errs []error
 	for _, c := range all {
 		if c.Running {
 			continue
 		}
-		exec.CommandContext(ctx, runc, "--root", p.runcRoot(), "delete", "--force", c.ID).Run()
-		p.remove(c)
-		fmt.Fprintln(w, c.ID)
+		size, _ := dirSize(p.upper(c.ID))
+		if err := p.destroy(ctx, runc, c); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		ids = append(ids, c.ID)
+		freed += size
 	}
-	fmt.Fprintln(w)
-	fmt.Fprintln(w, "Total reclaimed space: 0B")
-	return nil
+	n, err := p.collectLayers(ctx, st, runc)
+	freed += n
+	if err != nil {
+		errs = append(errs, err)
+	}
+	if len(ids) > 0 {
+		fmt.Fprintln(w, "Deleted Containers:")
+		for _, id := range ids {
+			fmt.Fprintln(w, id)
+		}
+		fmt.Fprintln(w)
+	}
+	fmt.Fprintf(w, "Total reclaimed space: %s\n", units.HumanSize(float64(freed)))
+	return errors.Join(errs...)
 }
 
 // kill signals a container's process through runc and waits for it to go.

@@ -12,7 +12,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/containerd/console"
 	"io"
 	"os"
 	"os/exec"
@@ -20,6 +19,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/containerd/console"
 
 	"github.com/builder-dev/builder/store"
 	"github.com/containerd/containerd/v2/core/containers"
@@ -89,6 +90,13 @@ func fail(err error) (int, error) { return ExitBuilderError, &Error{ExitBuilderE
 // Run creates a container, runs it to completion and returns its process's
 // exit code.
 func Run(ctx context.Context, st *store.Store, o RunOptions) (int, error) {
+	// From finding the image until the container's lease holds it, no
+	// collection may sweep its blobs.
+	storeDone, err := st.Writing(ctx)
+	if err != nil {
+		return fail(err)
+	}
+	defer storeDone()
 	img, d, err := st.Lookup(ctx, o.Image)
 	if err != nil {
 		if errors.Is(err, store.ErrNotFound) {
@@ -119,6 +127,21 @@ func Run(ctx context.Context, st *store.Store, o RunOptions) (int, error) {
 		os.Remove(p.nameFile(name))
 		return fail(err)
 	}
+	// The lease is taken before the record is saved, and released after
+	// it is removed, so a listed container's image is always held.
+	if err := st.Lease(ctx, id, img.Target); err != nil {
+		p.remove(c)
+		return fail(err)
+	}
+	storeDone()
+	// Until the rootfs is mounted, the layers this container needs must
+	// not be collected by a process that has not seen its record.
+	layersDone, err := p.usingLayers()
+	if err != nil {
+		p.remove(c)
+		return fail(err)
+	}
+	defer layersDone()
 	if err := p.save(c); err != nil {
 		p.remove(c)
 		return fail(err)
@@ -132,6 +155,7 @@ func Run(ctx context.Context, st *store.Store, o RunOptions) (int, error) {
 		p.remove(c)
 		return fail(err)
 	}
+	layersDone()
 	c.Running, c.StartedAt = true, time.Now().UTC()
 	p.save(c)
 	if o.Detach {

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/builder-dev/builder/internal/atomicfile"
+
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
@@ -56,11 +58,7 @@ func (p Paths) save(c *Container) error {
 	if err != nil {
 		return err
 	}
-	tmp := p.meta(c.ID) + ".tmp"
-	if err := os.WriteFile(tmp, dt, 0600); err != nil {
-		return err
-	}
-	return os.Rename(tmp, p.meta(c.ID))
+	return atomicfile.WriteFile(p.meta(c.ID), dt, 0600)
 }
 
 func (p Paths) load(id string) (*Container, error) {
@@ -157,4 +155,13 @@ func (p Paths) alive(ctx context.Context, runc, id string) bool {
 	}
 	var st struct{ Status string }
 	return json.Unmarshal(out, &st) == nil && (st.Status == "running" || st.Status == "paused")
+}
+
+// Runtime is the containers under a state root as runc sees them; it
+// answers images.Containers for rmi.
+type Runtime struct{ Root, Runc string }
+
+// Running reports whether container id's process runs (or is paused).
+func (r Runtime) Running(ctx context.Context, id string) bool {
+	return NewPaths(r.Root).alive(ctx, r.Runc, id)
 }

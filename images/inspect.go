@@ -4,10 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/builder-dev/builder/format"
 	"io"
 	"strings"
 	"time"
+
+	"github.com/builder-dev/builder/format"
 
 	"github.com/builder-dev/builder/store"
 	"github.com/containerd/containerd/v2/core/content"

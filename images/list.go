@@ -5,11 +5,12 @@ package images
 import (
 	"context"
 	"fmt"
-	"github.com/builder-dev/builder/format"
 	"io"
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/builder-dev/builder/format"
 
 	"github.com/builder-dev/builder/store"
 	"github.com/distribution/reference"

@@ -13,8 +13,7 @@ import (
 
 // PruneOptions are `builder image prune` flags.
 type PruneOptions struct {
-	// All removes every image, not only dangling ones (no container keeps
-	// an image in use yet).
+	// All removes every image no container uses, not only dangling ones.
 	All     bool
 	Filters []string
 }
@@ -81,11 +80,15 @@ func Prune(ctx context.Context, st *store.Store, o PruneOptions, w io.Writer) er
 	if err != nil {
 		return err
 	}
+	leases, err := st.Leases(ctx)
+	if err != nil {
+		return err
+	}
 	var lines []string
 	removed := map[string]bool{}
 	for _, img := range imgs {
-		if img.Name != "" && !o.All {
-			continue
+		if img.Name != "" && !o.All || len(store.Holders(leases, img.Target)) > 0 {
+			continue // docker prunes no image a container, running or not, was made from
 		}
 		d, err := st.Details(ctx, img.Target)
 		if err != nil {
@@ -112,7 +115,7 @@ func Prune(ctx context.Context, st *store.Store, o PruneOptions, w io.Writer) er
 			if err := st.Forget(ctx, img.Target.Digest); err != nil {
 				return err
 			}
-			lines = append(lines, "deleted: "+img.Target.Digest.String())
+			lines = append(lines, "deleted: "+d.ID())
 		}
 	}
 	res, err := st.GC(ctx)

@@ -40,7 +40,7 @@ type GCResult struct {
 	Bytes   int64
 }
 
-// GC deletes every blob that no index entry reaches.
+// GC deletes every blob that no index entry and no lease reaches.
 func (s *Store) GC(ctx context.Context) (GCResult, error) {
 	var res GCResult
 	l := s.gcLock()
@@ -66,7 +66,15 @@ func (s *Store) GC(ctx context.Context) (GCResult, error) {
 		}
 		return children, err
 	})
-	if err := images.Walk(ctx, mark, idx.Manifests...); err != nil {
+	roots := append([]ocispec.Descriptor{}, idx.Manifests...)
+	leases, err := s.Leases(ctx)
+	if err != nil {
+		return res, err
+	}
+	for _, targets := range leases {
+		roots = append(roots, targets...)
+	}
+	if err := images.Walk(ctx, mark, roots...); err != nil {
 		return res, fmt.Errorf("mark live blobs: %w", err)
 	}
 	// A store no image was ever written to has no blobs directory yet.
@@ -90,8 +98,18 @@ func (s *Store) GC(ctx context.Context) (GCResult, error) {
 	if err := s.sweepTwins(live); err != nil {
 		return res, fmt.Errorf("sweep compressed-layer records: %w", err)
 	}
-	// Ingests abandoned by killed writers; no writer is active now.
-	if err := os.RemoveAll(filepath.Join(s.dir, "ingest")); err != nil && !errors.Is(err, os.ErrNotExist) {
+	// Ingests abandoned by killed or failed writers; no writer is active
+	// now. What they held is freed space too.
+	ingest := filepath.Join(s.dir, "ingest")
+	filepath.WalkDir(ingest, func(_ string, d os.DirEntry, err error) error {
+		if err == nil && d.Type().IsRegular() {
+			if fi, err := d.Info(); err == nil {
+				res.Bytes += fi.Size()
+			}
+		}
+		return nil
+	})
+	if err := os.RemoveAll(ingest); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return res, err
 	}
 	return res, nil

@@ -59,3 +59,45 @@ func TestGCSweepsTwins(t *testing.T) {
 		t.Error("GC kept the record of a blob that is not stored")
 	}
 }
+
+// A leased image keeps its blobs when its last name goes, and loses them
+// once the lease is released (a container's image after rmi -f, then rm).
+func TestGCKeepsLeased(t *testing.T) {
+	s, err := Open(filepath.Join(t.TempDir(), "images"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	cfg, err := s.WriteJSON(ctx, ocispec.MediaTypeImageConfig, map[string]string{"a": "b"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := ocispec.Manifest{MediaType: ocispec.MediaTypeImageManifest, Config: cfg}
+	m.SchemaVersion = 2
+	target, err := s.WriteJSON(ctx, ocispec.MediaTypeImageManifest, m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Tag(ctx, "docker.io/library/x:latest", target); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Lease(ctx, "c1", target); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Forget(ctx, target.Digest); err != nil {
+		t.Fatal(err)
+	}
+	if res, err := s.GC(ctx); err != nil || len(res.Removed) != 0 {
+		t.Fatalf("GC with a lease removed %v (%v)", res.Removed, err)
+	}
+	leases, err := s.Leases(ctx)
+	if err != nil || len(Holders(leases, target)) != 1 {
+		t.Fatalf("holders of the leased image: %v (%v)", leases, err)
+	}
+	if err := s.Release(ctx, "c1"); err != nil {
+		t.Fatal(err)
+	}
+	if res, err := s.GC(ctx); err != nil || len(res.Removed) != 2 {
+		t.Fatalf("GC after release removed %v, want the manifest and config (%v)", res.Removed, err)
+	}
+}

@@ -14,6 +14,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/builder-dev/builder/internal/atomicfile"
+
 	"github.com/containerd/containerd/v2/core/content"
 	contentlocal "github.com/containerd/containerd/v2/plugins/content/local"
 	"github.com/gofrs/flock"
@@ -52,6 +54,9 @@ type Store struct {
 	dir string
 	cs  content.Store
 }
+
+// Location is where the image store lives under builder's state root.
+func Location(root string) string { return filepath.Join(root, "images") }
 
 // Open opens the store at dir, creating the layout if it is not there.
 func Open(dir string) (*Store, error) {
@@ -232,36 +237,7 @@ func (s *Store) update(fn func(*ocispec.Index) error) error {
 }
 
 func writeFileAtomic(path string, dt []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	defer os.Remove(tmp)
-	if _, err := f.Write(dt); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Chmod(0644); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return err
-	}
-	d, err := os.Open(filepath.Dir(path))
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
+	return atomicfile.WriteFile(path, dt, 0644)
 }
 
 // IDPrefix reports whether s looks like an image ID or a prefix of one.

@@ -111,11 +111,15 @@ func rmCommand() *cli.Command {
 			if c.NArg() < 1 {
 				return usageError(c, "requires at least 1 argument")
 			}
+			st, _, err := openStore(c)
+			if err != nil {
+				return err
+			}
 			root, runc, err := containerEnv(c)
 			if err != nil {
 				return err
 			}
-			return container.Remove(c.Context, root, runc, c.Args().Slice(), container.RemoveOptions{Force: c.Bool("force")}, os.Stdout)
+			return container.Remove(c.Context, st, root, runc, c.Args().Slice(), container.RemoveOptions{Force: c.Bool("force")}, os.Stdout)
 		},
 	}
 }
@@ -132,11 +136,15 @@ func containerCommand() *cli.Command {
 			if !c.Bool("force") && !confirm("WARNING! This will remove all stopped containers.") {
 				return nil
 			}
+			st, _, err := openStore(c)
+			if err != nil {
+				return err
+			}
 			root, runc, err := containerEnv(c)
 			if err != nil {
 				return err
 			}
-			return container.Prune(c.Context, root, runc, os.Stdout)
+			return container.Prune(c.Context, st, root, runc, os.Stdout)
 		},
 	}
 	return &cli.Command{

@@ -42,7 +42,7 @@ func openStore(c *cli.Context) (*store.Store, string, error) {
 	if err := os.MkdirAll(root, 0700); err != nil {
 		return nil, "", fmt.Errorf("create state root: %w", err)
 	}
-	st, err := store.Open(filepath.Join(root, "images"))
+	st, err := store.Open(store.Location(root))
 	return st, root, err
 }
 

@@ -28,19 +28,7 @@ func rmiCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			containers, err := container.NewPaths(root).List(c.Context, runc)
-			if err != nil {
-				return err
-			}
-			inUse := func(manifest string) string {
-				for _, ctr := range containers {
-					if ctr.Target.Digest.String() == manifest {
-						return ctr.ID
-					}
-				}
-				return ""
-			}
-			return images.Remove(c.Context, st, c.Args().Slice(), images.RemoveOptions{Force: c.Bool("force"), InUse: inUse}, os.Stdout)
+			return images.Remove(c.Context, st, c.Args().Slice(), images.RemoveOptions{Force: c.Bool("force"), Containers: container.Runtime{Root: root, Runc: runc}}, os.Stdout)
 		},
 	}
 }
