@@ -17,6 +17,7 @@ import (
 	"github.com/containerd/containerd/v2/core/images/archive"
 	"github.com/containerd/errdefs"
 	"github.com/containerd/platforms"
+	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
@@ -152,7 +153,7 @@ func load(ctx context.Context, st *store.Store, r io.Reader, only platforms.Matc
 		return nil, fmt.Errorf("load: %w", err)
 	}
 	defer dr.Close()
-	vr, verdict := validated(dr)
+	vr, verdict, sums := validated(dr)
 	idxDesc, err := archive.ImportIndex(ctx, st.Content(), vr)
 	if v := verdict(); v != nil {
 		return nil, fmt.Errorf("load: %w", v)
@@ -180,6 +181,9 @@ func load(ctx context.Context, st *store.Store, r io.Reader, only platforms.Matc
 		}
 		d, err := st.Details(ctx, m)
 		if err != nil {
+			return nil, fmt.Errorf("load: %w", err)
+		}
+		if err := matchDiffIDs(ctx, st, d, sums); err != nil {
 			return nil, fmt.Errorf("load: %w", err)
 		}
 		target := m
@@ -257,4 +261,28 @@ func platformImage(ctx context.Context, st *store.Store, d ocispec.Descriptor, o
 		return d, fmt.Errorf("load: image %s does not provide the platform %s: %w", d.Digest, platform, err)
 	}
 	return d, nil
+}
+
+// matchDiffIDs checks that each layer's uncompressed content is what the
+// image's config says (its diff ID), as docker load does: an uncompressed
+// layer's digest is its diff ID; a compressed one's was digested as the
+// archive streamed in, or, for a blob the store already had, is read again.
+func matchDiffIDs(ctx context.Context, st *store.Store, d store.Details, sums map[digest.Digest]digest.Digest) error {
+	diffIDs := d.Config.RootFS.DiffIDs
+	if len(diffIDs) != len(d.Manifest.Layers) {
+		return fmt.Errorf("image %s: %d layers but %d diff IDs in its config", d.ID(), len(d.Manifest.Layers), len(diffIDs))
+	}
+	for i, l := range d.Manifest.Layers {
+		got, ok := sums[l.Digest]
+		if !ok {
+			var err error
+			if got, err = store.DiffID(ctx, st.Content(), l); err != nil {
+				return fmt.Errorf("layer %s: %w", l.Digest, err)
+			}
+		}
+		if got != diffIDs[i] {
+			return fmt.Errorf("layer %s does not match its diff ID %s in the image's config (its content is %s)", l.Digest, diffIDs[i], got)
+		}
+	}
+	return nil
 }

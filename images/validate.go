@@ -2,11 +2,15 @@ package images
 
 import (
 	"archive/tar"
+	"bufio"
 	"errors"
 	"fmt"
 	"io"
 	"path"
 	"strings"
+
+	"github.com/builder-dev/builder/store"
+	"github.com/opencontainers/go-digest"
 )
 
 // validated wraps an archive stream so that a second tar reader checks
@@ -14,11 +18,18 @@ import (
 // or link that climbs out with "..", or an entry type an image archive has
 // no use for fails the read, and with it the import. wait reports the
 // verdict on the entries the importer may have read last.
-func validated(r io.Reader) (io.Reader, func() error) {
+//
+// The same reader also digests each compressed entry's decompressed
+// content as it streams past, so that load can check layers against their
+// image config's diff IDs without reading them again: sums maps an entry's
+// digest to the digest of its decompressed content. It is complete once
+// wait has returned.
+func validated(r io.Reader) (_ io.Reader, wait func() error, sums map[digest.Digest]digest.Digest) {
 	pr, pw := io.Pipe()
 	verdict := make(chan error, 1)
+	sums = map[digest.Digest]digest.Digest{}
 	go func() {
-		err := checkEntries(pr)
+		err := checkEntries(pr, sums)
 		if err != nil {
 			// The importer's next read fails with err.
 			pr.CloseWithError(err)
@@ -30,17 +41,17 @@ func validated(r io.Reader) (io.Reader, func() error) {
 		verdict <- err
 	}()
 	tee := io.TeeReader(r, pw)
-	wait := func() error {
+	wait = func() error {
 		pw.Close()
 		return <-verdict
 	}
-	return tee, wait
+	return tee, wait, sums
 }
 
 // ErrHostileArchive marks an archive refused for its entries.
 var ErrHostileArchive = errors.New("refusing archive")
 
-func checkEntries(r io.Reader) error {
+func checkEntries(r io.Reader, sums map[digest.Digest]digest.Digest) error {
 	tr := tar.NewReader(r)
 	for {
 		h, err := tr.Next()
@@ -55,7 +66,11 @@ func checkEntries(r io.Reader) error {
 			return err
 		}
 		switch h.Typeflag {
-		case tar.TypeReg, tar.TypeRegA, tar.TypeDir:
+		case tar.TypeReg, tar.TypeRegA:
+			if err := digestEntry(tr, sums); err != nil {
+				return err
+			}
+		case tar.TypeDir:
 		case tar.TypeSymlink, tar.TypeLink:
 			target := h.Linkname
 			if h.Typeflag == tar.TypeSymlink && !path.IsAbs(target) {
@@ -68,6 +83,45 @@ func checkEntries(r io.Reader) error {
 			return fmt.Errorf("%w: entry %q is a device, FIFO or other special file", ErrHostileArchive, h.Name)
 		}
 	}
+}
+
+// digestEntry records the decompressed digest of a gzip or zstd entry. An
+// entry that does not decompress is left out: load then reads the layer
+// from the store and reports what is wrong with it.
+func digestEntry(r io.Reader, sums map[digest.Digest]digest.Digest) error {
+	br := bufio.NewReaderSize(r, 64<<10)
+	magic, _ := br.Peek(4)
+	if !store.Compressed(magic) {
+		_, err := io.Copy(io.Discard, br)
+		return ignoreMalformed(err)
+	}
+	packed := digest.Canonical.Digester()
+	unpacked := digest.Canonical.Digester()
+	zr, err := store.Decompress(io.TeeReader(br, packed.Hash()))
+	if err != nil {
+		_, err := io.Copy(io.Discard, br)
+		return ignoreMalformed(err)
+	}
+	defer zr.Close()
+	if _, err := io.Copy(unpacked.Hash(), zr); err != nil {
+		_, err := io.Copy(io.Discard, br)
+		return ignoreMalformed(err)
+	}
+	// Whatever follows the compressed stream belongs to the blob too.
+	if _, err := io.Copy(packed.Hash(), br); err != nil {
+		return ignoreMalformed(err)
+	}
+	sums[packed.Digest()] = unpacked.Digest()
+	return nil
+}
+
+// ignoreMalformed: the importer reports a malformed archive itself; a
+// refusal (the pipe closed with the importer's error) ends the check.
+func ignoreMalformed(err error) error {
+	if err == nil || errors.Is(err, io.ErrUnexpectedEOF) {
+		return nil
+	}
+	return err
 }
 
 func checkName(name string) error {
