@@ -287,9 +287,22 @@ func (e *env) run(args ...string) result {
 
 func (e *env) runIn(stdin []byte, args ...string) result {
 	e.t.Helper()
+	return e.runWith("", stdin, args...)
+}
+
+// runInDir runs builder with dir as its working directory, so that
+// arguments are relative to it.
+func (e *env) runInDir(dir string, args ...string) result {
+	e.t.Helper()
+	return e.runWith(dir, nil, args...)
+}
+
+func (e *env) runWith(dir string, stdin []byte, args ...string) result {
+	e.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	cmd := e.cmd(ctx, args...)
+	cmd.Dir = dir
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if stdin != nil {

@@ -29,7 +29,7 @@ func main() {
 }
 
 func newApp() *cli.App {
-	return &cli.App{
+	app := &cli.App{
 		Name:                 "builder",
 		Usage:                "build and manage container images, daemonless, on BuildKit",
 		Version:              version,
@@ -86,6 +86,20 @@ func newApp() *cli.App {
 			containerCommand(),
 			monitorCommand(),
 		},
+	}
+	argumentsAreData(app.Commands)
+	return app
+}
+
+// argumentsAreData keeps urfave/cli from giving each command a hidden
+// "help"/"h" subcommand, which took a context directory, image or container
+// named h or help as a request for help (`builder build -t x h` printed
+// usage and built nothing). --help (and -h where docker has it) still
+// show help; a positional argument is always data.
+func argumentsAreData(cmds []*cli.Command) {
+	for _, c := range cmds {
+		c.HideHelpCommand = true
+		argumentsAreData(c.Subcommands)
 	}
 }
 
