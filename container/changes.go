@@ -6,6 +6,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/builder-dev/builder/internal/scratch"
 	"github.com/containerd/containerd/v2/core/mount"
 	"github.com/containerd/containerd/v2/pkg/archive"
 	"github.com/containerd/continuity/fs"
@@ -42,8 +43,8 @@ func walkChanges(ctx context.Context, upper string, lowers []string, fn func(k f
 	}
 	defer os.RemoveAll(empty)
 	view := []mount.Mount{{Type: "overlay", Source: "overlay", Options: []string{"lowerdir=" + upper + ":" + empty, "index=off"}}}
-	return mount.WithTempMount(ctx, lower, func(lowerRoot string) error {
-		return mount.WithTempMount(ctx, view, func(viewRoot string) error {
+	return scratch.WithTempMount(ctx, lower, func(lowerRoot string) error {
+		return scratch.WithTempMount(ctx, view, func(viewRoot string) error {
 			return overlay.Changes(ctx, func(k fs.ChangeKind, path string, fi os.FileInfo, err error) error {
 				if err != nil {
 					return err

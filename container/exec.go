@@ -13,6 +13,7 @@ import (
 	securejoin "github.com/cyphar/filepath-securejoin"
 	"github.com/moby/sys/user"
 
+	"github.com/builder-dev/builder/internal/scratch"
 	"github.com/builder-dev/builder/store"
 	"github.com/containerd/containerd/v2/core/mount"
 	"github.com/containerd/containerd/v2/pkg/archive"
@@ -101,7 +102,7 @@ func Export(ctx context.Context, st *store.Store, root, runc, ref string, w io.W
 	}
 	defer os.RemoveAll(empty)
 	view := []mount.Mount{{Type: "overlay", Source: "overlay", Options: []string{"lowerdir=" + lowerdir(lowers, p.upper(c.ID)), "index=off"}}}
-	return mount.WithTempMount(ctx, view, func(root string) error {
+	return scratch.WithTempMount(ctx, view, func(root string) error {
 		return archive.WriteDiff(ctx, w, empty, root)
 	})
 }

@@ -125,8 +125,11 @@ func less(a, b [3]int) bool {
 
 // sweepStale cleans what a killed owner leaves: runc containers whose bundle
 // lies under the root (their processes outlive the owner, reparented to init)
-// and overlay mounts under the root. Only the lock holder calls it, so
-// nothing swept can belong to a live builder process.
+// and mounts under the worker's own state (ROOT/runc-*). Only the lock
+// holder calls it, and only the lock holder uses that state, so nothing
+// swept can belong to a live builder process. Containers (ROOT/containers)
+// and other processes' scratch mounts (ROOT/tmp) are not the solver's: run
+// never takes the solver lock, so their mounts are live.
 func sweepStale(ctx context.Context, root, runc string) {
 	// Without a bundle under the executor directory, no RUN step of ours
 	// can be left behind: skip asking runc.
@@ -146,7 +149,7 @@ func sweepStale(ctx context.Context, root, runc string) {
 			}
 		}
 	}
-	mounts, err := mountsUnder(root)
+	mounts, err := workerMounts(root)
 	if err != nil {
 		return
 	}
@@ -157,7 +160,8 @@ func sweepStale(ctx context.Context, root, runc string) {
 	}
 }
 
-func mountsUnder(root string) ([]string, error) {
+// workerMounts lists the mounts under the worker's state directories.
+func workerMounts(root string) ([]string, error) {
 	f, err := os.Open("/proc/self/mountinfo")
 	if err != nil {
 		return nil, err
@@ -167,7 +171,7 @@ func mountsUnder(root string) ([]string, error) {
 	s := bufio.NewScanner(f)
 	for s.Scan() {
 		fields := strings.Fields(s.Text())
-		if len(fields) > 4 && strings.HasPrefix(fields[4], root+"/") {
+		if len(fields) > 4 && strings.HasPrefix(fields[4], root+"/runc-") {
 			out = append(out, fields[4])
 		}
 	}

@@ -11,12 +11,17 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/builder-dev/builder/internal/scratch"
 	"github.com/sirupsen/logrus"
 	"github.com/urfave/cli/v2"
 )
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	// A closed pipe on stdout (builder export C | head) makes the write
+	// fail with EPIPE instead of killing the process, so that what the
+	// command mounted is unmounted on the way out.
+	signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
 	go func() {
 		// A second Ctrl-C leaves at once, as docker does.
 		<-ctx.Done()
@@ -29,6 +34,8 @@ func main() {
 }
 
 func newApp() *cli.App {
+	// This process's temporary directory under the root (see scratch).
+	var tmp *scratch.Dir
 	app := &cli.App{
 		Name:                 "builder",
 		Usage:                "build and manage container images, daemonless, on BuildKit",
@@ -53,6 +60,17 @@ func newApp() *cli.App {
 			if c.Bool("debug") {
 				logrus.SetLevel(logrus.DebugLevel)
 			}
+			// Without a writable root there is nothing to mount either; the
+			// command itself reports the root's problem.
+			if root, err := rootDir(c); err == nil && os.MkdirAll(root, 0700) == nil {
+				if tmp, err = scratch.Claim(root); err != nil {
+					logrus.Debugf("scratch directory: %v", err)
+				}
+			}
+			return nil
+		},
+		After: func(*cli.Context) error {
+			tmp.Release()
 			return nil
 		},
 		Commands: []*cli.Command{
@@ -118,6 +136,9 @@ func (e *exitError) Error() string {
 }
 
 func reportError(err error) int {
+	if errors.Is(err, syscall.EPIPE) {
+		return 128 + int(syscall.SIGPIPE) // quietly, as a process killed by SIGPIPE
+	}
 	var ee *exitError
 	if errors.As(err, &ee) {
 		if ee.err != nil {

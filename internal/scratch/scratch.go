@@ -1,0 +1,171 @@
+// Package scratch gives each builder process a temporary directory of its
+// own under the state root, ROOT/tmp/PID-N, and sweeps the ones whose
+// process is gone. Every temporary mount builder and BuildKit make (a
+// build's buildkit-mount*, commit's and export's views) goes there instead
+// of /tmp, so that what a killed process leaves is found by the next one.
+//
+// A directory is proven stale by its lock: its process holds lock
+// exclusively for as long as it lives, so a try-lock succeeds only once
+// that process is gone (the kernel drops a flock with its holder, however
+// it died). Nothing is swept on a guess from names, times or PIDs.
+package scratch
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/containerd/containerd/v2/core/mount"
+	"github.com/gofrs/flock"
+	"golang.org/x/sys/unix"
+)
+
+// Dir is one process's claimed scratch directory.
+type Dir struct {
+	path string
+	lock *flock.Flock
+}
+
+// Claim sweeps stale scratch directories under root, makes this process's
+// own and points TMPDIR at it, so that os.MkdirTemp("", ...) here and in
+// BuildKit lands under root. Call Release before the process exits.
+func Claim(root string) (*Dir, error) {
+	base := filepath.Join(root, "tmp")
+	if err := os.MkdirAll(base, 0700); err != nil {
+		return nil, fmt.Errorf("create scratch directory: %w", err)
+	}
+	Sweep(base)
+	path, err := os.MkdirTemp(base, fmt.Sprintf("%d-", os.Getpid()))
+	if err != nil {
+		return nil, fmt.Errorf("create scratch directory: %w", err)
+	}
+	l := flock.New(filepath.Join(path, ".lock"))
+	if err := l.Lock(); err != nil {
+		os.RemoveAll(path)
+		return nil, fmt.Errorf("lock scratch directory: %w", err)
+	}
+	os.Setenv("TMPDIR", path)
+	return &Dir{path: path, lock: l}, nil
+}
+
+// Path is the directory.
+func (d *Dir) Path() string { return d.path }
+
+// Release unmounts whatever is still mounted under the directory (a
+// command that failed half way) and removes it.
+func (d *Dir) Release() {
+	if d == nil {
+		return
+	}
+	if clean(d.path) {
+		d.lock.Unlock()
+	}
+}
+
+// Sweep cleans every scratch directory under base whose process is gone.
+func Sweep(base string) {
+	ents, err := os.ReadDir(base)
+	if err != nil {
+		return
+	}
+	for _, e := range ents {
+		if !e.IsDir() {
+			continue
+		}
+		dir := filepath.Join(base, e.Name())
+		l := flock.New(filepath.Join(dir, ".lock"))
+		ok, err := l.TryLock()
+		if err != nil || !ok {
+			continue // its process lives (or the lock cannot be read: leave it)
+		}
+		clean(dir)
+		l.Unlock()
+	}
+}
+
+// clean unmounts everything under dir, deepest first, and removes dir, but
+// only once no mount is left below it: removing files through a mount
+// would delete what it shows (BuildKit's CVE-2024-23652 class). It reports
+// whether dir is gone.
+func clean(dir string) bool {
+	mounts, err := mountsUnder(dir)
+	if err != nil {
+		return false
+	}
+	sort.Sort(sort.Reverse(sort.StringSlice(mounts)))
+	for _, m := range mounts {
+		unix.Unmount(m, unix.MNT_DETACH)
+	}
+	if left, err := mountsUnder(dir); err != nil || len(left) > 0 {
+		return false
+	}
+	return os.RemoveAll(dir) == nil
+}
+
+// mountsUnder lists the mount points at or below dir.
+func mountsUnder(dir string) ([]string, error) {
+	f, err := os.Open("/proc/self/mountinfo")
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var out []string
+	s := bufio.NewScanner(f)
+	for s.Scan() {
+		fields := strings.Fields(s.Text())
+		if len(fields) > 4 {
+			mp := unescape(fields[4])
+			if mp == dir || strings.HasPrefix(mp, dir+"/") {
+				out = append(out, mp)
+			}
+		}
+	}
+	return out, s.Err()
+}
+
+// unescape undoes mountinfo's octal escapes (\040 for a space).
+func unescape(s string) string {
+	if !strings.Contains(s, `\`) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\\' && i+3 < len(s) {
+			var c byte
+			if _, err := fmt.Sscanf(s[i+1:i+4], "%03o", &c); err == nil {
+				b.WriteByte(c)
+				i += 3
+				continue
+			}
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}
+
+// WithTempMount mounts mounts on a fresh directory under this process's
+// scratch (TMPDIR), calls fn with it, and unmounts. containerd's own
+// WithTempMount picks its directory once, at package init, from /tmp,
+// before a scratch directory can be claimed.
+func WithTempMount(ctx context.Context, mounts []mount.Mount, fn func(root string) error) (err error) {
+	dir, err := os.MkdirTemp("", "mount-")
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if uerr := mount.UnmountAll(dir, 0); uerr != nil {
+			err = errors.Join(err, fmt.Errorf("unmount %s: %w", dir, uerr))
+			return
+		}
+		os.Remove(dir)
+	}()
+	if err := mount.All(mounts, dir); err != nil {
+		return fmt.Errorf("mount %s: %w", dir, err)
+	}
+	return fn(dir)
+}
