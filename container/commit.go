@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"strings"
 	"time"
 
@@ -52,10 +51,12 @@ func Commit(ctx context.Context, st *store.Store, o CommitOptions) (string, erro
 			return "", fmt.Errorf("--change %q: %w", ch, err)
 		}
 	}
-	if c.Running && o.Pause {
-		if err := exec.CommandContext(ctx, o.Runc, "--root", p.runcRoot(), "pause", c.ID).Run(); err == nil {
-			defer exec.Command(o.Runc, "--root", p.runcRoot(), "resume", c.ID).Run()
+	if c.Running && !c.Paused && o.Pause {
+		resume, err := p.pauseForCommit(ctx, o.Runc, c)
+		if err != nil {
+			return "", fmt.Errorf("commit %s: %w", o.Container, err)
 		}
+		defer resume()
 	}
 	done, err := st.Writing(ctx)
 	if err != nil {

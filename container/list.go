@@ -70,6 +70,9 @@ func row(c *Container, noTrunc bool) Row {
 	}
 	r.Command = fmt.Sprintf("%q", cmd)
 	switch {
+	case c.Paused:
+		r.State = "paused"
+		r.Status = "Up " + units.HumanDuration(time.Since(c.StartedAt)) + " (Paused)"
 	case c.Running:
 		r.State = "running"
 		r.Status = "Up " + units.HumanDuration(time.Since(c.StartedAt))

@@ -34,8 +34,10 @@ type Container struct {
 	StartedAt  time.Time           `json:"startedAt"`
 	FinishedAt time.Time           `json:"finishedAt"`
 	Running    bool                `json:"running"`
-	ExitCode   int                 `json:"exitCode"`
-	Remove     bool                `json:"remove"`
+	// Paused is runc's word, asked each time (Running is true too).
+	Paused   bool `json:"-"`
+	ExitCode int  `json:"exitCode"`
+	Remove   bool `json:"remove"`
 }
 
 // Paths are where a container's parts live under the state root.
@@ -114,8 +116,14 @@ func (p Paths) List(ctx context.Context, runc string) ([]*Container, error) {
 		if err != nil {
 			continue // being created or removed
 		}
-		if c.Running && !p.alive(ctx, runc, c.ID) {
-			c.Running = false
+		if c.Running {
+			switch p.status(ctx, runc, c.ID) {
+			case "running":
+			case "paused":
+				c.Paused = !p.resumeOrphaned(ctx, runc, c)
+			default:
+				c.Running = false
+			}
 		}
 		out = append(out, c)
 	}
@@ -149,12 +157,19 @@ func (p Paths) Find(ctx context.Context, runc, ref string) (*Container, error) {
 
 // alive asks runc whether the container's process still runs.
 func (p Paths) alive(ctx context.Context, runc, id string) bool {
+	s := p.status(ctx, runc, id)
+	return s == "running" || s == "paused"
+}
+
+// status is runc's status of the container ("" when runc has none).
+func (p Paths) status(ctx context.Context, runc, id string) string {
 	out, err := exec.CommandContext(ctx, runc, "--root", p.runcRoot(), "state", id).Output()
 	if err != nil {
-		return false
+		return ""
 	}
 	var st struct{ Status string }
-	return json.Unmarshal(out, &st) == nil && (st.Status == "running" || st.Status == "paused")
+	json.Unmarshal(out, &st)
+	return st.Status
 }
 
 // Runtime is the containers under a state root as runc sees them; it

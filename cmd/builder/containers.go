@@ -150,7 +150,7 @@ func containerCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "container",
 		Usage: "Manage containers",
-		Subcommands: []*cli.Command{ls, runCommand(), commitCommand(), diffCommand(), rmCommand(), prune,
+		Subcommands: []*cli.Command{ls, runCommand(), commitCommand(), diffCommand(), rmCommand(), prune, pauseCommand(), unpauseCommand(),
 			logsCommand(), stopCommand(), killCommand(), startCommand(), execCommand(), exportCommand()},
 	}
 }

@@ -101,6 +101,8 @@ func newApp() *cli.App {
 			startCommand(),
 			execCommand(),
 			exportCommand(),
+			pauseCommand(),
+			unpauseCommand(),
 			containerCommand(),
 			monitorCommand(),
 		},

@@ -1,0 +1,119 @@
+package container
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+
+	"github.com/gofrs/flock"
+)
+
+// Pause freezes running containers, as docker pause does.
+func Pause(ctx context.Context, root, runc string, refs []string, w io.Writer) error {
+	return eachContainer(ctx, root, runc, refs, w, func(p Paths, c *Container) error {
+		if !c.Running {
+			return fmt.Errorf("Container %s is not running", c.ID)
+		}
+		if c.Paused {
+			return fmt.Errorf("Container %s is already paused", c.ID)
+		}
+		return p.runc(ctx, runc, "pause", c.ID)
+	})
+}
+
+// Unpause thaws paused containers, as docker unpause does.
+func Unpause(ctx context.Context, root, runc string, refs []string, w io.Writer) error {
+	return eachContainer(ctx, root, runc, refs, w, func(p Paths, c *Container) error {
+		if !c.Paused {
+			return fmt.Errorf("Container %s is not paused", c.ID)
+		}
+		return p.runc(ctx, runc, "resume", c.ID)
+	})
+}
+
+// eachContainer applies fn to each ref, printing the ref on success and
+// joining the errors, as docker's container verbs do.
+func eachContainer(ctx context.Context, root, runc string, refs []string, w io.Writer, fn func(Paths, *Container) error) error {
+	p := NewPaths(root)
+	var errs []string
+	for _, ref := range refs {
+		c, err := p.Find(ctx, runc, ref)
+		if err == nil {
+			err = fn(p, c)
+		}
+		if err != nil {
+			errs = append(errs, err.Error())
+			continue
+		}
+		fmt.Fprintln(w, ref)
+	}
+	if len(errs) > 0 {
+		return errors.New(strings.Join(errs, "\n"))
+	}
+	return nil
+}
+
+// runc runs one runc verb on the containers' runc root, returning its
+// error with what runc said.
+func (p Paths) runc(ctx context.Context, runc string, args ...string) error {
+	out, err := exec.CommandContext(ctx, runc, append([]string{"--root", p.runcRoot()}, args...)...).CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("runc %s: %v: %s", args[0], err, strings.TrimSpace(string(out)))
+	}
+	return nil
+}
+
+// A commit pauses a running container while it reads its layer. Killed
+// then, it could never resume it: so it holds commit.lock for as long as
+// the pause lasts, and whoever next lists the container and finds it
+// paused with that lock free resumes it. A pause the user asked for has
+// no lock file and stays.
+
+func (p Paths) commitLock(id string) string { return filepath.Join(p.dir(id), "commit.lock") }
+
+// pauseForCommit pauses c and returns the function that resumes it.
+func (p Paths) pauseForCommit(ctx context.Context, runc string, c *Container) (resume func(), err error) {
+	l := flock.New(p.commitLock(c.ID))
+	ok, err := l.TryLock()
+	if err != nil {
+		return nil, fmt.Errorf("lock container %s for commit: %w", c.ID[:12], err)
+	}
+	if !ok {
+		return nil, fmt.Errorf("container %s is being committed by another process", c.ID[:12])
+	}
+	if err := p.runc(ctx, runc, "pause", c.ID); err != nil {
+		os.Remove(p.commitLock(c.ID))
+		l.Unlock()
+		return nil, err
+	}
+	return func() {
+		// Resumed even when ctx was cancelled (Ctrl-C during commit).
+		p.runc(context.WithoutCancel(ctx), runc, "resume", c.ID)
+		os.Remove(p.commitLock(c.ID))
+		l.Unlock()
+	}, nil
+}
+
+// resumeOrphaned resumes c if a commit paused it and is gone; it reports
+// whether c was resumed.
+func (p Paths) resumeOrphaned(ctx context.Context, runc string, c *Container) bool {
+	if _, err := os.Stat(p.commitLock(c.ID)); err != nil {
+		return false
+	}
+	l := flock.New(p.commitLock(c.ID))
+	ok, err := l.TryLock()
+	if err != nil || !ok {
+		return false // the commit still runs
+	}
+	defer l.Unlock()
+	if p.runc(ctx, runc, "resume", c.ID) != nil {
+		return false
+	}
+	os.Remove(p.commitLock(c.ID))
+	return true
+}
