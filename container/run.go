@@ -390,6 +390,16 @@ func runRunc(ctx context.Context, p Paths, c *Container, o RunOptions) (int, err
 	// and forwards window-size changes: it is handed our terminal as is.
 	cmd := exec.Command(o.Runc, "--root", p.runcRoot(), "--log", logPath, "--log-format", "json", "run", "--bundle", dir, c.ID)
 	cmd.Stdout, cmd.Stderr = o.Stdout, o.Stderr
+	if !o.Detach && !o.TTY {
+		// docker keeps a foreground container's output for `logs` too. (With
+		// -t, runc copies the terminal itself and nothing can be kept.)
+		logf, err := os.OpenFile(p.logPath(c.ID), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0600)
+		if err != nil {
+			return fail(fmt.Errorf("open container log: %w", err))
+		}
+		defer logf.Close()
+		cmd.Stdout, cmd.Stderr = io.MultiWriter(o.Stdout, logf), io.MultiWriter(o.Stderr, logf)
+	}
 	if o.Interactive || o.TTY {
 		cmd.Stdin = o.Stdin
 	}

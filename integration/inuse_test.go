@@ -102,3 +102,37 @@ func workedOn(t *testing.T, e *env, name string) {
 		t.Errorf("run of the commit of %s: %s", name, r)
 	}
 }
+
+// TestSystemDF: system df counts images, the ones containers use, and the
+// containers' writable layers from real figures (issue 8, case 9); -v
+// lists them.
+func TestSystemDF(t *testing.T) {
+	e := newEnv(t)
+	e.must("pull", "-q", "busybox")
+	e.must("run", "--name", "w", "busybox", "sh", "-c", "dd if=/dev/zero of=/x bs=1k count=600 2>/dev/null")
+	df := e.must("system", "df").stdout
+	fields := map[string][]string{}
+	for _, line := range strings.Split(df, "\n") {
+		f := strings.Fields(line)
+		if len(f) > 0 {
+			fields[f[0]] = f
+		}
+	}
+	if f := fields["Images"]; len(f) < 5 || f[1] != "1" || f[2] != "1" || f[4] != "0B" {
+		t.Errorf("Images line with one image a container uses: %v\n%s", f, df)
+	}
+	if f := fields["Containers"]; len(f) < 5 || f[1] != "1" || f[2] != "0" || f[3] != "614.4kB" {
+		t.Errorf("Containers line with one stopped container that wrote 600 KiB: %v\n%s", f, df)
+	}
+	v := e.must("system", "df", "-v").stdout
+	for _, want := range []string{"Images space usage:", "busybox", "Containers space usage:", " w\n", "Build cache usage:"} {
+		if !strings.Contains(v, want) {
+			t.Errorf("system df -v lacks %q:\n%s", want, v)
+		}
+	}
+	e.must("rm", "w")
+	df = e.must("system", "df").stdout
+	if !strings.Contains(df, "Containers      0         0         0B") {
+		t.Errorf("system df after rm:\n%s", df)
+	}
+}

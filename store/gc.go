@@ -32,6 +32,24 @@ func (s *Store) Writing(ctx context.Context) (done func(), err error) {
 	return func() { l.Unlock() }, nil
 }
 
+// Reach returns every stored blob that roots reach, with its size: what
+// collection keeps, and what system df counts for an image.
+func (s *Store) Reach(ctx context.Context, roots ...ocispec.Descriptor) (map[digest.Digest]int64, error) {
+	reached := map[digest.Digest]int64{}
+	mark := images.HandlerFunc(func(ctx context.Context, desc ocispec.Descriptor) ([]ocispec.Descriptor, error) {
+		reached[desc.Digest] = desc.Size
+		children, err := images.Children(ctx, s.cs, desc)
+		if errdefs.IsNotFound(err) {
+			return nil, nil // a partial image (e.g. one platform of an index)
+		}
+		return children, err
+	})
+	if err := images.Walk(ctx, mark, roots...); err != nil {
+		return nil, err
+	}
+	return reached, nil
+}
+
 // GCResult says what a collection did.
 type GCResult struct {
 	// Skipped is true when another process was writing to the store.
@@ -57,15 +75,6 @@ func (s *Store) GC(ctx context.Context) (GCResult, error) {
 	if err != nil {
 		return res, err
 	}
-	live := map[digest.Digest]bool{}
-	mark := images.HandlerFunc(func(ctx context.Context, desc ocispec.Descriptor) ([]ocispec.Descriptor, error) {
-		live[desc.Digest] = true
-		children, err := images.Children(ctx, s.cs, desc)
-		if errdefs.IsNotFound(err) {
-			return nil, nil // a partial image (e.g. one platform of an index)
-		}
-		return children, err
-	})
 	roots := append([]ocispec.Descriptor{}, idx.Manifests...)
 	leases, err := s.Leases(ctx)
 	if err != nil {
@@ -74,7 +83,8 @@ func (s *Store) GC(ctx context.Context) (GCResult, error) {
 	for _, targets := range leases {
 		roots = append(roots, targets...)
 	}
-	if err := images.Walk(ctx, mark, roots...); err != nil {
+	live, err := s.Reach(ctx, roots...)
+	if err != nil {
 		return res, fmt.Errorf("mark live blobs: %w", err)
 	}
 	// A store no image was ever written to has no blobs directory yet.
@@ -82,7 +92,7 @@ func (s *Store) GC(ctx context.Context) (GCResult, error) {
 		return res, nil
 	}
 	err = s.cs.Walk(ctx, func(info content.Info) error {
-		if live[info.Digest] {
+		if _, ok := live[info.Digest]; ok {
 			return nil
 		}
 		if err := s.cs.Delete(ctx, info.Digest); err != nil && !errdefs.IsNotFound(err) {

@@ -62,7 +62,7 @@ func (s *Store) ForgetTwin(src digest.Digest) {
 }
 
 // sweepTwins drops the records of layers no longer stored.
-func (s *Store) sweepTwins(live map[digest.Digest]bool) error {
+func (s *Store) sweepTwins(live map[digest.Digest]int64) error {
 	root := filepath.Join(s.dir, "twins")
 	algs, err := os.ReadDir(root)
 	if errors.Is(err, os.ErrNotExist) {
@@ -77,7 +77,7 @@ func (s *Store) sweepTwins(live map[digest.Digest]bool) error {
 			return err
 		}
 		for _, e := range ents {
-			if !live[digest.NewDigestFromEncoded(digest.Algorithm(a.Name()), e.Name())] {
+			if _, ok := live[digest.NewDigestFromEncoded(digest.Algorithm(a.Name()), e.Name())]; !ok {
 				os.Remove(filepath.Join(root, a.Name(), e.Name()))
 			}
 		}

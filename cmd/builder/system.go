@@ -3,9 +3,9 @@ package main
 import (
 	"fmt"
 	"os"
-	"text/tabwriter"
 
 	"github.com/builder-dev/builder/cache"
+	"github.com/builder-dev/builder/internal/diskusage"
 	"github.com/docker/go-units"
 	"github.com/urfave/cli/v2"
 )
@@ -60,20 +60,13 @@ func systemCommand() *cli.Command {
 		Subcommands: []*cli.Command{{
 			Name:  "df",
 			Usage: "Show disk usage",
+			Flags: []cli.Flag{&cli.BoolFlag{Name: "verbose", Aliases: []string{"v"}, Usage: "show detailed information on space usage"}},
 			Action: func(c *cli.Context) error {
 				st, root, err := openStore(c)
 				if err != nil {
 					return err
 				}
-				imgs, err := st.List(c.Context)
-				if err != nil {
-					return err
-				}
-				distinct := map[string]bool{}
-				for _, img := range imgs {
-					distinct[img.Target.Digest.String()] = true
-				}
-				size, err := st.BlobsSize(c.Context)
+				_, runc, err := containerEnv(c)
 				if err != nil {
 					return err
 				}
@@ -86,14 +79,7 @@ func systemCommand() *cli.Command {
 				if err != nil {
 					return err
 				}
-				tw := tabwriter.NewWriter(os.Stdout, 10, 1, 3, ' ', 0)
-				fmt.Fprintln(tw, "TYPE\tTOTAL\tACTIVE\tSIZE\tRECLAIMABLE")
-				// No container keeps an image in use yet: all of it is reclaimable.
-				fmt.Fprintf(tw, "Images\t%d\t0\t%s\t%s (100%%)\n", len(distinct), units.HumanSize(float64(size)), units.HumanSize(float64(size)))
-				fmt.Fprintf(tw, "Containers\t0\t0\t0B\t0B\n")
-				fmt.Fprintf(tw, "Local Volumes\t0\t0\t0B\t0B\n")
-				fmt.Fprintf(tw, "Build Cache\t%d\t%d\t%s\t%s\n", bc.Total, bc.Active, units.HumanSize(float64(bc.Size)), units.HumanSize(float64(bc.Reclaimable)))
-				return tw.Flush()
+				return diskusage.Report(c.Context, diskusage.Sources{Store: st, Root: root, Runc: runc, Cache: bc}, c.Bool("verbose"), os.Stdout)
 			},
 		}},
 	}
