@@ -136,3 +136,16 @@ func TestSystemDF(t *testing.T) {
 		t.Errorf("system df after rm:\n%s", df)
 	}
 }
+
+// TestLogsOfForegroundRun: docker keeps a foreground container's output
+// for logs, stdout and stderr alike.
+func TestLogsOfForegroundRun(t *testing.T) {
+	e := newEnv(t)
+	e.must("pull", "-q", "busybox")
+	if r := e.must("run", "--name", "s", "busybox", "sh", "-c", "echo hi; echo oops >&2"); r.stdout != "hi\n" || r.stderr != "oops\n" {
+		t.Errorf("run printed %q / %q", r.stdout, r.stderr)
+	}
+	if out := e.must("logs", "s").stdout; out != "hi\noops\n" {
+		t.Errorf("logs of a foreground run: %q", out)
+	}
+}
