@@ -37,6 +37,11 @@ func (s *Store) Writing(ctx context.Context) (done func(), err error) {
 func (s *Store) Reach(ctx context.Context, roots ...ocispec.Descriptor) (map[digest.Digest]int64, error) {
 	reached := map[digest.Digest]int64{}
 	mark := images.HandlerFunc(func(ctx context.Context, desc ocispec.Descriptor) ([]ocispec.Descriptor, error) {
+		// Each blob is walked once: an index that lists the same child many
+		// times, at several levels, would otherwise cost the product.
+		if _, seen := reached[desc.Digest]; seen {
+			return nil, nil
+		}
 		reached[desc.Digest] = desc.Size
 		children, err := images.Children(ctx, s.cs, desc)
 		if errdefs.IsNotFound(err) {
