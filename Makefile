@@ -49,6 +49,7 @@ test: all peers
 	scripts/deps.sh test
 	$(GO) vet ./...
 	scripts/test.sh
+	scripts/fuzz.sh
 
 bench: all peers
 	scripts/deps.sh bench
