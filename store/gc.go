@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
 
 	"github.com/containerd/containerd/v2/core/content"
 	"github.com/containerd/containerd/v2/core/images"
@@ -23,13 +24,55 @@ import (
 func (s *Store) gcLock() *flock.Flock { return flock.New(filepath.Join(s.dir, "gc.lock")) }
 
 // Writing marks the start of a write of unnamed blobs; call the returned
-// function once they are named in the index (or abandoned).
+// function once they are named in the index (or abandoned); calling it
+// again does nothing.
+//
+// Ingests (half-written blobs) that a killed or failed writer left are
+// dropped as the next writer starts and as each writer finishes, whenever
+// no other writer is active: a pull that failed on a full disk must not
+// keep the disk full.
 func (s *Store) Writing(ctx context.Context) (done func(), err error) {
+	s.dropIngests()
 	l := s.gcLock()
 	if err := l.RLock(); err != nil {
 		return nil, fmt.Errorf("lock image store for writing: %w", err)
 	}
-	return func() { l.Unlock() }, nil
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			l.Unlock()
+			s.dropIngests()
+		})
+	}, nil
+}
+
+// dropIngests removes every ingest, and returns the bytes freed, if no
+// writer holds the GC lock.
+func (s *Store) dropIngests() int64 {
+	l := s.gcLock()
+	if ok, err := l.TryLock(); err != nil || !ok {
+		return 0
+	}
+	defer l.Unlock()
+	return s.removeIngests()
+}
+
+// removeIngests removes every ingest; hold the GC lock exclusively.
+func (s *Store) removeIngests() int64 {
+	ingest := filepath.Join(s.dir, "ingest")
+	var n int64
+	filepath.WalkDir(ingest, func(_ string, d os.DirEntry, err error) error {
+		if err == nil && d.Type().IsRegular() {
+			if fi, err := d.Info(); err == nil {
+				n += fi.Size()
+			}
+		}
+		return nil
+	})
+	if os.RemoveAll(ingest) != nil {
+		return 0
+	}
+	return n
 }
 
 // Reach returns every stored blob that roots reach, with its size: what
@@ -115,17 +158,6 @@ func (s *Store) GC(ctx context.Context) (GCResult, error) {
 	}
 	// Ingests abandoned by killed or failed writers; no writer is active
 	// now. What they held is freed space too.
-	ingest := filepath.Join(s.dir, "ingest")
-	filepath.WalkDir(ingest, func(_ string, d os.DirEntry, err error) error {
-		if err == nil && d.Type().IsRegular() {
-			if fi, err := d.Info(); err == nil {
-				res.Bytes += fi.Size()
-			}
-		}
-		return nil
-	})
-	if err := os.RemoveAll(ingest); err != nil && !errors.Is(err, os.ErrNotExist) {
-		return res, err
-	}
+	res.Bytes += s.removeIngests()
 	return res, nil
 }
