@@ -40,7 +40,7 @@ func TestKillSweep(t *testing.T) {
 
 	type verb struct {
 		name  string
-		prep  func(i int)         // puts the store where the verb has work to do
+		prep  func(i int)          // puts the store where the verb has work to do
 		args  func(i int) []string // the command killed, then run again
 		again func(i int) bool     // whether the rerun must still succeed
 	}
