@@ -57,20 +57,30 @@ func (s *Store) dropIngests() int64 {
 	return s.removeIngests()
 }
 
-// removeIngests removes every ingest; hold the GC lock exclusively.
+// removeIngests removes every ingest; hold the GC lock exclusively. The
+// ingest directory itself stays: the content store makes each ingest in it
+// with a plain mkdir, so a later writer in this process needs it.
 func (s *Store) removeIngests() int64 {
 	ingest := filepath.Join(s.dir, "ingest")
-	var n int64
-	filepath.WalkDir(ingest, func(_ string, d os.DirEntry, err error) error {
-		if err == nil && d.Type().IsRegular() {
-			if fi, err := d.Info(); err == nil {
-				n += fi.Size()
-			}
-		}
-		return nil
-	})
-	if os.RemoveAll(ingest) != nil {
+	ents, err := os.ReadDir(ingest)
+	if err != nil {
 		return 0
+	}
+	var n int64
+	for _, e := range ents {
+		dir := filepath.Join(ingest, e.Name())
+		var size int64
+		filepath.WalkDir(dir, func(_ string, d os.DirEntry, err error) error {
+			if err == nil && d.Type().IsRegular() {
+				if fi, err := d.Info(); err == nil {
+					size += fi.Size()
+				}
+			}
+			return nil
+		})
+		if os.RemoveAll(dir) == nil {
+			n += size
+		}
 	}
 	return n
 }

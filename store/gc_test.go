@@ -1,7 +1,10 @@
 package store
 
 import (
+	"os"
+
 	"context"
+	"github.com/containerd/containerd/v2/core/content"
 	"path/filepath"
 	"testing"
 
@@ -99,5 +102,35 @@ func TestGCKeepsLeased(t *testing.T) {
 	}
 	if res, err := s.GC(ctx); err != nil || len(res.Removed) != 2 {
 		t.Fatalf("GC after release removed %v, want the manifest and config (%v)", res.Removed, err)
+	}
+}
+
+// Dropping abandoned ingests keeps the ingest directory: a writer that
+// starts after another finished in the same process (push -a, one tag
+// after another) writes a new ingest there.
+func TestWriterAfterIngestsDropped(t *testing.T) {
+	s, err := Open(filepath.Join(t.TempDir(), "images"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	w, err := content.OpenWriter(ctx, s.Content(), content.WithRef("abandoned"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Write([]byte("half"))
+	w.Close()
+	for i := 0; i < 2; i++ {
+		done, err := s.Writing(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.WriteJSON(ctx, "application/vnd.oci.image.config.v1+json", map[string]int{"n": i}); err != nil {
+			t.Fatalf("writer %d after the ingests were dropped: %v", i, err)
+		}
+		done()
+	}
+	if ents, _ := os.ReadDir(filepath.Join(s.dir, "ingest")); len(ents) != 0 {
+		t.Errorf("%d ingests left", len(ents))
 	}
 }
