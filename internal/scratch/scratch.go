@@ -50,6 +50,14 @@ func Claim(root string) (*Dir, error) {
 		return nil, fmt.Errorf("lock scratch directory: %w", err)
 	}
 	os.Setenv("TMPDIR", path)
+	// containerd's mount.WithTempMount (BuildKit's exporter diffs layers
+	// through it) chose its directory from /tmp at package init; a process
+	// killed inside it left a mount there that nothing swept.
+	if err := mount.SetTempMountLocation(filepath.Join(path, "mounts")); err != nil {
+		clean(path)
+		l.Unlock()
+		return nil, fmt.Errorf("create scratch mount directory: %w", err)
+	}
 	return &Dir{path: path, lock: l}, nil
 }
 
