@@ -3,7 +3,6 @@ package container
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -17,24 +16,24 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/builder-dev/builder/store"
+	"github.com/moby/moby/api/pkg/stdcopy"
 )
 
 // MonitorCommand is the hidden builder verb a detached container runs
 // under: `builder --root ROOT MonitorCommand ID`.
 const MonitorCommand = "__container-monitor"
 
-func (p Paths) logPath(id string) string { return filepath.Join(p.dir(id), "container.log") }
-
 // spawnMonitor starts a monitor process for c in a session of its own, so
-// it outlives this builder; the container's output goes to its log.
+// it outlives this builder; the container's output goes to its log, and
+// what the monitor itself says to monitor.log.
 func spawnMonitor(p Paths, c *Container, runc string) error {
 	exe, err := os.Executable()
 	if err != nil {
 		return err
 	}
-	logf, err := os.OpenFile(p.logPath(c.ID), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0600)
+	logf, err := os.OpenFile(filepath.Join(p.dir(c.ID), "monitor.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0600)
 	if err != nil {
-		return err
+		return fmt.Errorf("start container monitor: %w", err)
 	}
 	defer logf.Close()
 	cmd := exec.Command(exe, "--root", p.root, MonitorCommand, c.ID)
@@ -73,42 +72,16 @@ func Monitor(ctx context.Context, root, runc, id string) error {
 	if dt, err := os.ReadFile(filepath.Join(p.dir(id), "config.json")); err == nil {
 		json.Unmarshal(dt, &spec)
 	}
-	code, err := runRunc(context.WithoutCancel(ctx), p, c, RunOptions{Runc: runc, Stdout: os.Stdout, Stderr: os.Stderr,
+	log, err := openLog(p.logPath(id))
+	if err != nil {
+		return err
+	}
+	defer log.Close()
+	code, err := runRunc(context.WithoutCancel(ctx), p, c, RunOptions{Runc: runc,
+		Stdout: log.Stream(stdcopy.Stdout), Stderr: log.Stream(stdcopy.Stderr),
 		TTY: spec.Process.Terminal, Detach: true})
 	p.finish(c, code)
 	return err
-}
-
-// Logs copies a container's log to w; follow keeps copying until the
-// container stops.
-func Logs(ctx context.Context, root, runc, ref string, follow bool, w io.Writer) error {
-	p := NewPaths(root)
-	c, err := p.Find(ctx, runc, ref)
-	if err != nil {
-		return err
-	}
-	f, err := os.Open(p.logPath(c.ID))
-	if errors.Is(err, os.ErrNotExist) {
-		return nil // ran in the foreground: its output went to the terminal
-	}
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	for {
-		if _, err := io.Copy(w, f); err != nil {
-			return err
-		}
-		if !follow || !p.alive(ctx, runc, c.ID) {
-			_, err := io.Copy(w, f)
-			return err
-		}
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
 }
 
 // Stop asks a container to stop with its stop signal (SIGTERM by default),

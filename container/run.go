@@ -26,6 +26,7 @@ import (
 	"github.com/containerd/containerd/v2/core/containers"
 	"github.com/containerd/containerd/v2/pkg/namespaces"
 	"github.com/containerd/containerd/v2/pkg/oci"
+	"github.com/moby/moby/api/pkg/stdcopy"
 	"github.com/moby/profiles/seccomp"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -393,12 +394,13 @@ func runRunc(ctx context.Context, p Paths, c *Container, o RunOptions) (int, err
 	if !o.Detach && !o.TTY {
 		// docker keeps a foreground container's output for `logs` too. (With
 		// -t, runc copies the terminal itself and nothing can be kept.)
-		logf, err := os.OpenFile(p.logPath(c.ID), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0600)
+		log, err := openLog(p.logPath(c.ID))
 		if err != nil {
-			return fail(fmt.Errorf("open container log: %w", err))
+			return fail(err)
 		}
-		defer logf.Close()
-		cmd.Stdout, cmd.Stderr = io.MultiWriter(o.Stdout, logf), io.MultiWriter(o.Stderr, logf)
+		defer log.Close()
+		cmd.Stdout = io.MultiWriter(o.Stdout, log.Stream(stdcopy.Stdout))
+		cmd.Stderr = io.MultiWriter(o.Stderr, log.Stream(stdcopy.Stderr))
 	}
 	if o.Interactive || o.TTY {
 		cmd.Stdin = o.Stdin

@@ -28,7 +28,7 @@ func logsCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			return container.Logs(c.Context, root, runc, c.Args().First(), c.Bool("follow"), os.Stdout)
+			return container.Logs(c.Context, root, runc, c.Args().First(), c.Bool("follow"), os.Stdout, os.Stderr)
 		},
 	}
 }
