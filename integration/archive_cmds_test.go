@@ -238,6 +238,7 @@ type entry struct {
 	name, link string
 	typ        byte
 	data       []byte
+	mode       int64 // 0644 when zero
 }
 
 type tarEntries struct {
@@ -269,7 +270,7 @@ func readTar(t *testing.T, path string) tarEntries {
 		var buf bytes.Buffer
 		buf.ReadFrom(tr)
 		out.order = append(out.order, h.Name)
-		out.m[h.Name] = entry{name: h.Name, typ: h.Typeflag, link: h.Linkname, data: buf.Bytes()}
+		out.m[h.Name] = entry{name: h.Name, typ: h.Typeflag, link: h.Linkname, data: buf.Bytes(), mode: h.Mode}
 	}
 	return out
 }
@@ -282,7 +283,11 @@ func writeTar(es []entry) []byte {
 		if typ == 0 {
 			typ = tar.TypeReg
 		}
-		h := &tar.Header{Name: e.name, Linkname: e.link, Typeflag: typ, Mode: 0644}
+		mode := e.mode
+		if mode == 0 {
+			mode = 0644
+		}
+		h := &tar.Header{Name: e.name, Linkname: e.link, Typeflag: typ, Mode: mode}
 		if typ == tar.TypeReg {
 			h.Size = int64(len(e.data))
 		}
