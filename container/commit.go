@@ -1,6 +1,8 @@
 package container
 
 import (
+	"github.com/builder-dev/builder/internal/runtime"
+
 	"context"
 	"encoding/json"
 	"fmt"
@@ -25,9 +27,9 @@ type CommitOptions struct {
 	Author    string
 	Changes   []string
 	// Pause pauses a running container while its layer is read.
-	Pause bool
-	Runc  string
-	Root  string
+	Pause   bool
+	Runtime runtime.Runtime
+	Root    string
 }
 
 // Commit makes a new image from a container: its image plus one layer with
@@ -35,7 +37,7 @@ type CommitOptions struct {
 // entry with the message; it returns the new image's ID.
 func Commit(ctx context.Context, st *store.Store, o CommitOptions) (string, error) {
 	p := NewPaths(o.Root)
-	c, err := p.Find(ctx, o.Runc, o.Container)
+	c, err := p.Find(ctx, o.Runtime, o.Container)
 	if err != nil {
 		return "", err
 	}
@@ -52,7 +54,7 @@ func Commit(ctx context.Context, st *store.Store, o CommitOptions) (string, erro
 		}
 	}
 	if c.Running && !c.Paused && o.Pause {
-		resume, err := p.pauseForCommit(ctx, o.Runc, c)
+		resume, err := p.pauseForCommit(ctx, o.Runtime, c)
 		if err != nil {
 			return "", fmt.Errorf("commit %s: %w", o.Container, err)
 		}

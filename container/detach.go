@@ -1,6 +1,8 @@
 package container
 
 import (
+	"github.com/builder-dev/builder/internal/runtime"
+
 	"context"
 	"encoding/json"
 	"fmt"
@@ -26,7 +28,7 @@ const MonitorCommand = "__container-monitor"
 // spawnMonitor starts a monitor process for c in a session of its own, so
 // it outlives this builder; the container's output goes to its log, and
 // what the monitor itself says to monitor.log.
-func spawnMonitor(p Paths, c *Container, runc string) error {
+func spawnMonitor(p Paths, c *Container, rt runtime.Runtime) error {
 	exe, err := os.Executable()
 	if err != nil {
 		return err
@@ -37,7 +39,7 @@ func spawnMonitor(p Paths, c *Container, runc string) error {
 	}
 	defer logf.Close()
 	cmd := exec.Command(exe, "--root", p.root, MonitorCommand, c.ID)
-	cmd.Env = append(os.Environ(), "BUILDER_RUNC="+runc)
+	cmd.Env = append(os.Environ(), "BUILDER_RUNC="+rt.Binary())
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	if err := cmd.Start(); err != nil {
@@ -46,7 +48,7 @@ func spawnMonitor(p Paths, c *Container, runc string) error {
 	// Wait until runc has the container running, so that ps, exec and
 	// stop right after `run -d` find it.
 	for i := 0; i < 200; i++ {
-		if p.alive(context.Background(), runc, c.ID) {
+		if rt.Alive(context.Background(), c.ID) {
 			break
 		}
 		if cur, err := p.load(c.ID); err == nil && !cur.Running {
@@ -59,7 +61,7 @@ func spawnMonitor(p Paths, c *Container, runc string) error {
 
 // Monitor runs a detached container's process in the foreground, its
 // output to the monitor's own (the log), and records the exit.
-func Monitor(ctx context.Context, root, runc, id string) error {
+func Monitor(ctx context.Context, root string, rt runtime.Runtime, id string) error {
 	p := NewPaths(root)
 	c, err := p.load(id)
 	if err != nil {
@@ -77,7 +79,7 @@ func Monitor(ctx context.Context, root, runc, id string) error {
 		return err
 	}
 	defer log.Close()
-	code, err := runRunc(context.WithoutCancel(ctx), p, c, RunOptions{Runc: runc,
+	code, err := runRunc(context.WithoutCancel(ctx), p, c, RunOptions{Runtime: rt,
 		Stdout: log.Stream(stdcopy.Stdout), Stderr: log.Stream(stdcopy.Stderr),
 		TTY: spec.Process.Terminal, Detach: true})
 	p.finish(c, code)
@@ -86,22 +88,24 @@ func Monitor(ctx context.Context, root, runc, id string) error {
 
 // Stop asks a container to stop with its stop signal (SIGTERM by default),
 // and kills it after timeout.
-func Stop(ctx context.Context, root, runc string, refs []string, timeout time.Duration, w io.Writer) error {
+func Stop(ctx context.Context, root string, rt runtime.Runtime, refs []string, timeout time.Duration, w io.Writer) error {
 	p := NewPaths(root)
 	for _, ref := range refs {
-		c, err := p.Find(ctx, runc, ref)
+		c, err := p.Find(ctx, rt, ref)
 		if err != nil {
 			return err
 		}
 		if c.Running {
 			sig := stopSignal(c.Config.StopSignal)
-			exec.CommandContext(ctx, runc, "--root", p.runcRoot(), "kill", c.ID, strconv.Itoa(int(sig))).Run()
+			if err := rt.Kill(ctx, c.ID, sig); err != nil && rt.Alive(ctx, c.ID) {
+				return fmt.Errorf("stop %s: %w", ref, err)
+			}
 			deadline := time.Now().Add(timeout)
-			for p.alive(ctx, runc, c.ID) && time.Now().Before(deadline) {
+			for rt.Alive(ctx, c.ID) && time.Now().Before(deadline) {
 				time.Sleep(50 * time.Millisecond)
 			}
-			if p.alive(ctx, runc, c.ID) {
-				p.kill(ctx, runc, c.ID, syscall.SIGKILL)
+			if rt.Alive(ctx, c.ID) {
+				p.kill(ctx, rt, c.ID, syscall.SIGKILL)
 			}
 			p.waitFinished(c.ID)
 		}
@@ -111,21 +115,21 @@ func Stop(ctx context.Context, root, runc string, refs []string, timeout time.Du
 }
 
 // Kill sends sig to running containers.
-func Kill(ctx context.Context, root, runc string, refs []string, sig string, w io.Writer) error {
+func Kill(ctx context.Context, root string, rt runtime.Runtime, refs []string, sig string, w io.Writer) error {
 	p := NewPaths(root)
 	s := stopSignal(sig)
 	if sig == "" {
 		s = syscall.SIGKILL
 	}
 	for _, ref := range refs {
-		c, err := p.Find(ctx, runc, ref)
+		c, err := p.Find(ctx, rt, ref)
 		if err != nil {
 			return err
 		}
 		if !c.Running {
 			return fmt.Errorf("cannot kill container: %s: container %s is not running", ref, c.ID[:12])
 		}
-		if err := exec.CommandContext(ctx, runc, "--root", p.runcRoot(), "kill", c.ID, strconv.Itoa(int(s))).Run(); err != nil {
+		if err := rt.Kill(ctx, c.ID, s); err != nil {
 			return fmt.Errorf("kill %s: %w", ref, err)
 		}
 		fmt.Fprintln(w, ref)
@@ -157,10 +161,10 @@ func stopSignal(name string) syscall.Signal {
 }
 
 // Start starts stopped containers again, detached, or attached with attach.
-func Start(ctx context.Context, st *store.Store, root, runc string, refs []string, attach, interactive bool, stdin io.Reader, stdout, stderr io.Writer) (int, error) {
+func Start(ctx context.Context, st *store.Store, root string, rt runtime.Runtime, refs []string, attach, interactive bool, stdin io.Reader, stdout, stderr io.Writer) (int, error) {
 	p := NewPaths(root)
 	for _, ref := range refs {
-		c, err := p.Find(ctx, runc, ref)
+		c, err := p.Find(ctx, rt, ref)
 		if err != nil {
 			return ExitBuilderError, err
 		}
@@ -178,21 +182,23 @@ func Start(ctx context.Context, st *store.Store, root, runc string, refs []strin
 			lowers = []string{filepath.Join(p.dir(c.ID), "empty")}
 		}
 		// The runc record of the last run, if any, goes first.
-		exec.CommandContext(ctx, runc, "--root", p.runcRoot(), "delete", "--force", c.ID).Run()
+		if err := rt.Delete(ctx, c.ID); err != nil {
+			return ExitBuilderError, fmt.Errorf("start %s: %w", ref, err)
+		}
 		if err := mountRootfs(lowers, p.upper(c.ID), filepath.Join(p.dir(c.ID), "work"), p.rootfs(c.ID)); err != nil {
 			return ExitBuilderError, err
 		}
 		c.Running, c.StartedAt, c.FinishedAt = true, time.Now().UTC(), time.Time{}
 		p.save(c)
 		if !attach {
-			if err := spawnMonitor(p, c, runc); err != nil {
+			if err := spawnMonitor(p, c, rt); err != nil {
 				p.finish(c, ExitBuilderError)
 				return ExitBuilderError, err
 			}
 			fmt.Fprintln(stdout, ref)
 			continue
 		}
-		code, err := runRunc(ctx, p, c, RunOptions{Runc: runc, Interactive: interactive, Stdin: stdin, Stdout: stdout, Stderr: stderr})
+		code, err := runRunc(ctx, p, c, RunOptions{Runtime: rt, Interactive: interactive, Stdin: stdin, Stdout: stdout, Stderr: stderr})
 		p.finish(c, code)
 		return code, err
 	}

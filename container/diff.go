@@ -1,6 +1,8 @@
 package container
 
 import (
+	"github.com/builder-dev/builder/internal/runtime"
+
 	"context"
 	"fmt"
 	"io"
@@ -12,9 +14,9 @@ import (
 
 // Diff prints a container's changes to its image as docker does: A, C or
 // D and the path, from the container's overlay upper directory.
-func Diff(ctx context.Context, st *store.Store, root, runc, ref string, w io.Writer) error {
+func Diff(ctx context.Context, st *store.Store, root string, rt runtime.Runtime, ref string, w io.Writer) error {
 	p := NewPaths(root)
-	c, err := p.Find(ctx, runc, ref)
+	c, err := p.Find(ctx, rt, ref)
 	if err != nil {
 		return err
 	}

@@ -1,14 +1,16 @@
 package container
 
 import (
+	"encoding/json"
+	"github.com/builder-dev/builder/internal/runtime"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strconv"
 
 	securejoin "github.com/cyphar/filepath-securejoin"
 	"github.com/moby/sys/user"
@@ -35,55 +37,63 @@ type ExecOptions struct {
 
 // Exec runs a further process in a running container and returns its
 // exit code.
-func Exec(ctx context.Context, root, runc string, o ExecOptions) (int, error) {
+func Exec(ctx context.Context, root string, rt runtime.Runtime, o ExecOptions) (int, error) {
 	p := NewPaths(root)
-	c, err := p.Find(ctx, runc, o.Container)
+	c, err := p.Find(ctx, rt, o.Container)
 	if err != nil {
 		return ExitBuilderError, err
 	}
 	if !c.Running {
 		return ExitBuilderError, fmt.Errorf("container %s is not running", c.ID[:12])
 	}
-	args := []string{"--root", p.runcRoot(), "exec"}
-	if o.TTY {
-		args = append(args, "--tty")
+	// runc exec's own defaults: the container's process (capabilities,
+	// rlimits, no-new-privileges, ...) with these changes.
+	var spec specs.Spec
+	dt, err := os.ReadFile(filepath.Join(p.dir(c.ID), "config.json"))
+	if err == nil {
+		err = json.Unmarshal(dt, &spec)
 	}
-	for _, e := range o.Env {
-		args = append(args, "--env", e)
+	if err == nil && spec.Process == nil {
+		err = errors.New("no process")
 	}
+	if err != nil {
+		return ExitBuilderError, fmt.Errorf("read the config of container %s: %w", c.ID[:12], err)
+	}
+	proc := *spec.Process
+	proc.Args, proc.Terminal, proc.ConsoleSize = o.Args, o.TTY, nil
+	proc.Env = mergeEnv(proc.Env, o.Env)
 	if o.Workdir != "" {
-		args = append(args, "--cwd", o.Workdir)
+		proc.Cwd = o.Workdir
 	}
 	if o.User != "" {
 		u, err := execUser(p.rootfs(c.ID), o.User)
 		if err != nil {
 			return ExitBuilderError, err
 		}
-		args = append(args, "--user", fmt.Sprintf("%d:%d", u.Uid, u.Gid))
+		proc.User = specs.User{UID: uint32(u.Uid), GID: uint32(u.Gid)}
 		for _, g := range u.Sgids {
-			args = append(args, "--additional-gids", strconv.Itoa(g))
+			proc.User.AdditionalGids = append(proc.User.AdditionalGids, uint32(g))
 		}
 	}
-	cmd := exec.CommandContext(ctx, runc, append(append(args, c.ID), o.Args...)...)
-	cmd.Stdout, cmd.Stderr = o.Stdout, o.Stderr
+	stdio := runtime.Stdio{Stdout: o.Stdout, Stderr: o.Stderr}
 	if o.Interactive || o.TTY {
-		cmd.Stdin = o.Stdin
+		stdio.Stdin = o.Stdin
 	}
-	err = cmd.Run()
-	var ee *exec.ExitError
-	if errors.As(err, &ee) {
-		return ee.ExitCode(), nil
-	}
+	run, err := rt.Exec(ctx, c.ID, proc, stdio)
 	if err != nil {
 		return ExitBuilderError, err
 	}
-	return 0, nil
+	code, err := run.Wait()
+	if err != nil {
+		return ExitBuilderError, fmt.Errorf("exec in %s: %w", o.Container, err)
+	}
+	return code, nil
 }
 
 // Export writes a container's whole filesystem as a tar archive.
-func Export(ctx context.Context, st *store.Store, root, runc, ref string, w io.Writer) error {
+func Export(ctx context.Context, st *store.Store, root string, rt runtime.Runtime, ref string, w io.Writer) error {
 	p := NewPaths(root)
-	c, err := p.Find(ctx, runc, ref)
+	c, err := p.Find(ctx, rt, ref)
 	if err != nil {
 		return err
 	}

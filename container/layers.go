@@ -1,6 +1,8 @@
 package container
 
 import (
+	"github.com/builder-dev/builder/internal/runtime"
+
 	"context"
 	"errors"
 	"fmt"
@@ -60,14 +62,14 @@ func (p Paths) neededLayers(ctx context.Context, st *store.Store, all []*Contain
 // collectLayers removes unpacked layers that no container needs, and what
 // killed unpacks left; it returns the bytes freed. It does nothing while
 // another process may be about to use a layer.
-func (p Paths) collectLayers(ctx context.Context, st *store.Store, runc string) (int64, error) {
+func (p Paths) collectLayers(ctx context.Context, st *store.Store, rt runtime.Runtime) (int64, error) {
 	l := p.layersLock()
 	ok, err := l.TryLock()
 	if err != nil || !ok {
 		return 0, err
 	}
 	defer l.Unlock()
-	all, err := p.List(ctx, runc)
+	all, err := p.List(ctx, rt)
 	if err != nil {
 		return 0, err
 	}
@@ -99,10 +101,10 @@ func (p Paths) collectLayers(ctx context.Context, st *store.Store, runc string) 
 
 // Layers reports the size of the unpacked layers and how much of it no
 // container needs.
-func Layers(ctx context.Context, st *store.Store, root, runc string) (LayerUsage, error) {
+func Layers(ctx context.Context, st *store.Store, root string, rt runtime.Runtime) (LayerUsage, error) {
 	p := NewPaths(root)
 	var u LayerUsage
-	all, err := p.List(ctx, runc)
+	all, err := p.List(ctx, rt)
 	if err != nil {
 		return u, err
 	}

@@ -1,6 +1,8 @@
 package container
 
 import (
+	"github.com/builder-dev/builder/internal/runtime"
+
 	"context"
 	"fmt"
 	"io"
@@ -35,8 +37,8 @@ type Row struct {
 }
 
 // List writes the containers in docker's ps format.
-func List(ctx context.Context, root, runc string, o ListOptions, w io.Writer) error {
-	all, err := NewPaths(root).List(ctx, runc)
+func List(ctx context.Context, root string, rt runtime.Runtime, o ListOptions, w io.Writer) error {
+	all, err := NewPaths(root).List(ctx, rt)
 	if err != nil {
 		return err
 	}

@@ -1,6 +1,8 @@
 package container
 
 import (
+	"github.com/builder-dev/builder/internal/runtime"
+
 	"context"
 	"encoding/binary"
 	"errors"
@@ -65,9 +67,9 @@ func (w streamWriter) Write(p []byte) (int, error) {
 
 // Logs copies a container's output to stdout and stderr, each stream to
 // its own; follow keeps copying until the container stops.
-func Logs(ctx context.Context, root, runc, ref string, follow bool, stdout, stderr io.Writer) error {
+func Logs(ctx context.Context, root string, rt runtime.Runtime, ref string, follow bool, stdout, stderr io.Writer) error {
 	p := NewPaths(root)
-	c, err := p.Find(ctx, runc, ref)
+	c, err := p.Find(ctx, rt, ref)
 	if err != nil {
 		return err
 	}
@@ -81,7 +83,7 @@ func Logs(ctx context.Context, root, runc, ref string, follow bool, stdout, stde
 	defer f.Close()
 	var r io.Reader = f
 	if follow {
-		r = &followReader{ctx: ctx, f: f, alive: func() bool { return p.alive(ctx, runc, c.ID) }}
+		r = &followReader{ctx: ctx, f: f, alive: func() bool { return rt.Alive(ctx, c.ID) }}
 	}
 	if _, err := stdcopy.StdCopy(stdout, stderr, r); err != nil {
 		return fmt.Errorf("read log of %s: %w", ref, err)

@@ -1,12 +1,13 @@
 package container
 
 import (
+	"github.com/builder-dev/builder/internal/runtime"
+
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 
@@ -14,35 +15,35 @@ import (
 )
 
 // Pause freezes running containers, as docker pause does.
-func Pause(ctx context.Context, root, runc string, refs []string, w io.Writer) error {
-	return eachContainer(ctx, root, runc, refs, w, func(p Paths, c *Container) error {
+func Pause(ctx context.Context, root string, rt runtime.Runtime, refs []string, w io.Writer) error {
+	return eachContainer(ctx, root, rt, refs, w, func(p Paths, c *Container) error {
 		if !c.Running {
 			return fmt.Errorf("Container %s is not running", c.ID)
 		}
 		if c.Paused {
 			return fmt.Errorf("Container %s is already paused", c.ID)
 		}
-		return p.runc(ctx, runc, "pause", c.ID)
+		return rt.Pause(ctx, c.ID)
 	})
 }
 
 // Unpause thaws paused containers, as docker unpause does.
-func Unpause(ctx context.Context, root, runc string, refs []string, w io.Writer) error {
-	return eachContainer(ctx, root, runc, refs, w, func(p Paths, c *Container) error {
+func Unpause(ctx context.Context, root string, rt runtime.Runtime, refs []string, w io.Writer) error {
+	return eachContainer(ctx, root, rt, refs, w, func(p Paths, c *Container) error {
 		if !c.Paused {
 			return fmt.Errorf("Container %s is not paused", c.ID)
 		}
-		return p.runc(ctx, runc, "resume", c.ID)
+		return rt.Resume(ctx, c.ID)
 	})
 }
 
 // eachContainer applies fn to each ref, printing the ref on success and
 // joining the errors, as docker's container verbs do.
-func eachContainer(ctx context.Context, root, runc string, refs []string, w io.Writer, fn func(Paths, *Container) error) error {
+func eachContainer(ctx context.Context, root string, rt runtime.Runtime, refs []string, w io.Writer, fn func(Paths, *Container) error) error {
 	p := NewPaths(root)
 	var errs []string
 	for _, ref := range refs {
-		c, err := p.Find(ctx, runc, ref)
+		c, err := p.Find(ctx, rt, ref)
 		if err == nil {
 			err = fn(p, c)
 		}
@@ -58,16 +59,6 @@ func eachContainer(ctx context.Context, root, runc string, refs []string, w io.W
 	return nil
 }
 
-// runc runs one runc verb on the containers' runc root, returning its
-// error with what runc said.
-func (p Paths) runc(ctx context.Context, runc string, args ...string) error {
-	out, err := exec.CommandContext(ctx, runc, append([]string{"--root", p.runcRoot()}, args...)...).CombinedOutput()
-	if err != nil {
-		return fmt.Errorf("runc %s: %v: %s", args[0], err, strings.TrimSpace(string(out)))
-	}
-	return nil
-}
-
 // A commit pauses a running container while it reads its layer. Killed
 // then, it could never resume it: so it holds commit.lock for as long as
 // the pause lasts, and whoever next lists the container and finds it
@@ -77,7 +68,7 @@ func (p Paths) runc(ctx context.Context, runc string, args ...string) error {
 func (p Paths) commitLock(id string) string { return filepath.Join(p.dir(id), "commit.lock") }
 
 // pauseForCommit pauses c and returns the function that resumes it.
-func (p Paths) pauseForCommit(ctx context.Context, runc string, c *Container) (resume func(), err error) {
+func (p Paths) pauseForCommit(ctx context.Context, rt runtime.Runtime, c *Container) (resume func(), err error) {
 	l := flock.New(p.commitLock(c.ID))
 	ok, err := l.TryLock()
 	if err != nil {
@@ -86,14 +77,14 @@ func (p Paths) pauseForCommit(ctx context.Context, runc string, c *Container) (r
 	if !ok {
 		return nil, fmt.Errorf("container %s is being committed by another process", c.ID[:12])
 	}
-	if err := p.runc(ctx, runc, "pause", c.ID); err != nil {
+	if err := rt.Pause(ctx, c.ID); err != nil {
 		os.Remove(p.commitLock(c.ID))
 		l.Unlock()
 		return nil, err
 	}
 	return func() {
 		// Resumed even when ctx was cancelled (Ctrl-C during commit).
-		p.runc(context.WithoutCancel(ctx), runc, "resume", c.ID)
+		rt.Resume(context.WithoutCancel(ctx), c.ID)
 		os.Remove(p.commitLock(c.ID))
 		l.Unlock()
 	}, nil
@@ -101,7 +92,7 @@ func (p Paths) pauseForCommit(ctx context.Context, runc string, c *Container) (r
 
 // resumeOrphaned resumes c if a commit paused it and is gone; it reports
 // whether c was resumed.
-func (p Paths) resumeOrphaned(ctx context.Context, runc string, c *Container) bool {
+func (p Paths) resumeOrphaned(ctx context.Context, rt runtime.Runtime, c *Container) bool {
 	if _, err := os.Stat(p.commitLock(c.ID)); err != nil {
 		return false
 	}
@@ -111,7 +102,7 @@ func (p Paths) resumeOrphaned(ctx context.Context, runc string, c *Container) bo
 		return false // the commit still runs
 	}
 	defer l.Unlock()
-	if p.runc(ctx, runc, "resume", c.ID) != nil {
+	if rt.Resume(ctx, c.ID) != nil {
 		return false
 	}
 	os.Remove(p.commitLock(c.ID))

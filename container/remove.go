@@ -1,12 +1,13 @@
 package container
 
 import (
+	"github.com/builder-dev/builder/internal/runtime"
+
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"strings"
 	"syscall"
 	"time"
@@ -45,11 +46,11 @@ type RemoveOptions struct {
 
 // Remove removes containers, printing each reference as docker does, then
 // the unpacked layers no container needs any more.
-func Remove(ctx context.Context, st *store.Store, root, runc string, refs []string, o RemoveOptions, w io.Writer) error {
+func Remove(ctx context.Context, st *store.Store, root string, rt runtime.Runtime, refs []string, o RemoveOptions, w io.Writer) error {
 	p := NewPaths(root)
 	var errs []string
 	for _, ref := range refs {
-		c, err := p.Find(ctx, runc, ref)
+		c, err := p.Find(ctx, rt, ref)
 		if err != nil {
 			errs = append(errs, err.Error())
 			continue
@@ -59,15 +60,15 @@ func Remove(ctx context.Context, st *store.Store, root, runc string, refs []stri
 				errs = append(errs, fmt.Sprintf("cannot remove container %q: container is running: stop the container before removing or force remove", ref))
 				continue
 			}
-			p.kill(ctx, runc, c.ID, syscall.SIGKILL)
+			p.kill(ctx, rt, c.ID, syscall.SIGKILL)
 		}
-		if err := p.destroy(ctx, runc, c); err != nil {
+		if err := p.destroy(ctx, rt, c); err != nil {
 			errs = append(errs, err.Error())
 			continue
 		}
 		fmt.Fprintln(w, ref)
 	}
-	if _, err := p.collectLayers(ctx, st, runc); err != nil {
+	if _, err := p.collectLayers(ctx, st, rt); err != nil {
 		errs = append(errs, err.Error())
 	}
 	if len(errs) > 0 {
@@ -78,19 +79,18 @@ func Remove(ctx context.Context, st *store.Store, root, runc string, refs []stri
 
 // destroy removes a stopped container: the runc record a builder killed
 // mid-run leaves, then its state.
-func (p Paths) destroy(ctx context.Context, runc string, c *Container) error {
-	out, err := exec.CommandContext(ctx, runc, "--root", p.runcRoot(), "delete", "--force", c.ID).CombinedOutput()
-	if err != nil && !strings.Contains(string(out), "does not exist") {
-		return fmt.Errorf("remove container %s: runc delete: %v: %s", c.ID[:12], err, strings.TrimSpace(string(out)))
+func (p Paths) destroy(ctx context.Context, rt runtime.Runtime, c *Container) error {
+	if err := rt.Delete(ctx, c.ID); err != nil {
+		return fmt.Errorf("remove container %s: %w", c.ID[:12], err)
 	}
 	return p.remove(c)
 }
 
 // Prune removes every stopped container and the unpacked layers no
 // container needs any more, reporting the space freed.
-func Prune(ctx context.Context, st *store.Store, root, runc string, w io.Writer) error {
+func Prune(ctx context.Context, st *store.Store, root string, rt runtime.Runtime, w io.Writer) error {
 	p := NewPaths(root)
-	all, err := p.List(ctx, runc)
+	all, err := p.List(ctx, rt)
 	if err != nil {
 		return err
 	}
@@ -102,14 +102,14 @@ func Prune(ctx context.Context, st *store.Store, root, runc string, w io.Writer)
 			continue
 		}
 		size, _ := dirSize(p.upper(c.ID))
-		if err := p.destroy(ctx, runc, c); err != nil {
+		if err := p.destroy(ctx, rt, c); err != nil {
 			errs = append(errs, err)
 			continue
 		}
 		ids = append(ids, c.ID)
 		freed += size
 	}
-	n, err := p.collectLayers(ctx, st, runc)
+	n, err := p.collectLayers(ctx, st, rt)
 	freed += n
 	if err != nil {
 		errs = append(errs, err)
@@ -126,9 +126,9 @@ func Prune(ctx context.Context, st *store.Store, root, runc string, w io.Writer)
 }
 
 // kill signals a container's process through runc and waits for it to go.
-func (p Paths) kill(ctx context.Context, runc, id string, sig syscall.Signal) {
-	exec.CommandContext(ctx, runc, "--root", p.runcRoot(), "kill", id, fmt.Sprint(int(sig))).Run()
-	for i := 0; i < 100 && p.alive(ctx, runc, id); i++ {
+func (p Paths) kill(ctx context.Context, rt runtime.Runtime, id string, sig syscall.Signal) {
+	rt.Kill(ctx, id, sig) // a process already gone is what kill wants
+	for i := 0; i < 100 && rt.Alive(ctx, id); i++ {
 		time.Sleep(50 * time.Millisecond)
 	}
 }

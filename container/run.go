@@ -5,6 +5,8 @@
 package container
 
 import (
+	"github.com/builder-dev/builder/internal/runtime"
+
 	"bufio"
 	"context"
 	"crypto/rand"
@@ -14,7 +16,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -61,8 +62,8 @@ type RunOptions struct {
 	Remove      bool
 	// Detach leaves the container running under a monitor process and
 	// prints its ID; its output goes to the log `builder logs` reads.
-	Detach bool
-	Runc   string
+	Detach  bool
+	Runtime runtime.Runtime
 	// Root is builder's state root; containers and unpacked layers live
 	// below it.
 	Root   string
@@ -160,7 +161,7 @@ func Run(ctx context.Context, st *store.Store, o RunOptions) (int, error) {
 	c.Running, c.StartedAt = true, time.Now().UTC()
 	p.save(c)
 	if o.Detach {
-		if err := spawnMonitor(p, c, o.Runc); err != nil {
+		if err := spawnMonitor(p, c, o.Runtime); err != nil {
 			p.remove(c)
 			return fail(err)
 		}
@@ -389,8 +390,7 @@ func runRunc(ctx context.Context, p Paths, c *Container, o RunOptions) (int, err
 	// With a terminal (spec.Process.Terminal), runc in the foreground makes
 	// the pseudo-terminal itself, puts ours in raw mode, copies both ways
 	// and forwards window-size changes: it is handed our terminal as is.
-	cmd := exec.Command(o.Runc, "--root", p.runcRoot(), "--log", logPath, "--log-format", "json", "run", "--bundle", dir, c.ID)
-	cmd.Stdout, cmd.Stderr = o.Stdout, o.Stderr
+	stdio := runtime.Stdio{Stdout: o.Stdout, Stderr: o.Stderr}
 	if !o.Detach && !o.TTY {
 		// docker keeps a foreground container's output for `logs` too. (With
 		// -t, runc copies the terminal itself and nothing can be kept.)
@@ -399,11 +399,11 @@ func runRunc(ctx context.Context, p Paths, c *Container, o RunOptions) (int, err
 			return fail(err)
 		}
 		defer log.Close()
-		cmd.Stdout = io.MultiWriter(o.Stdout, log.Stream(stdcopy.Stdout))
-		cmd.Stderr = io.MultiWriter(o.Stderr, log.Stream(stdcopy.Stderr))
+		stdio.Stdout = io.MultiWriter(o.Stdout, log.Stream(stdcopy.Stdout))
+		stdio.Stderr = io.MultiWriter(o.Stderr, log.Stream(stdcopy.Stderr))
 	}
 	if o.Interactive || o.TTY {
-		cmd.Stdin = o.Stdin
+		stdio.Stdin = o.Stdin
 	}
 	var slave *os.File
 	var copied chan struct{}
@@ -421,48 +421,53 @@ func runRunc(ctx context.Context, p Paths, c *Container, o RunOptions) (int, err
 		if err != nil {
 			return fail(fmt.Errorf("open terminal %s: %w", slavePath, err))
 		}
-		cmd.Stdin, cmd.Stdout, cmd.Stderr = slave, slave, slave
-		cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
+		stdio = runtime.Stdio{Stdin: slave, Stdout: slave, Stderr: slave, Setsid: true}
 		copied = make(chan struct{})
 		go func() {
 			defer close(copied)
 			io.Copy(o.Stdout, pty) // ends with EIO once runc, the last holder of the slave, exits
 		}()
 	}
-	startErr := cmd.Start()
+	proc, startErr := o.Runtime.Run(ctx, c.ID, dir, logPath, stdio)
 	if slave != nil {
 		// runc holds the terminal now; with this copy closed, the copy
 		// ends when runc exits.
 		slave.Close()
 	}
 	if startErr != nil {
-		return fail(fmt.Errorf("start runc: %w", startErr))
+		return fail(startErr)
 	}
 	if copied != nil {
 		defer func() { <-copied }()
 	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	var err error
+	type exit struct {
+		code int
+		err  error
+	}
+	done := make(chan exit, 1)
+	go func() {
+		code, err := proc.Wait()
+		done <- exit{code, err}
+	}()
+	var e exit
 	select {
-	case err = <-done:
+	case e = <-done:
 	case <-ctx.Done():
 		// runc relays signals to the container: ask it to stop, as
 		// docker's signal proxy does, and give it time before killing.
-		cmd.Process.Signal(syscall.SIGTERM)
+		proc.Signal(syscall.SIGTERM)
 		select {
-		case err = <-done:
+		case e = <-done:
 		case <-time.After(10 * time.Second):
-			cmd.Process.Kill()
-			err = <-done
+			proc.Signal(syscall.SIGKILL)
+			e = <-done
 		}
 	}
-	if err == nil {
-		return 0, nil
+	if e.err != nil {
+		return fail(fmt.Errorf("run runc: %w", e.err))
 	}
-	var ee *exec.ExitError
-	if !errors.As(err, &ee) {
-		return fail(fmt.Errorf("run runc: %w", err))
+	if e.code == 0 {
+		return 0, nil
 	}
 	if msg := startError(logPath); msg != "" {
 		code := ExitBuilderError
@@ -475,7 +480,7 @@ func runRunc(ctx context.Context, p Paths, c *Container, o RunOptions) (int, err
 		// runc has already printed msg on stderr.
 		return code, &Error{code, nil}
 	}
-	return ee.ExitCode(), nil
+	return e.code, nil
 }
 
 // startError returns runc's error when it failed before the container's

@@ -1,12 +1,13 @@
 package container
 
 import (
+	"github.com/builder-dev/builder/internal/runtime"
+
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -48,7 +49,6 @@ func NewPaths(root string) Paths { return Paths{root: root} }
 
 func (p Paths) dir(id string) string     { return filepath.Join(p.root, "containers", id) }
 func (p Paths) names() string            { return filepath.Join(p.root, "containers", "names") }
-func (p Paths) runcRoot() string         { return filepath.Join(p.root, "runc") }
 func (p Paths) meta(id string) string    { return filepath.Join(p.dir(id), "container.json") }
 func (p Paths) upper(id string) string   { return filepath.Join(p.dir(id), "upper") }
 func (p Paths) rootfs(id string) string  { return filepath.Join(p.dir(id), "rootfs") }
@@ -99,7 +99,7 @@ var ErrNoSuchContainer = errors.New("No such container")
 
 // List returns every container, newest first, with Running checked
 // against runc (a builder killed mid-run cannot have recorded the exit).
-func (p Paths) List(ctx context.Context, runc string) ([]*Container, error) {
+func (p Paths) List(ctx context.Context, rt runtime.Runtime) ([]*Container, error) {
 	ents, err := os.ReadDir(filepath.Join(p.root, "containers"))
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, nil
@@ -117,10 +117,10 @@ func (p Paths) List(ctx context.Context, runc string) ([]*Container, error) {
 			continue // being created or removed
 		}
 		if c.Running {
-			switch p.status(ctx, runc, c.ID) {
+			switch rt.Status(ctx, c.ID) {
 			case "running":
 			case "paused":
-				c.Paused = !p.resumeOrphaned(ctx, runc, c)
+				c.Paused = !p.resumeOrphaned(ctx, rt, c)
 			default:
 				c.Running = false
 			}
@@ -132,8 +132,8 @@ func (p Paths) List(ctx context.Context, runc string) ([]*Container, error) {
 }
 
 // Find looks a container up by name, ID or ID prefix.
-func (p Paths) Find(ctx context.Context, runc, ref string) (*Container, error) {
-	all, err := p.List(ctx, runc)
+func (p Paths) Find(ctx context.Context, rt runtime.Runtime, ref string) (*Container, error) {
+	all, err := p.List(ctx, rt)
 	if err != nil {
 		return nil, err
 	}
@@ -155,28 +155,14 @@ func (p Paths) Find(ctx context.Context, runc, ref string) (*Container, error) {
 	return match, nil
 }
 
-// alive asks runc whether the container's process still runs.
-func (p Paths) alive(ctx context.Context, runc, id string) bool {
-	s := p.status(ctx, runc, id)
-	return s == "running" || s == "paused"
-}
-
-// status is runc's status of the container ("" when runc has none).
-func (p Paths) status(ctx context.Context, runc, id string) string {
-	out, err := exec.CommandContext(ctx, runc, "--root", p.runcRoot(), "state", id).Output()
-	if err != nil {
-		return ""
-	}
-	var st struct{ Status string }
-	json.Unmarshal(out, &st)
-	return st.Status
-}
-
 // Runtime is the containers under a state root as runc sees them; it
 // answers images.Containers for rmi.
-type Runtime struct{ Root, Runc string }
+type Runtime struct {
+	Root    string
+	Runtime runtime.Runtime
+}
 
 // Running reports whether container id's process runs (or is paused).
 func (r Runtime) Running(ctx context.Context, id string) bool {
-	return NewPaths(r.Root).alive(ctx, r.Runc, id)
+	return r.Runtime.Alive(ctx, id)
 }

@@ -1,6 +1,8 @@
 package container
 
 import (
+	"github.com/builder-dev/builder/internal/runtime"
+
 	"context"
 
 	"github.com/builder-dev/builder/store"
@@ -17,9 +19,9 @@ type Usage struct {
 
 // DiskUsage reports each container's writable layer and what the
 // unpacked layers under the root hold.
-func DiskUsage(ctx context.Context, st *store.Store, root, runc string) ([]Usage, LayerUsage, error) {
+func DiskUsage(ctx context.Context, st *store.Store, root string, rt runtime.Runtime) ([]Usage, LayerUsage, error) {
 	p := NewPaths(root)
-	all, err := p.List(ctx, runc)
+	all, err := p.List(ctx, rt)
 	if err != nil {
 		return nil, LayerUsage{}, err
 	}
@@ -31,6 +33,6 @@ func DiskUsage(ctx context.Context, st *store.Store, root, runc string) ([]Usage
 		}
 		out = append(out, Usage{Row: row(c, false), Running: c.Running, Size: size, TargetDigest: c.Target.Digest.String()})
 	}
-	layers, err := Layers(ctx, st, root, runc)
+	layers, err := Layers(ctx, st, root, rt)
 	return out, layers, err
 }

@@ -346,6 +346,11 @@ func TestDetachedLifecycle(t *testing.T) {
 	if r := e.run("exec", "-u", "nosuchuser", "bg", "true"); r.code == 0 || !strings.Contains(r.stderr, "unable to find user nosuchuser") {
 		t.Errorf("exec -u nosuchuser: %s", r)
 	}
+	// exec starts from the container's own process (its environment and
+	// capabilities, as runc exec does), with -e and -w on top.
+	if got := e.must("exec", "-e", "FOO=bar", "-w", "/tmp", "bg", "sh", "-c", `echo $FOO $PATH $(pwd); grep CapEff /proc/self/status`).stdout; !strings.HasPrefix(got, "bar /usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin /tmp\nCapEff:\t00000000a80425fb\n") {
+		t.Errorf("exec -e FOO=bar -w /tmp: %q", got)
+	}
 	// commit of a running container (paused meanwhile, as docker's -p
 	// default does) takes what it wrote, and leaves it running.
 	e.must("exec", "bg", "sh", "-c", "echo made-while-running > /made")

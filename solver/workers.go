@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/builder-dev/builder/internal/atomicfile"
+	"github.com/builder-dev/builder/internal/machine"
 
 	controlapi "github.com/moby/buildkit/api/services/control"
 	apitypes "github.com/moby/buildkit/api/types"
@@ -68,22 +69,8 @@ func machinePlatforms(w *base.Worker, cacheFile string) []ocispec.Platform {
 	return plats
 }
 
-// cacheDir is a per-machine directory the user owns for facts about the
-// machine (runnable platforms, runc's version): /run/builder for root,
-// $XDG_RUNTIME_DIR/builder otherwise ("" disables these caches). /run is
-// cleared at boot, as such facts may change then.
-func cacheDir() string {
-	if os.Geteuid() == 0 {
-		return "/run/builder"
-	}
-	if d := os.Getenv("XDG_RUNTIME_DIR"); d != "" {
-		return filepath.Join(d, "builder")
-	}
-	return ""
-}
-
 func platformsCacheFile() string {
-	if d := cacheDir(); d != "" {
+	if d := machine.CacheDir(); d != "" {
 		return filepath.Join(d, "platforms.json")
 	}
 	return ""

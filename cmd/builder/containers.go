@@ -2,21 +2,21 @@ package main
 
 import (
 	"fmt"
+	"github.com/builder-dev/builder/internal/runtime"
 	"os"
 
 	"github.com/builder-dev/builder/container"
-	"github.com/builder-dev/builder/solver"
 	"github.com/urfave/cli/v2"
 )
 
 // containerEnv is what every container verb needs: the state root and runc.
-func containerEnv(c *cli.Context) (root, runc string, err error) {
+func containerEnv(c *cli.Context) (root string, rt runtime.Runtime, err error) {
 	root, err = rootDir(c)
 	if err != nil {
-		return "", "", err
+		return "", rt, err
 	}
-	runc, err = solver.FindRunc(func(msg string) { fmt.Fprintln(os.Stderr, "WARNING:", msg) })
-	return root, runc, err
+	runc, err := runtime.Find(func(msg string) { fmt.Fprintln(os.Stderr, "WARNING:", msg) })
+	return root, runtime.ForContainers(runc, root), err
 }
 
 func psCommand() *cli.Command {
@@ -31,11 +31,11 @@ func psCommand() *cli.Command {
 			&cli.StringSliceFlag{Name: "filter", Aliases: []string{"f"}, Usage: "filter output: status=, name=, ancestor="},
 		},
 		Action: func(c *cli.Context) error {
-			root, runc, err := containerEnv(c)
+			root, rt, err := containerEnv(c)
 			if err != nil {
 				return err
 			}
-			return container.List(c.Context, root, runc, container.ListOptions{All: c.Bool("all"), Quiet: c.Bool("quiet"),
+			return container.List(c.Context, root, rt, container.ListOptions{All: c.Bool("all"), Quiet: c.Bool("quiet"),
 				NoTrunc: c.Bool("no-trunc"), Format: c.String("format"), Filters: c.StringSlice("filter")}, os.Stdout)
 		},
 	}
@@ -60,13 +60,13 @@ func commitCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			root, runc, err := containerEnv(c)
+			root, rt, err := containerEnv(c)
 			if err != nil {
 				return err
 			}
 			id, err := container.Commit(c.Context, st, container.CommitOptions{Container: c.Args().Get(0), Ref: c.Args().Get(1),
 				Message: c.String("message"), Author: c.String("author"), Changes: c.StringSlice("change"),
-				Pause: c.Bool("pause"), Runc: runc, Root: root})
+				Pause: c.Bool("pause"), Runtime: rt, Root: root})
 			if err != nil {
 				return err
 			}
@@ -89,11 +89,11 @@ func diffCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			root, runc, err := containerEnv(c)
+			root, rt, err := containerEnv(c)
 			if err != nil {
 				return err
 			}
-			return container.Diff(c.Context, st, root, runc, c.Args().First(), os.Stdout)
+			return container.Diff(c.Context, st, root, rt, c.Args().First(), os.Stdout)
 		},
 	}
 }
@@ -115,11 +115,11 @@ func rmCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			root, runc, err := containerEnv(c)
+			root, rt, err := containerEnv(c)
 			if err != nil {
 				return err
 			}
-			return container.Remove(c.Context, st, root, runc, c.Args().Slice(), container.RemoveOptions{Force: c.Bool("force")}, os.Stdout)
+			return container.Remove(c.Context, st, root, rt, c.Args().Slice(), container.RemoveOptions{Force: c.Bool("force")}, os.Stdout)
 		},
 	}
 }
@@ -140,11 +140,11 @@ func containerCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			root, runc, err := containerEnv(c)
+			root, rt, err := containerEnv(c)
 			if err != nil {
 				return err
 			}
-			return container.Prune(c.Context, st, root, runc, os.Stdout)
+			return container.Prune(c.Context, st, root, rt, os.Stdout)
 		},
 	}
 	return &cli.Command{

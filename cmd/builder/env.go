@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"github.com/builder-dev/builder/internal/runtime"
 	"os"
 	"path/filepath"
 
@@ -54,7 +55,7 @@ func openSolver(ctx context.Context, c *cli.Context, root string) (*solver.Solve
 	}
 	opt := solver.Options{Root: root, Addr: c.String("addr"), Registries: cfg.Registries, GC: cfg.GC, Log: os.Stderr}
 	if opt.Addr == "" {
-		opt.Runc, err = solver.FindRunc(func(msg string) { fmt.Fprintln(os.Stderr, "WARNING:", msg) })
+		opt.Runc, err = runtime.Find(func(msg string) { fmt.Fprintln(os.Stderr, "WARNING:", msg) })
 		if err != nil {
 			return nil, err
 		}

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"github.com/builder-dev/builder/internal/runtime"
+
 	"errors"
 	"fmt"
 	"io"
@@ -24,11 +26,11 @@ func logsCommand() *cli.Command {
 			if c.NArg() != 1 {
 				return usageError(c, "requires exactly 1 argument")
 			}
-			root, runc, err := containerEnv(c)
+			root, rt, err := containerEnv(c)
 			if err != nil {
 				return err
 			}
-			return container.Logs(c.Context, root, runc, c.Args().First(), c.Bool("follow"), os.Stdout, os.Stderr)
+			return container.Logs(c.Context, root, rt, c.Args().First(), c.Bool("follow"), os.Stdout, os.Stderr)
 		},
 	}
 }
@@ -43,11 +45,11 @@ func stopCommand() *cli.Command {
 			if c.NArg() < 1 {
 				return usageError(c, "requires at least 1 argument")
 			}
-			root, runc, err := containerEnv(c)
+			root, rt, err := containerEnv(c)
 			if err != nil {
 				return err
 			}
-			return container.Stop(c.Context, root, runc, c.Args().Slice(), time.Duration(c.Int("time"))*time.Second, os.Stdout)
+			return container.Stop(c.Context, root, rt, c.Args().Slice(), time.Duration(c.Int("time"))*time.Second, os.Stdout)
 		},
 	}
 }
@@ -62,11 +64,11 @@ func killCommand() *cli.Command {
 			if c.NArg() < 1 {
 				return usageError(c, "requires at least 1 argument")
 			}
-			root, runc, err := containerEnv(c)
+			root, rt, err := containerEnv(c)
 			if err != nil {
 				return err
 			}
-			return container.Kill(c.Context, root, runc, c.Args().Slice(), c.String("signal"), os.Stdout)
+			return container.Kill(c.Context, root, rt, c.Args().Slice(), c.String("signal"), os.Stdout)
 		},
 	}
 }
@@ -88,11 +90,11 @@ func startCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			root, runc, err := containerEnv(c)
+			root, rt, err := containerEnv(c)
 			if err != nil {
 				return err
 			}
-			code, err := container.Start(c.Context, st, root, runc, c.Args().Slice(), c.Bool("attach") || c.Bool("interactive"),
+			code, err := container.Start(c.Context, st, root, rt, c.Args().Slice(), c.Bool("attach") || c.Bool("interactive"),
 				c.Bool("interactive"), os.Stdin, os.Stdout, os.Stderr)
 			if err != nil {
 				return err
@@ -121,11 +123,11 @@ func execCommand() *cli.Command {
 			if c.NArg() < 2 {
 				return usageError(c, "requires at least 2 arguments")
 			}
-			root, runc, err := containerEnv(c)
+			root, rt, err := containerEnv(c)
 			if err != nil {
 				return &exitError{code: container.ExitBuilderError, err: err}
 			}
-			code, err := container.Exec(c.Context, root, runc, container.ExecOptions{Container: c.Args().First(), Args: c.Args().Slice()[1:],
+			code, err := container.Exec(c.Context, root, rt, container.ExecOptions{Container: c.Args().First(), Args: c.Args().Slice()[1:],
 				Interactive: c.Bool("interactive"), TTY: c.Bool("tty"), Env: c.StringSlice("env"), Workdir: c.String("workdir"),
 				User: c.String("user"), Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr})
 			if err != nil {
@@ -153,12 +155,12 @@ func exportCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			root, runc, err := containerEnv(c)
+			root, rt, err := containerEnv(c)
 			if err != nil {
 				return err
 			}
 			export := func(w io.Writer) error {
-				return container.Export(c.Context, st, root, runc, c.Args().First(), w)
+				return container.Export(c.Context, st, root, rt, c.Args().First(), w)
 			}
 			if dest := c.String("output"); dest != "" {
 				return atomicfile.Write(dest, 0644, export)
@@ -185,7 +187,7 @@ func monitorCommand() *cli.Command {
 			if runc == "" {
 				return fmt.Errorf("%s: BUILDER_RUNC unset", container.MonitorCommand)
 			}
-			return container.Monitor(c.Context, root, runc, c.Args().First())
+			return container.Monitor(c.Context, root, runtime.ForContainers(runc, root), c.Args().First())
 		},
 	}
 }

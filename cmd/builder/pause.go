@@ -16,11 +16,11 @@ func pauseCommand() *cli.Command {
 			if c.NArg() < 1 {
 				return usageError(c, "requires at least 1 argument")
 			}
-			root, runc, err := containerEnv(c)
+			root, rt, err := containerEnv(c)
 			if err != nil {
 				return err
 			}
-			return container.Pause(c.Context, root, runc, c.Args().Slice(), os.Stdout)
+			return container.Pause(c.Context, root, rt, c.Args().Slice(), os.Stdout)
 		},
 	}
 }
@@ -34,11 +34,11 @@ func unpauseCommand() *cli.Command {
 			if c.NArg() < 1 {
 				return usageError(c, "requires at least 1 argument")
 			}
-			root, runc, err := containerEnv(c)
+			root, rt, err := containerEnv(c)
 			if err != nil {
 				return err
 			}
-			return container.Unpause(c.Context, root, runc, c.Args().Slice(), os.Stdout)
+			return container.Unpause(c.Context, root, rt, c.Args().Slice(), os.Stdout)
 		},
 	}
 }

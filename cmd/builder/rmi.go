@@ -24,11 +24,11 @@ func rmiCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			root, runc, err := containerEnv(c)
+			root, rt, err := containerEnv(c)
 			if err != nil {
 				return err
 			}
-			return images.Remove(c.Context, st, c.Args().Slice(), images.RemoveOptions{Force: c.Bool("force"), Containers: container.Runtime{Root: root, Runc: runc}}, os.Stdout)
+			return images.Remove(c.Context, st, c.Args().Slice(), images.RemoveOptions{Force: c.Bool("force"), Containers: container.Runtime{Root: root, Runtime: rt}}, os.Stdout)
 		},
 	}
 }

@@ -2,10 +2,10 @@ package main
 
 import (
 	"errors"
+	"github.com/builder-dev/builder/internal/runtime"
 	"os"
 
 	"github.com/builder-dev/builder/container"
-	"github.com/builder-dev/builder/solver"
 	"github.com/urfave/cli/v2"
 )
 
@@ -41,7 +41,7 @@ func runCommand() *cli.Command {
 			if err != nil {
 				return &exitError{code: container.ExitBuilderError, err: err}
 			}
-			runc, err := solver.FindRunc(func(msg string) { os.Stderr.WriteString("WARNING: " + msg + "\n") })
+			runc, err := runtime.Find(func(msg string) { os.Stderr.WriteString("WARNING: " + msg + "\n") })
 			if err != nil {
 				return &exitError{code: container.ExitBuilderError, err: err}
 			}
@@ -61,7 +61,7 @@ func runCommand() *cli.Command {
 				TTY:         c.Bool("tty"),
 				Remove:      c.Bool("rm"),
 				Detach:      c.Bool("detach"),
-				Runc:        runc,
+				Runtime:     runtime.ForContainers(runc, root),
 				Root:        root,
 				Stdin:       os.Stdin,
 				Stdout:      os.Stdout,

@@ -66,7 +66,7 @@ func systemCommand() *cli.Command {
 				if err != nil {
 					return err
 				}
-				_, runc, err := containerEnv(c)
+				_, rt, err := containerEnv(c)
 				if err != nil {
 					return err
 				}
@@ -79,7 +79,7 @@ func systemCommand() *cli.Command {
 				if err != nil {
 					return err
 				}
-				return diskusage.Report(c.Context, diskusage.Sources{Store: st, Root: root, Runc: runc, Cache: bc}, c.Bool("verbose"), os.Stdout)
+				return diskusage.Report(c.Context, diskusage.Sources{Store: st, Root: root, Runtime: rt, Cache: bc}, c.Bool("verbose"), os.Stdout)
 			},
 		}},
 	}

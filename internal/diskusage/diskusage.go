@@ -5,6 +5,7 @@ package diskusage
 import (
 	"context"
 	"fmt"
+	"github.com/builder-dev/builder/internal/runtime"
 	"io"
 	"sort"
 	"strings"
@@ -21,8 +22,9 @@ import (
 
 // Sources are where the figures come from.
 type Sources struct {
-	Store      *store.Store
-	Root, Runc string
+	Store   *store.Store
+	Root    string
+	Runtime runtime.Runtime
 	// Cache is the build cache's usage, read from the solver.
 	Cache cache.Usage
 }
@@ -42,7 +44,7 @@ func Report(ctx context.Context, src Sources, verbose bool, w io.Writer) error {
 	if err != nil {
 		return err
 	}
-	ctrs, layers, err := container.DiskUsage(ctx, st, src.Root, src.Runc)
+	ctrs, layers, err := container.DiskUsage(ctx, st, src.Root, src.Runtime)
 	if err != nil {
 		return err
 	}

@@ -1,4 +1,4 @@
-package solver
+package runtime
 
 import "testing"
 

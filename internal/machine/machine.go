@@ -1,0 +1,21 @@
+// Package machine names where builder caches facts about this machine
+// (the platforms it can run, runc's version) between invocations.
+package machine
+
+import (
+	"os"
+	"path/filepath"
+)
+
+// CacheDir is a per-machine directory the user owns: /run/builder for
+// root, $XDG_RUNTIME_DIR/builder otherwise ("" disables these caches).
+// /run is cleared at boot, as such facts may change then.
+func CacheDir() string {
+	if os.Geteuid() == 0 {
+		return "/run/builder"
+	}
+	if d := os.Getenv("XDG_RUNTIME_DIR"); d != "" {
+		return filepath.Join(d, "builder")
+	}
+	return ""
+}
