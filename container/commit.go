@@ -11,7 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/builder-dev/builder/frontend"
+	"github.com/builder-dev/builder/image"
 	"github.com/builder-dev/builder/store"
 	"github.com/containerd/containerd/v2/core/content"
 	"github.com/containerd/containerd/v2/core/mount"
@@ -49,7 +49,7 @@ func Commit(ctx context.Context, st *store.Store, o CommitOptions) (string, erro
 	}
 	cfg := c.Config
 	for _, ch := range o.Changes {
-		if err := frontend.ApplyChange(&cfg, ch); err != nil {
+		if err := image.ApplyChange(&cfg, ch); err != nil {
 			return "", fmt.Errorf("--change %q: %w", ch, err)
 		}
 	}

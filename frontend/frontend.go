@@ -1,9 +1,11 @@
-// Package frontend prepares what BuildKit's own Dockerfile frontend needs to
-// turn a Dockerfile into LLB: its attributes, the decision whether a
-// `# syntax=` line can be served by the frontend compiled into builder, and
-// named contexts that make images in the local store usable as FROM sources.
-// The conversion itself is BuildKit's (frontend/dockerfile/builder), so that
-// Dockerfile semantics are BuildKit's exactly.
+// Package frontend is the Dockerfile side of a build: it checks the input,
+// prepares what BuildKit's own Dockerfile frontend needs (its attributes,
+// whether a `# syntax=` line can be served by the frontend compiled into
+// builder, named contexts that make images in the local store usable as
+// FROM sources), and runs that frontend client-side against a solver
+// (Build). The conversion itself is BuildKit's
+// (frontend/dockerfile/builder), so that Dockerfile semantics are
+// BuildKit's exactly.
 package frontend
 
 import (
@@ -20,8 +22,8 @@ import (
 // frontend/dockerfile/version).
 var EmbeddedVersion = [2]int{1, 28}
 
-// Options are the docker build flags that become frontend attributes.
-type Options struct {
+// AttrOptions are the docker build flags that become frontend attributes.
+type AttrOptions struct {
 	// Filename is the Dockerfile's name inside its directory.
 	Filename  string
 	Target    string
@@ -38,7 +40,7 @@ type Options struct {
 
 // Attrs returns the Dockerfile frontend's attributes for a build of
 // dockerfile (its content) with o.
-func Attrs(dockerfile []byte, o Options) (map[string]string, error) {
+func Attrs(dockerfile []byte, o AttrOptions) (map[string]string, error) {
 	attrs := map[string]string{"filename": o.Filename}
 	if o.Target != "" {
 		attrs["target"] = o.Target

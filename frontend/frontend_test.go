@@ -31,7 +31,7 @@ func TestEmbeddedServes(t *testing.T) {
 const sixtyFour = "0000000000000000000000000000000000000000000000000000000000000000"
 
 func TestAttrs(t *testing.T) {
-	a, err := Attrs([]byte("# syntax=docker/dockerfile:1\nFROM scratch\n"), Options{Filename: "Dockerfile", Pull: true, NoCache: true,
+	a, err := Attrs([]byte("# syntax=docker/dockerfile:1\nFROM scratch\n"), AttrOptions{Filename: "Dockerfile", Pull: true, NoCache: true,
 		BuildArgs: map[string]string{"A": "1"}, Labels: map[string]string{"l": "v"}, Network: "none"})
 	if err != nil {
 		t.Fatal(err)
@@ -42,14 +42,14 @@ func TestAttrs(t *testing.T) {
 			t.Errorf("attr %s = %q, %v; want %q", k, got, ok, v)
 		}
 	}
-	a, _ = Attrs([]byte("# syntax=example.com/my/frontend\nFROM scratch\n"), Options{Filename: "Dockerfile"})
+	a, _ = Attrs([]byte("# syntax=example.com/my/frontend\nFROM scratch\n"), AttrOptions{Filename: "Dockerfile"})
 	if _, ok := a["cmdline"]; ok {
 		t.Error("a foreign syntax image must be forwarded, not served by the embedded frontend")
 	}
-	if _, err := Attrs(nil, Options{Network: "bridge0"}); err == nil {
+	if _, err := Attrs(nil, AttrOptions{Network: "bridge0"}); err == nil {
 		t.Error("unknown --network accepted")
 	}
-	if _, err := Attrs(nil, Options{Platform: "linux/amd64,linux/arm64"}); err == nil {
+	if _, err := Attrs(nil, AttrOptions{Platform: "linux/amd64,linux/arm64"}); err == nil {
 		t.Error("two platforms accepted")
 	}
 }

@@ -11,7 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/builder-dev/builder/frontend"
+	"github.com/builder-dev/builder/image"
 	"github.com/builder-dev/builder/store"
 	"github.com/containerd/platforms"
 	"github.com/opencontainers/go-digest"
@@ -52,7 +52,7 @@ func Import(ctx context.Context, st *store.Store, o ImportOptions) error {
 	}
 	var cfg ocispec.ImageConfig
 	for _, c := range o.Changes {
-		if err := frontend.ApplyChange(&cfg, c); err != nil {
+		if err := image.ApplyChange(&cfg, c); err != nil {
 			return fmt.Errorf("--change %q: %w", c, err)
 		}
 	}

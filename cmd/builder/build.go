@@ -7,7 +7,7 @@ import (
 
 	"github.com/builder-dev/builder/solver"
 
-	"github.com/builder-dev/builder/build"
+	"github.com/builder-dev/builder/frontend"
 	"github.com/urfave/cli/v2"
 )
 
@@ -40,7 +40,7 @@ func buildCommand() *cli.Command {
 			if c.NArg() != 1 {
 				return usageError(c, "requires exactly 1 argument (the build context)")
 			}
-			opts := build.Options{
+			opts := frontend.BuildOptions{
 				ContextDir:   c.Args().First(),
 				Dockerfile:   c.String("file"),
 				Stdin:        os.Stdin,
@@ -66,11 +66,11 @@ func buildCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			env := build.Env{
+			env := frontend.BuildEnv{
 				OpenSolver: func(ctx context.Context) (*solver.Solver, error) { return openSolver(ctx, c, root) },
 				Store:      st, Stdout: os.Stdout, Stderr: os.Stderr,
 			}
-			_, err = build.Build(c.Context, env, opts)
+			_, err = frontend.Build(c.Context, env, opts)
 			return err
 		},
 	}

@@ -1,4 +1,6 @@
-package frontend
+// Package image holds what is true of an image config whichever verb
+// makes it: the Dockerfile instructions that commit -c and import -c apply.
+package image
 
 import (
 	"errors"

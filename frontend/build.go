@@ -1,7 +1,8 @@
-// Package build runs `builder build`: a Dockerfile and its context, through
+package frontend
+
+// Build runs `builder build`: a Dockerfile and its context, through
 // BuildKit's Dockerfile frontend on a solver, into the local image store or
 // the outputs -o names.
-package build
 
 import (
 	"context"
@@ -17,7 +18,6 @@ import (
 	"github.com/builder-dev/builder/internal/atomicfile"
 
 	"github.com/builder-dev/builder/exporter"
-	"github.com/builder-dev/builder/frontend"
 	"github.com/builder-dev/builder/llb"
 	"github.com/builder-dev/builder/progress"
 	"github.com/builder-dev/builder/solver"
@@ -26,7 +26,7 @@ import (
 	"github.com/docker/cli/cli/config"
 	"github.com/moby/buildkit/client"
 	bkllb "github.com/moby/buildkit/client/llb"
-	bkbuild "github.com/moby/buildkit/cmd/buildctl/build"
+	buildctl "github.com/moby/buildkit/cmd/buildctl/build"
 	dockerfile "github.com/moby/buildkit/frontend/dockerfile/builder"
 	gwclient "github.com/moby/buildkit/frontend/gateway/client"
 	"github.com/moby/buildkit/session"
@@ -39,8 +39,8 @@ import (
 	"golang.org/x/sync/errgroup"
 )
 
-// Options are `builder build`'s flags and arguments.
-type Options struct {
+// BuildOptions are `builder build`'s flags and arguments.
+type BuildOptions struct {
 	ContextDir string
 	// Dockerfile is a path (relative to the working directory, as docker
 	// resolves -f), "" for ContextDir/Dockerfile, or "-" for Stdin.
@@ -67,8 +67,8 @@ type Options struct {
 	DumpLLB string
 }
 
-// Env is where a build runs and reports.
-type Env struct {
+// BuildEnv is where a build runs and reports.
+type BuildEnv struct {
 	// OpenSolver is called once the input has been checked, so bad input
 	// fails fast without starting (or waiting for) a solver.
 	OpenSolver func(context.Context) (*solver.Solver, error)
@@ -77,8 +77,8 @@ type Env struct {
 	Stderr     io.Writer
 }
 
-// Result is what a successful build made.
-type Result struct {
+// BuildResult is what a successful build made.
+type BuildResult struct {
 	// ImageID is the config digest, docker's image ID ("" for outputs
 	// that make no image, such as type=local).
 	ImageID string
@@ -93,7 +93,7 @@ type prepared struct {
 	attrs                               map[string]string
 }
 
-func (o *Options) prepare() (_ *prepared, cleanup func(), err error) {
+func (o *BuildOptions) prepare() (_ *prepared, cleanup func(), err error) {
 	p := &prepared{}
 	cleanup = func() {}
 	// On error the caller gets nothing to clean up: it is done here.
@@ -171,7 +171,7 @@ func (o *Options) prepare() (_ *prepared, cleanup func(), err error) {
 	if err != nil {
 		return nil, cleanup, err
 	}
-	p.attrs, err = frontend.Attrs(p.dockerfile, frontend.Options{Filename: p.filename, Target: o.Target, Platform: o.Platform,
+	p.attrs, err = Attrs(p.dockerfile, AttrOptions{Filename: p.filename, Target: o.Target, Platform: o.Platform,
 		BuildArgs: args, Labels: labels, NoCache: o.NoCache, Pull: o.Pull, Network: o.Network})
 	if err != nil {
 		return nil, cleanup, err
@@ -207,7 +207,7 @@ func keyValues(flag string, in []string, fromEnv bool) (map[string]string, error
 }
 
 // Build runs the build o describes in env.
-func Build(ctx context.Context, env Env, o Options) (*Result, error) {
+func Build(ctx context.Context, env BuildEnv, o BuildOptions) (*BuildResult, error) {
 	p, cleanup, err := o.prepare()
 	if err != nil {
 		return nil, err
@@ -242,7 +242,7 @@ func Build(ctx context.Context, env Env, o Options) (*Result, error) {
 		if err != nil {
 			return nil, err
 		}
-		for k, v := range frontend.LocalContexts(imgs) {
+		for k, v := range LocalContexts(imgs) {
 			opt.FrontendAttrs[k] = v
 		}
 	}
@@ -300,7 +300,7 @@ func Build(ctx context.Context, env Env, o Options) (*Result, error) {
 	return res, nil
 }
 
-func solveOpt(p *prepared, o Options, st *store.Store, exports []client.ExportEntry) (client.SolveOpt, error) {
+func solveOpt(p *prepared, o BuildOptions, st *store.Store, exports []client.ExportEntry) (client.SolveOpt, error) {
 	ctxFS, err := fsutil.NewFS(p.contextDir)
 	if err != nil {
 		return client.SolveOpt{}, fmt.Errorf("open build context %s: %w", p.contextDir, err)
@@ -313,14 +313,14 @@ func solveOpt(p *prepared, o Options, st *store.Store, exports []client.ExportEn
 		AuthConfigProvider: authprovider.LoadAuthConfig(config.LoadDefaultConfigFile(io.Discard)),
 	})}
 	if len(o.Secrets) > 0 {
-		a, err := bkbuild.ParseSecret(o.Secrets)
+		a, err := buildctl.ParseSecret(o.Secrets)
 		if err != nil {
 			return client.SolveOpt{}, fmt.Errorf("--secret: %w", err)
 		}
 		attachables = append(attachables, a)
 	}
 	if len(o.SSH) > 0 {
-		cfgs, err := bkbuild.ParseSSH(o.SSH)
+		cfgs, err := buildctl.ParseSSH(o.SSH)
 		if err != nil {
 			return client.SolveOpt{}, fmt.Errorf("--ssh: %w", err)
 		}
@@ -335,7 +335,7 @@ func solveOpt(p *prepared, o Options, st *store.Store, exports []client.ExportEn
 		LocalMounts:   map[string]fsutil.FS{"context": ctxFS, "dockerfile": dfFS},
 		Exports:       exports,
 		Session:       attachables,
-		OCIStores:     map[string]content.Store{frontend.StoreName: st.Content()},
+		OCIStores:     map[string]content.Store{StoreName: st.Content()},
 	}
 	if o.Network == "host" {
 		opt.AllowedEntitlements = []string{string(entitlements.EntitlementNetworkHost)}
@@ -344,8 +344,8 @@ func solveOpt(p *prepared, o Options, st *store.Store, exports []client.ExportEn
 }
 
 // result reads the image the exporters made from the solve response.
-func result(ctx context.Context, resp *client.SolveResponse, st *store.Store) (*Result, error) {
-	res := &Result{}
+func result(ctx context.Context, resp *client.SolveResponse, st *store.Store) (*BuildResult, error) {
+	res := &BuildResult{}
 	if resp == nil {
 		return res, nil
 	}
@@ -378,7 +378,7 @@ func record(ctx context.Context, st *store.Store, tags []string, target ocispec.
 	return nil
 }
 
-func writeFiles(o Options, res *Result, resp *client.SolveResponse) error {
+func writeFiles(o BuildOptions, res *BuildResult, resp *client.SolveResponse) error {
 	if o.IIDFile != "" && res.ImageID != "" {
 		if err := atomicfile.WriteFile(o.IIDFile, []byte(res.ImageID), 0644); err != nil {
 			return fmt.Errorf("--iidfile: %w", err)
