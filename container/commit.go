@@ -97,34 +97,19 @@ func Commit(ctx context.Context, st *store.Store, o CommitOptions) (string, erro
 	if err != nil {
 		return "", err
 	}
-	configDesc, err := st.WriteJSON(ctx, ocispec.MediaTypeImageConfig, merged)
-	if err != nil {
-		return "", err
-	}
 	layers := append(append([]ocispec.Descriptor{}, base.Manifest.Layers...), layer)
-	manifest := base.Manifest
-	manifest.MediaType = ocispec.MediaTypeImageManifest
-	manifest.Config = configDesc
-	manifest.Layers = layers
-	manifest.Annotations = nil
-	target, err := st.WriteJSON(ctx, ocispec.MediaTypeImageManifest, manifest)
-	if err != nil {
-		return "", err
-	}
 	plat := ocispec.Platform{OS: img.OS, Architecture: img.Architecture, Variant: img.Variant}
-	target.Platform = &plat
+	target, configDesc, err := image.Write(ctx, st, merged, plat, layers)
+	if err != nil {
+		return "", fmt.Errorf("commit %s: %w", o.Container, err)
+	}
 	// A removal racing this commit must not leave an image whose layer
 	// came from a half-deleted upper directory.
 	if _, err := os.Stat(p.meta(c.ID)); err != nil {
 		return "", fmt.Errorf("commit %s: the container was removed meanwhile", o.Container)
 	}
-	if name == "" {
-		err = st.AddDangling(ctx, target)
-	} else {
-		err = st.Tag(ctx, name, target)
-	}
-	if err != nil {
-		return "", err
+	if err := st.Name(ctx, store.Image{Name: name, Target: target}); err != nil {
+		return "", fmt.Errorf("commit %s: %w", o.Container, err)
 	}
 	return configDesc.Digest.String(), nil
 }

@@ -364,16 +364,18 @@ func result(ctx context.Context, resp *client.SolveResponse, st *store.Store) (*
 	return res, nil
 }
 
-// record names the built image in the store, or keeps it untagged, as
-// docker lists a build without -t as <none>.
+// record names the built image in the store under every tag at once, or
+// keeps it untagged, as docker lists a build without -t as <none>.
 func record(ctx context.Context, st *store.Store, tags []string, target ocispec.Descriptor) error {
-	if len(tags) == 0 {
-		return st.AddDangling(ctx, target)
-	}
-	for _, t := range tags {
-		if err := st.Tag(ctx, t, target); err != nil {
-			return fmt.Errorf("tag %s: %w", t, err)
+	imgs := []store.Image{{Target: target}}
+	if len(tags) > 0 {
+		imgs = imgs[:0]
+		for _, t := range tags {
+			imgs = append(imgs, store.Image{Name: t, Target: target})
 		}
+	}
+	if err := st.Name(ctx, imgs...); err != nil {
+		return fmt.Errorf("name the built image: %w", err)
 	}
 	return nil
 }

@@ -196,16 +196,12 @@ func load(ctx context.Context, st *store.Store, r io.Reader, only platforms.Matc
 		}
 	}
 	// Only now, with every image whole, does the index change.
+	named := make([]store.Image, 0, len(out))
 	for _, l := range out {
-		var err error
-		if l.Name == "" {
-			err = st.AddDangling(ctx, l.Target)
-		} else {
-			err = st.Tag(ctx, l.Name, l.Target)
-		}
-		if err != nil {
-			return nil, err
-		}
+		named = append(named, store.Image{Name: l.Name, Target: l.Target})
+	}
+	if err := st.Name(ctx, named...); err != nil {
+		return nil, fmt.Errorf("load: %w", err)
 	}
 	return out, nil
 }

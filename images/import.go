@@ -15,7 +15,6 @@ import (
 	"github.com/builder-dev/builder/store"
 	"github.com/containerd/platforms"
 	"github.com/opencontainers/go-digest"
-	"github.com/opencontainers/image-spec/specs-go"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
@@ -84,24 +83,12 @@ func Import(ctx context.Context, st *store.Store, o ImportOptions) error {
 		RootFS:   ocispec.RootFS{Type: "layers", DiffIDs: []digest.Digest{diffID}},
 		History:  []ocispec.History{{Created: &now, Comment: comment}},
 	}
-	configDesc, err := st.WriteJSON(ctx, ocispec.MediaTypeImageConfig, img)
+	target, configDesc, err := image.Write(ctx, st, img, img.Platform, []ocispec.Descriptor{layer})
 	if err != nil {
-		return err
+		return fmt.Errorf("import %s: %w", o.Source, err)
 	}
-	manifest := ocispec.Manifest{Versioned: specs.Versioned{SchemaVersion: 2}, MediaType: ocispec.MediaTypeImageManifest,
-		Config: configDesc, Layers: []ocispec.Descriptor{layer}}
-	target, err := st.WriteJSON(ctx, ocispec.MediaTypeImageManifest, manifest)
-	if err != nil {
-		return err
-	}
-	target.Platform = &img.Platform
-	if name == "" {
-		err = st.AddDangling(ctx, target)
-	} else {
-		err = st.Tag(ctx, name, target)
-	}
-	if err != nil {
-		return err
+	if err := st.Name(ctx, store.Image{Name: name, Target: target}); err != nil {
+		return fmt.Errorf("import %s: %w", o.Source, err)
 	}
 	fmt.Fprintln(o.Stdout, configDesc.Digest)
 	return nil

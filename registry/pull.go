@@ -131,12 +131,12 @@ func (c *Client) Pull(ctx context.Context, st *store.Store, ref string, o PullOp
 		Annotations: map[string]string{store.AnnotationRepoDigest: named.Name() + "@" + desc.Digest.String()}}
 	if _, isDigest := named.(reference.Digested); isDigest {
 		// A pull by digest names nothing; the image is kept untagged.
-		if err := st.AddDangling(ctx, target); err != nil {
+		if err := st.Name(ctx, store.Image{Target: target}); err != nil {
 			return err
 		}
 	} else {
 		prev, _, _ := st.Lookup(ctx, named.String())
-		if err := st.Tag(ctx, named.String(), target); err != nil {
+		if err := st.Name(ctx, store.Image{Name: named.String(), Target: target}); err != nil {
 			return err
 		}
 		status := "Downloaded newer image for"

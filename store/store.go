@@ -103,41 +103,60 @@ func (s *Store) List(ctx context.Context) ([]Image, error) {
 	return out, nil
 }
 
-// Tag points name (normalised, see ParseName) at target. An image that loses
-// its last name this way stays in the store as a dangling entry, as docker
-// keeps the image a rebuild untags.
-func (s *Store) Tag(ctx context.Context, name string, target ocispec.Descriptor) error {
+// Name records images in the index in one update, all or none: each
+// under its Name (see Tag), or dangling where Name is "" (see AddDangling).
+// Every verb that makes an image (build, pull, load, import, commit) names
+// it here, once it is whole.
+func (s *Store) Name(ctx context.Context, imgs ...Image) error {
 	return s.update(func(idx *ocispec.Index) error {
-		var old *ocispec.Descriptor
-		keep := idx.Manifests[:0]
-		for _, d := range idx.Manifests {
-			switch {
-			case d.Annotations[AnnotationName] == name:
-				d := d
-				old = &d
-			case d.Annotations[AnnotationName] == "" && d.Digest == target.Digest:
-				// The dangling entry of this digest gets its name back.
-			default:
-				keep = append(keep, d)
+		for _, img := range imgs {
+			if img.Name == "" {
+				addDangling(idx, img.Target)
+			} else {
+				tag(idx, img.Name, img.Target)
 			}
-		}
-		idx.Manifests = append(keep, withName(target, name))
-		if old != nil && old.Digest != target.Digest && !referenced(idx, old.Digest) {
-			idx.Manifests = append(idx.Manifests, stripNames(*old))
 		}
 		return nil
 	})
 }
 
+// Tag points name (normalised, see ParseName) at target. An image that loses
+// its last name this way stays in the store as a dangling entry, as docker
+// keeps the image a rebuild untags.
+func (s *Store) Tag(ctx context.Context, name string, target ocispec.Descriptor) error {
+	return s.Name(ctx, Image{Name: name, Target: target})
+}
+
+func tag(idx *ocispec.Index, name string, target ocispec.Descriptor) {
+	var old *ocispec.Descriptor
+	keep := idx.Manifests[:0]
+	for _, d := range idx.Manifests {
+		switch {
+		case d.Annotations[AnnotationName] == name:
+			d := d
+			old = &d
+		case d.Annotations[AnnotationName] == "" && d.Digest == target.Digest:
+			// The dangling entry of this digest gets its name back.
+		default:
+			keep = append(keep, d)
+		}
+	}
+	idx.Manifests = append(keep, withName(target, name))
+	if old != nil && old.Digest != target.Digest && !referenced(idx, old.Digest) {
+		idx.Manifests = append(idx.Manifests, stripNames(*old))
+	}
+}
+
 // AddDangling records target without a name, unless some entry already
 // references it: the result of a build without -t.
 func (s *Store) AddDangling(ctx context.Context, target ocispec.Descriptor) error {
-	return s.update(func(idx *ocispec.Index) error {
-		if !referenced(idx, target.Digest) {
-			idx.Manifests = append(idx.Manifests, stripNames(target))
-		}
-		return nil
-	})
+	return s.Name(ctx, Image{Target: target})
+}
+
+func addDangling(idx *ocispec.Index, target ocispec.Descriptor) {
+	if !referenced(idx, target.Digest) {
+		idx.Manifests = append(idx.Manifests, stripNames(target))
+	}
 }
 
 func referenced(idx *ocispec.Index, dgst digest.Digest) bool {

@@ -17,7 +17,10 @@ import (
 
 // WriteLayer stores an uncompressed layer tar stream as a gzip blob and
 // returns its descriptor and diff ID (the digest of the uncompressed tar).
-// Hold Writing while the blob is not yet named in the index.
+// It is builder's one gzip layer writer (import, commit, and push's
+// compression of stored uncompressed layers): klauspost's gzip at the
+// default level, a few percent larger than compress/gzip's output at about
+// 2.7 times its speed. Hold Writing while the blob is not yet named.
 func (s *Store) WriteLayer(ctx context.Context, tarStream io.Reader) (ocispec.Descriptor, digest.Digest, error) {
 	diffID := digest.Canonical.Digester()
 	w, err := content.OpenWriter(ctx, s.cs, content.WithRef(fmt.Sprintf("layer-%d", time.Now().UnixNano())))
