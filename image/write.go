@@ -3,16 +3,11 @@ package image
 import (
 	"context"
 	"fmt"
+	"github.com/builder-dev/builder/store"
 
 	specs "github.com/opencontainers/image-spec/specs-go"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
-
-// A JSONWriter stores a JSON document as a blob of a media type (the
-// store's WriteJSON).
-type JSONWriter interface {
-	WriteJSON(ctx context.Context, mediaType string, v any) (ocispec.Descriptor, error)
-}
 
 // Write stores an image that builder assembles itself (import, commit):
 // its config, then an OCI manifest of layers over it. The layers must be
@@ -21,7 +16,7 @@ type JSONWriter interface {
 // image is not named: the caller names it (store.Name) once it is whole.
 // config is the config document: an ocispec.Image, or a raw map where
 // fields the OCI struct lacks must survive.
-func Write(ctx context.Context, w JSONWriter, config any, platform ocispec.Platform, layers []ocispec.Descriptor) (target, configDesc ocispec.Descriptor, err error) {
+func Write(ctx context.Context, w store.JSONWriter, config any, platform ocispec.Platform, layers []ocispec.Descriptor) (target, configDesc ocispec.Descriptor, err error) {
 	configDesc, err = w.WriteJSON(ctx, ocispec.MediaTypeImageConfig, config)
 	if err != nil {
 		return target, configDesc, fmt.Errorf("write image config: %w", err)

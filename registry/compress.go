@@ -3,6 +3,7 @@ package registry
 import (
 	"context"
 	"fmt"
+	"io"
 
 	"github.com/builder-dev/builder/store"
 	"github.com/containerd/containerd/v2/core/content"
@@ -11,6 +12,19 @@ import (
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
+
+// pushStore is what preparing a push needs of the image store: blobs to
+// read (containerd's content.Provider) and JSON documents to write, its
+// one layer compressor, and the record of each layer's compressed form.
+// *store.Store is one; the tests use an in-memory one.
+type pushStore interface {
+	content.Provider
+	store.JSONStore
+	WriteLayer(ctx context.Context, tarStream io.Reader) (ocispec.Descriptor, digest.Digest, error)
+	Twin(src digest.Digest) (ocispec.Descriptor, bool)
+	SetTwin(src digest.Digest, twin ocispec.Descriptor) error
+	ForgetTwin(src digest.Digest)
+}
 
 // gzipTypes maps the uncompressed layer media types to their gzip twins.
 var gzipTypes = map[string]string{
@@ -32,7 +46,7 @@ var gzipTypes = map[string]string{
 // containerd's converter.DefaultIndexConvertFunc does the rewriting too, but
 // it computes every layer's diff ID, decompressing each already-compressed
 // layer of the image once more on every push.
-func pushable(ctx context.Context, st *store.Store, target ocispec.Descriptor, sources map[digest.Digest]ocispec.Descriptor) (ocispec.Descriptor, error) {
+func pushable(ctx context.Context, st pushStore, target ocispec.Descriptor, sources map[digest.Digest]ocispec.Descriptor) (ocispec.Descriptor, error) {
 	switch target.MediaType {
 	case ocispec.MediaTypeImageManifest, images.MediaTypeDockerSchema2Manifest:
 		var m ocispec.Manifest
@@ -104,12 +118,12 @@ func pushable(ctx context.Context, st *store.Store, target ocispec.Descriptor, s
 // compressed form again when the store no longer has it and the registry asks
 // for its content (it did not have it either).
 type twinProvider struct {
-	st      *store.Store
+	st      pushStore
 	sources map[digest.Digest]ocispec.Descriptor
 }
 
 func (p twinProvider) ReaderAt(ctx context.Context, d ocispec.Descriptor) (content.ReaderAt, error) {
-	ra, err := p.st.Content().ReaderAt(ctx, d)
+	ra, err := p.st.ReaderAt(ctx, d)
 	src, ok := p.sources[d.Digest]
 	if !ok || !cerrdefs.IsNotFound(err) {
 		return ra, err
@@ -124,14 +138,14 @@ func (p twinProvider) ReaderAt(ctx context.Context, d ocispec.Descriptor) (conte
 		p.st.ForgetTwin(src.Digest)
 		return nil, fmt.Errorf("layer %s now compresses to %s, not %s as recorded: push again", src.Digest, gz.Digest, d.Digest)
 	}
-	return p.st.Content().ReaderAt(ctx, d)
+	return p.st.ReaderAt(ctx, d)
 }
 
 // compressLayer writes l's gzip-compressed twin into the store, with the
 // store's one gzip layer writer (the one import and commit write with), so
 // that a layer compresses to the same digest whoever compresses it.
-func compressLayer(ctx context.Context, st *store.Store, l ocispec.Descriptor) (ocispec.Descriptor, error) {
-	ra, err := st.Content().ReaderAt(ctx, l)
+func compressLayer(ctx context.Context, st pushStore, l ocispec.Descriptor) (ocispec.Descriptor, error) {
+	ra, err := st.ReaderAt(ctx, l)
 	if err != nil {
 		return l, fmt.Errorf("read layer %s: %w", l.Digest, err)
 	}
@@ -148,7 +162,7 @@ func compressLayer(ctx context.Context, st *store.Store, l ocispec.Descriptor) (
 
 // rewrite stores v as the new content of the manifest or index d, keeping
 // the rest of d's descriptor (platform, annotations).
-func rewrite(ctx context.Context, st *store.Store, d ocispec.Descriptor, v any) (ocispec.Descriptor, error) {
+func rewrite(ctx context.Context, st store.JSONStore, d ocispec.Descriptor, v any) (ocispec.Descriptor, error) {
 	nd, err := st.WriteJSON(ctx, d.MediaType, v)
 	if err != nil {
 		return d, err

@@ -46,6 +46,24 @@ func (s *Store) WriteLayer(ctx context.Context, tarStream io.Reader) (ocispec.De
 	return ocispec.Descriptor{MediaType: ocispec.MediaTypeImageLayerGzip, Digest: dgst, Size: st.Offset}, diffID.Digest(), nil
 }
 
+// JSONWriter stores JSON documents as blobs (manifests, indexes, configs):
+// all that writing an image needs of the store.
+type JSONWriter interface {
+	WriteJSON(ctx context.Context, mediaType string, v any) (ocispec.Descriptor, error)
+}
+
+// JSONStore writes and reads JSON documents as blobs, as rewriting an
+// image for push does.
+type JSONStore interface {
+	JSONWriter
+	ReadJSON(ctx context.Context, d ocispec.Descriptor, v any) error
+}
+
+// ReaderAt opens blob d: the store is a content.Provider.
+func (s *Store) ReaderAt(ctx context.Context, d ocispec.Descriptor) (content.ReaderAt, error) {
+	return s.cs.ReaderAt(ctx, d)
+}
+
 // WriteJSON stores v as a blob of the given media type.
 func (s *Store) WriteJSON(ctx context.Context, mediaType string, v any) (ocispec.Descriptor, error) {
 	dt, err := json.Marshal(v)
