@@ -68,7 +68,8 @@ func Exec(ctx context.Context, root string, rt runtime.Runtime, o ExecOptions) (
 	if o.User != "" {
 		u, err := execUser(p.rootfs(c.ID), o.User)
 		if err != nil {
-			return ExitBuilderError, err
+			// docker's exec fails the process, not the request: 126.
+			return ExitNotRunnable, &Error{ExitNotRunnable, err}
 		}
 		proc.User = specs.User{UID: uint32(u.Uid), GID: uint32(u.Gid)}
 		for _, g := range u.Sgids {

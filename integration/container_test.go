@@ -446,3 +446,32 @@ func TestContainment(t *testing.T) {
 		t.Errorf("capability bounding set is not docker's default:\n%s", status)
 	}
 }
+
+// TestExitCodes: run, exec and start share docker's exit-code contract:
+// the process's own code; 125, 126, 127 when builder could not run it,
+// could not invoke it, or could not find it; 1 for a request the engine
+// refuses (no such container, not running).
+func TestExitCodes(t *testing.T) {
+	e := newEnv(t)
+	e.must("pull", "-q", "busybox")
+	e.must("run", "-d", "--name", "up", "busybox", "sleep", "300")
+	defer e.run("rm", "-f", "up")
+	e.run("run", "--name", "five", "busybox", "sh", "-c", "exit 5")
+	for _, tc := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"exec", "up", "sh", "-c", "exit 4"}, 4, ""},
+		{[]string{"exec", "-u", "nosuchuser", "up", "true"}, 126, "unable to find user nosuchuser"},
+		{[]string{"exec", "nosuch", "true"}, 1, "nosuch"},
+		{[]string{"exec", "five", "true"}, 1, "is not running"},
+		{[]string{"start", "-a", "five"}, 5, ""},
+		{[]string{"start", "nosuch"}, 1, "nosuch"},
+	} {
+		r := e.run(tc.args...)
+		if r.code != tc.code || !strings.Contains(r.stderr, tc.want) {
+			t.Errorf("%v: exit %d (want %d), stderr %q", tc.args, r.code, tc.code, r.stderr)
+		}
+	}
+}

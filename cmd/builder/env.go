@@ -3,11 +3,11 @@ package main
 import (
 	"context"
 	"fmt"
-	"github.com/builder-dev/builder/internal/runtime"
 	"os"
 	"path/filepath"
 
 	"github.com/builder-dev/builder/config"
+	"github.com/builder-dev/builder/internal/runtime"
 	"github.com/builder-dev/builder/registry"
 	"github.com/builder-dev/builder/solver"
 	"github.com/builder-dev/builder/store"
@@ -75,4 +75,14 @@ func openRegistry(c *cli.Context) (*store.Store, *registry.Client, error) {
 		return nil, nil, err
 	}
 	return st, registry.New(cfg.Registries), nil
+}
+
+// containerEnv is what every container verb needs: the state root and runc.
+func containerEnv(c *cli.Context) (root string, rt runtime.Runtime, err error) {
+	root, err = rootDir(c)
+	if err != nil {
+		return "", rt, err
+	}
+	runc, err := runtime.Find(func(msg string) { fmt.Fprintln(os.Stderr, "WARNING:", msg) })
+	return root, runtime.ForContainers(runc, root), err
 }

@@ -5,8 +5,6 @@ package main
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"os"
 	"os/signal"
 	"syscall"
@@ -121,40 +119,4 @@ func argumentsAreData(cmds []*cli.Command) {
 		c.HideHelpCommand = true
 		argumentsAreData(c.Subcommands)
 	}
-}
-
-// exitError carries a process exit code other than 1 (docker's 125/126/127,
-// or a container's own status).
-type exitError struct {
-	code int
-	err  error
-}
-
-func (e *exitError) Error() string {
-	if e.err == nil {
-		return ""
-	}
-	return e.err.Error()
-}
-
-func reportError(err error) int {
-	if errors.Is(err, syscall.EPIPE) {
-		return 128 + int(syscall.SIGPIPE) // quietly, as a process killed by SIGPIPE
-	}
-	var ee *exitError
-	if errors.As(err, &ee) {
-		if ee.err != nil {
-			fmt.Fprintln(os.Stderr, "Error:", ee.err)
-		}
-		return ee.code
-	}
-	var ce cli.ExitCoder
-	if errors.As(err, &ce) {
-		if msg := ce.Error(); msg != "" {
-			fmt.Fprintln(os.Stderr, msg)
-		}
-		return ce.ExitCode()
-	}
-	fmt.Fprintln(os.Stderr, "Error:", err)
-	return 1
 }

@@ -2,8 +2,9 @@ package main
 
 import (
 	"errors"
-	"github.com/builder-dev/builder/internal/runtime"
 	"os"
+
+	"github.com/builder-dev/builder/internal/runtime"
 
 	"github.com/builder-dev/builder/container"
 	"github.com/urfave/cli/v2"
@@ -72,17 +73,10 @@ func runCommand() *cli.Command {
 				opts.Entrypoint = &ep
 			}
 			code, err := container.Run(c.Context, st, opts)
-			var ce *container.Error
-			if errors.As(err, &ce) {
-				return &exitError{code: ce.Code, err: ce.Err}
+			if err != nil && !errors.As(err, new(*container.Error)) {
+				err = &container.Error{Code: container.ExitBuilderError, Err: err}
 			}
-			if err != nil {
-				return &exitError{code: container.ExitBuilderError, err: err}
-			}
-			if code != 0 {
-				return &exitError{code: code}
-			}
-			return nil
+			return containerExit(code, err)
 		},
 	}
 }

@@ -1,7 +1,10 @@
 package main
 
 import (
+	"bufio"
 	"fmt"
+	"os"
+	"strings"
 
 	"github.com/urfave/cli/v2"
 )
@@ -9,4 +12,16 @@ import (
 // usageError is docker's wrong-arguments message; exit status 1 as docker's.
 func usageError(c *cli.Context, msg string) error {
 	return fmt.Errorf("%q %s.\nSee 'builder %s --help'.", "builder "+c.Command.Name, msg, c.Command.Name)
+}
+
+// confirm asks docker's question on stdout and reads the answer.
+func confirm(warning string) bool {
+	fmt.Printf("%s\nAre you sure you want to continue? [y/N] ", warning)
+	line, _ := bufio.NewReader(os.Stdin).ReadString('\n')
+	answer := strings.ToLower(strings.TrimSpace(line))
+	if answer != "y" && answer != "yes" {
+		fmt.Println()
+		return false
+	}
+	return true
 }

@@ -1,10 +1,7 @@
 package main
 
 import (
-	"bufio"
-	"fmt"
 	"os"
-	"strings"
 
 	"github.com/builder-dev/builder/images"
 	"github.com/urfave/cli/v2"
@@ -34,16 +31,4 @@ func imagePruneCommand() *cli.Command {
 			return images.Prune(c.Context, st, images.PruneOptions{All: c.Bool("all"), Filters: c.StringSlice("filter")}, os.Stdout)
 		},
 	}
-}
-
-// confirm asks docker's question on stdout and reads the answer.
-func confirm(warning string) bool {
-	fmt.Printf("%s\nAre you sure you want to continue? [y/N] ", warning)
-	line, _ := bufio.NewReader(os.Stdin).ReadString('\n')
-	answer := strings.ToLower(strings.TrimSpace(line))
-	if answer != "y" && answer != "yes" {
-		fmt.Println()
-		return false
-	}
-	return true
 }

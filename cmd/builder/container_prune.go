@@ -1,0 +1,31 @@
+package main
+
+import (
+	"os"
+
+	"github.com/builder-dev/builder/container"
+	"github.com/urfave/cli/v2"
+)
+
+// containerPruneCommand is `builder container prune`.
+func containerPruneCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "prune",
+		Usage: "Remove all stopped containers",
+		Flags: []cli.Flag{&cli.BoolFlag{Name: "force", Aliases: []string{"f"}, Usage: "do not prompt for confirmation"}},
+		Action: func(c *cli.Context) error {
+			if !c.Bool("force") && !confirm("WARNING! This will remove all stopped containers.") {
+				return nil
+			}
+			st, _, err := openStore(c)
+			if err != nil {
+				return err
+			}
+			root, rt, err := containerEnv(c)
+			if err != nil {
+				return err
+			}
+			return container.Prune(c.Context, st, root, rt, os.Stdout)
+		},
+	}
+}

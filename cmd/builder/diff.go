@@ -1,0 +1,30 @@
+package main
+
+import (
+	"os"
+
+	"github.com/builder-dev/builder/container"
+	"github.com/urfave/cli/v2"
+)
+
+func diffCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "diff",
+		Usage:     "Inspect changes to files or directories on a container's filesystem",
+		ArgsUsage: "CONTAINER",
+		Action: func(c *cli.Context) error {
+			if c.NArg() != 1 {
+				return usageError(c, "requires exactly 1 argument")
+			}
+			st, _, err := openStore(c)
+			if err != nil {
+				return err
+			}
+			root, rt, err := containerEnv(c)
+			if err != nil {
+				return err
+			}
+			return container.Diff(c.Context, st, root, rt, c.Args().First(), os.Stdout)
+		},
+	}
+}

@@ -1,0 +1,36 @@
+package main
+
+import (
+	"os"
+
+	"github.com/builder-dev/builder/container"
+	"github.com/urfave/cli/v2"
+)
+
+func startCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "start",
+		Usage:     "Start one or more stopped containers",
+		ArgsUsage: "CONTAINER [CONTAINER...]",
+		Flags: []cli.Flag{
+			&cli.BoolFlag{Name: "attach", Aliases: []string{"a"}, Usage: "attach STDOUT/STDERR"},
+			&cli.BoolFlag{Name: "interactive", Aliases: []string{"i"}, Usage: "attach container's STDIN"},
+		},
+		Action: func(c *cli.Context) error {
+			if c.NArg() < 1 {
+				return usageError(c, "requires at least 1 argument")
+			}
+			st, _, err := openStore(c)
+			if err != nil {
+				return err
+			}
+			root, rt, err := containerEnv(c)
+			if err != nil {
+				return err
+			}
+			code, err := container.Start(c.Context, st, root, rt, c.Args().Slice(), c.Bool("attach") || c.Bool("interactive"),
+				c.Bool("interactive"), os.Stdin, os.Stdout, os.Stderr)
+			return containerExit(code, err)
+		},
+	}
+}

@@ -1,0 +1,38 @@
+package main
+
+import (
+	"os"
+
+	"github.com/builder-dev/builder/cache"
+	"github.com/builder-dev/builder/internal/diskusage"
+	"github.com/urfave/cli/v2"
+)
+
+// systemDFCommand is `builder system df`.
+func systemDFCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "df",
+		Usage: "Show disk usage",
+		Flags: []cli.Flag{&cli.BoolFlag{Name: "verbose", Aliases: []string{"v"}, Usage: "show detailed information on space usage"}},
+		Action: func(c *cli.Context) error {
+			st, root, err := openStore(c)
+			if err != nil {
+				return err
+			}
+			_, rt, err := containerEnv(c)
+			if err != nil {
+				return err
+			}
+			s, err := openSolver(c.Context, c, root)
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			bc, err := cache.DiskUsage(c.Context, s.Client)
+			if err != nil {
+				return err
+			}
+			return diskusage.Report(c.Context, diskusage.Sources{Store: st, Root: root, Runtime: rt, Cache: bc}, c.Bool("verbose"), os.Stdout)
+		},
+	}
+}
