@@ -160,7 +160,7 @@ type HistoryRow struct {
 }
 
 // History writes an image's history, newest first, as docker does.
-func History(ctx context.Context, st *store.Store, ref string, o HistoryOptions, w io.Writer) error {
+func History(ctx context.Context, st store.Catalog, ref string, o HistoryOptions, w io.Writer) error {
 	_, d, err := st.Lookup(ctx, ref)
 	if err != nil {
 		return noSuchImage(err, ref)

@@ -1,5 +1,5 @@
-// Package images holds the image-management verbs over the local store:
-// listing now, with tag, rm, inspect and the rest to follow.
+// Package images holds the image verbs over the local store: list, tag,
+// rm, inspect, history, save, load, import and prune.
 package images
 
 import (
@@ -44,7 +44,7 @@ type Row struct {
 }
 
 // List writes the store's images to w in docker's format.
-func List(ctx context.Context, st *store.Store, o ListOptions, w io.Writer) error {
+func List(ctx context.Context, st store.Catalog, o ListOptions, w io.Writer) error {
 	imgs, err := st.List(ctx)
 	if err != nil {
 		return err
@@ -149,7 +149,7 @@ func write(w io.Writer, rows []Row, o ListOptions) error {
 
 // listFilter turns docker's --filter values into one predicate; values of
 // the same key are alternatives, different keys must all hold.
-func listFilter(ctx context.Context, st *store.Store, in []string) (func(store.Image, store.Details) bool, error) {
+func listFilter(ctx context.Context, st store.Catalog, in []string) (func(store.Image, store.Details) bool, error) {
 	byKey := map[string][]func(store.Image, store.Details) bool{}
 	for _, f := range in {
 		k, v, ok := strings.Cut(f, "=")

@@ -16,6 +16,15 @@ import (
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
+// Catalog reads the index and what each listed image is: all that
+// listing, filtering and history need of the store. *Store is one.
+type Catalog interface {
+	List(ctx context.Context) ([]Image, error)
+	Lookup(ctx context.Context, ref string) (Image, Details, error)
+	Details(ctx context.Context, target ocispec.Descriptor) (Details, error)
+	LayerSizes(ctx context.Context, d Details) ([]int64, error)
+}
+
 // Details is what the image listing and run need from an image's manifest
 // and config.
 type Details struct {
