@@ -22,11 +22,7 @@ func commitCommand() *cli.Command {
 			if c.NArg() < 1 || c.NArg() > 2 {
 				return usageError(c, "requires at least 1 and at most 2 arguments")
 			}
-			st, _, err := openStore(c)
-			if err != nil {
-				return err
-			}
-			root, rt, err := containerEnv(c)
+			st, root, rt, err := openContainers(c)
 			if err != nil {
 				return err
 			}

@@ -17,11 +17,7 @@ func containerPruneCommand() *cli.Command {
 			if !c.Bool("force") && !confirm("WARNING! This will remove all stopped containers.") {
 				return nil
 			}
-			st, _, err := openStore(c)
-			if err != nil {
-				return err
-			}
-			root, rt, err := containerEnv(c)
+			st, root, rt, err := openContainers(c)
 			if err != nil {
 				return err
 			}

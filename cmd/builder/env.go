@@ -63,6 +63,20 @@ func openSolver(ctx context.Context, c *cli.Context, root string) (*solver.Solve
 	return solver.Open(ctx, opt)
 }
 
+// openContainers opens what container verbs that touch images need: the
+// store, the state root and the container runtime.
+func openContainers(c *cli.Context) (*store.Store, string, runtime.Runtime, error) {
+	st, root, err := openStore(c)
+	if err != nil {
+		return nil, "", runtime.Runtime{}, err
+	}
+	root, rt, err := containerEnv(c)
+	if err != nil {
+		return nil, "", rt, err
+	}
+	return st, root, rt, nil
+}
+
 // openRegistry opens the store and a registry client configured from the
 // config file under its root.
 func openRegistry(c *cli.Context) (*store.Store, *registry.Client, error) {

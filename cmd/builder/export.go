@@ -22,11 +22,7 @@ func exportCommand() *cli.Command {
 			if c.NArg() != 1 {
 				return usageError(c, "requires exactly 1 argument")
 			}
-			st, _, err := openStore(c)
-			if err != nil {
-				return err
-			}
-			root, rt, err := containerEnv(c)
+			st, root, rt, err := openContainers(c)
 			if err != nil {
 				return err
 			}

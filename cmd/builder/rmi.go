@@ -20,11 +20,7 @@ func rmiCommand() *cli.Command {
 			if c.NArg() < 1 {
 				return usageError(c, "requires at least 1 argument")
 			}
-			st, _, err := openStore(c)
-			if err != nil {
-				return err
-			}
-			root, rt, err := containerEnv(c)
+			st, root, rt, err := openContainers(c)
 			if err != nil {
 				return err
 			}

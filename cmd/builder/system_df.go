@@ -15,11 +15,7 @@ func systemDFCommand() *cli.Command {
 		Usage: "Show disk usage",
 		Flags: []cli.Flag{&cli.BoolFlag{Name: "verbose", Aliases: []string{"v"}, Usage: "show detailed information on space usage"}},
 		Action: func(c *cli.Context) error {
-			st, root, err := openStore(c)
-			if err != nil {
-				return err
-			}
-			_, rt, err := containerEnv(c)
+			st, root, rt, err := openContainers(c)
 			if err != nil {
 				return err
 			}
