@@ -2,6 +2,7 @@ package container
 
 import (
 	"encoding/json"
+
 	"github.com/builder-dev/builder/internal/runtime"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 

@@ -1,0 +1,81 @@
+package container
+
+import (
+	"github.com/builder-dev/builder/internal/runtime"
+
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/moby/moby/api/pkg/stdcopy"
+)
+
+// MonitorCommand is the hidden builder verb a detached container runs
+// under: `builder --root ROOT MonitorCommand ID`.
+const MonitorCommand = "__container-monitor"
+
+// spawnMonitor starts a monitor process for c in a session of its own, so
+// it outlives this builder; the container's output goes to its log, and
+// what the monitor itself says to monitor.log.
+func spawnMonitor(p Paths, c *Container, rt runtime.Runtime) error {
+	exe, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	logf, err := os.OpenFile(filepath.Join(p.dir(c.ID), "monitor.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0600)
+	if err != nil {
+		return fmt.Errorf("start container monitor: %w", err)
+	}
+	defer logf.Close()
+	cmd := exec.Command(exe, "--root", p.root, MonitorCommand, c.ID)
+	cmd.Env = append(os.Environ(), "BUILDER_RUNC="+rt.Binary())
+	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("start container monitor: %w", err)
+	}
+	// Wait until runc has the container running, so that ps, exec and
+	// stop right after `run -d` find it.
+	for i := 0; i < 200; i++ {
+		if rt.Alive(context.Background(), c.ID) {
+			break
+		}
+		if cur, err := p.load(c.ID); err == nil && !cur.Running {
+			break // it already exited
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+	return cmd.Process.Release()
+}
+
+// Monitor runs a detached container's process in the foreground, its
+// output to the monitor's own (the log), and records the exit.
+func Monitor(ctx context.Context, root string, rt runtime.Runtime, id string) error {
+	p := NewPaths(root)
+	c, err := p.load(id)
+	if err != nil {
+		return err
+	}
+	// run -t: the spec asks for a terminal, which runRunc then makes.
+	var spec struct {
+		Process struct{ Terminal bool } `json:"process"`
+	}
+	if dt, err := os.ReadFile(filepath.Join(p.dir(id), "config.json")); err == nil {
+		json.Unmarshal(dt, &spec)
+	}
+	log, err := openLog(p.logPath(id))
+	if err != nil {
+		return err
+	}
+	defer log.Close()
+	code, err := runRunc(context.WithoutCancel(ctx), p, c, RunOptions{Runtime: rt,
+		Stdout: log.Stream(stdcopy.Stdout), Stderr: log.Stream(stdcopy.Stderr),
+		TTY: spec.Process.Terminal, Detach: true})
+	p.finish(c, code)
+	return err
+}

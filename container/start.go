@@ -1,0 +1,58 @@
+package container
+
+import (
+	"github.com/builder-dev/builder/internal/runtime"
+
+	"context"
+	"fmt"
+	"io"
+	"path/filepath"
+	"time"
+
+	"github.com/builder-dev/builder/store"
+)
+
+// Start starts stopped containers again, detached, or attached with attach.
+func Start(ctx context.Context, st *store.Store, root string, rt runtime.Runtime, refs []string, attach, interactive bool, stdin io.Reader, stdout, stderr io.Writer) (int, error) {
+	p := NewPaths(root)
+	for _, ref := range refs {
+		c, err := p.Find(ctx, rt, ref)
+		if err != nil {
+			return ExitBuilderError, err
+		}
+		if c.Running {
+			if !attach {
+				fmt.Fprintln(stdout, ref)
+			}
+			continue
+		}
+		_, lowers, err := p.imageLayers(ctx, st, c)
+		if err != nil {
+			return ExitBuilderError, err
+		}
+		if len(lowers) == 0 {
+			lowers = []string{filepath.Join(p.dir(c.ID), "empty")}
+		}
+		// The runc record of the last run, if any, goes first.
+		if err := rt.Delete(ctx, c.ID); err != nil {
+			return ExitBuilderError, fmt.Errorf("start %s: %w", ref, err)
+		}
+		if err := mountRootfs(lowers, p.upper(c.ID), filepath.Join(p.dir(c.ID), "work"), p.rootfs(c.ID)); err != nil {
+			return ExitBuilderError, err
+		}
+		c.Running, c.StartedAt, c.FinishedAt = true, time.Now().UTC(), time.Time{}
+		p.save(c)
+		if !attach {
+			if err := spawnMonitor(p, c, rt); err != nil {
+				p.finish(c, ExitBuilderError)
+				return ExitBuilderError, err
+			}
+			fmt.Fprintln(stdout, ref)
+			continue
+		}
+		code, err := runRunc(ctx, p, c, RunOptions{Runtime: rt, Interactive: interactive, Stdin: stdin, Stdout: stdout, Stderr: stderr})
+		p.finish(c, code)
+		return code, err
+	}
+	return 0, nil
+}

@@ -1,0 +1,89 @@
+package container
+
+import (
+	"github.com/builder-dev/builder/internal/runtime"
+
+	"context"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// Stop asks a container to stop with its stop signal (SIGTERM by default),
+// and kills it after timeout.
+func Stop(ctx context.Context, root string, rt runtime.Runtime, refs []string, timeout time.Duration, w io.Writer) error {
+	p := NewPaths(root)
+	for _, ref := range refs {
+		c, err := p.Find(ctx, rt, ref)
+		if err != nil {
+			return err
+		}
+		if c.Running {
+			sig := stopSignal(c.Config.StopSignal)
+			if err := rt.Kill(ctx, c.ID, sig); err != nil && rt.Alive(ctx, c.ID) {
+				return fmt.Errorf("stop %s: %w", ref, err)
+			}
+			deadline := time.Now().Add(timeout)
+			for rt.Alive(ctx, c.ID) && time.Now().Before(deadline) {
+				time.Sleep(50 * time.Millisecond)
+			}
+			if rt.Alive(ctx, c.ID) {
+				p.kill(ctx, rt, c.ID, syscall.SIGKILL)
+			}
+			p.waitFinished(c.ID)
+		}
+		fmt.Fprintln(w, ref)
+	}
+	return nil
+}
+
+// Kill sends sig to running containers.
+func Kill(ctx context.Context, root string, rt runtime.Runtime, refs []string, sig string, w io.Writer) error {
+	p := NewPaths(root)
+	s := stopSignal(sig)
+	if sig == "" {
+		s = syscall.SIGKILL
+	}
+	for _, ref := range refs {
+		c, err := p.Find(ctx, rt, ref)
+		if err != nil {
+			return err
+		}
+		if !c.Running {
+			return fmt.Errorf("cannot kill container: %s: container %s is not running", ref, c.ID[:12])
+		}
+		if err := rt.Kill(ctx, c.ID, s); err != nil {
+			return fmt.Errorf("kill %s: %w", ref, err)
+		}
+		fmt.Fprintln(w, ref)
+	}
+	return nil
+}
+
+// waitFinished waits briefly for the monitor to record the exit.
+func (p Paths) waitFinished(id string) {
+	for i := 0; i < 100; i++ {
+		if c, err := p.load(id); err != nil || !c.Running {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func stopSignal(name string) syscall.Signal {
+	if name == "" {
+		return syscall.SIGTERM
+	}
+	if n, err := strconv.Atoi(name); err == nil {
+		return syscall.Signal(n)
+	}
+	if s := unix.SignalNum("SIG" + strings.TrimPrefix(strings.ToUpper(name), "SIG")); s != 0 {
+		return s
+	}
+	return syscall.SIGTERM
+}
