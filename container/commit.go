@@ -1,8 +1,6 @@
 package container
 
 import (
-	"github.com/builder-dev/builder/internal/runtime"
-
 	"context"
 	"encoding/json"
 	"fmt"
@@ -27,17 +25,16 @@ type CommitOptions struct {
 	Author    string
 	Changes   []string
 	// Pause pauses a running container while its layer is read.
-	Pause   bool
-	Runtime runtime.Runtime
-	Root    string
+	Pause bool
 }
 
 // Commit makes a new image from a container: its image plus one layer with
 // the container's changes, its run config plus --change, and a history
 // entry with the message; it returns the new image's ID.
-func Commit(ctx context.Context, st *store.Store, o CommitOptions) (string, error) {
-	p := NewPaths(o.Root)
-	c, err := p.Find(ctx, o.Runtime, o.Container)
+func (m Manager) Commit(ctx context.Context, o CommitOptions) (string, error) {
+	st := m.Store
+	p := NewPaths(m.Root)
+	c, err := p.Find(ctx, m.Runtime, o.Container)
 	if err != nil {
 		return "", err
 	}
@@ -54,7 +51,7 @@ func Commit(ctx context.Context, st *store.Store, o CommitOptions) (string, erro
 		}
 	}
 	if c.Running && !c.Paused && o.Pause {
-		resume, err := p.pauseForCommit(ctx, o.Runtime, c)
+		resume, err := p.pauseForCommit(ctx, m.Runtime, c)
 		if err != nil {
 			return "", fmt.Errorf("commit %s: %w", o.Container, err)
 		}

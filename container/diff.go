@@ -1,20 +1,18 @@
 package container
 
 import (
-	"github.com/builder-dev/builder/internal/runtime"
-
 	"context"
 	"fmt"
 	"io"
 	"os"
 
-	"github.com/builder-dev/builder/store"
 	"github.com/containerd/continuity/fs"
 )
 
 // Diff prints a container's changes to its image as docker does: A, C or
 // D and the path, from the container's overlay upper directory.
-func Diff(ctx context.Context, st *store.Store, root string, rt runtime.Runtime, ref string, w io.Writer) error {
+func (m Manager) Diff(ctx context.Context, ref string, w io.Writer) error {
+	st, root, rt := m.Store, m.Root, m.Runtime
 	p := NewPaths(root)
 	c, err := p.Find(ctx, rt, ref)
 	if err != nil {

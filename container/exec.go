@@ -17,7 +17,6 @@ import (
 	"github.com/moby/sys/user"
 
 	"github.com/builder-dev/builder/internal/scratch"
-	"github.com/builder-dev/builder/store"
 	"github.com/containerd/containerd/v2/core/mount"
 	"github.com/containerd/containerd/v2/pkg/archive"
 )
@@ -38,7 +37,8 @@ type ExecOptions struct {
 
 // Exec runs a further process in a running container and returns its
 // exit code.
-func Exec(ctx context.Context, root string, rt runtime.Runtime, o ExecOptions) (int, error) {
+func (m Manager) Exec(ctx context.Context, o ExecOptions) (int, error) {
+	root, rt := m.Root, m.Runtime
 	p := NewPaths(root)
 	c, err := p.Find(ctx, rt, o.Container)
 	if err != nil {
@@ -93,7 +93,8 @@ func Exec(ctx context.Context, root string, rt runtime.Runtime, o ExecOptions) (
 }
 
 // Export writes a container's whole filesystem as a tar archive.
-func Export(ctx context.Context, st *store.Store, root string, rt runtime.Runtime, ref string, w io.Writer) error {
+func (m Manager) Export(ctx context.Context, ref string, w io.Writer) error {
+	st, root, rt := m.Store, m.Root, m.Runtime
 	p := NewPaths(root)
 	c, err := p.Find(ctx, rt, ref)
 	if err != nil {

@@ -101,7 +101,8 @@ func (p Paths) collectLayers(ctx context.Context, st *store.Store, rt runtime.Ru
 
 // Layers reports the size of the unpacked layers and how much of it no
 // container needs.
-func Layers(ctx context.Context, st *store.Store, root string, rt runtime.Runtime) (LayerUsage, error) {
+func (m Manager) Layers(ctx context.Context) (LayerUsage, error) {
+	st, root, rt := m.Store, m.Root, m.Runtime
 	p := NewPaths(root)
 	var u LayerUsage
 	all, err := p.List(ctx, rt)

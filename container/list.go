@@ -1,8 +1,6 @@
 package container
 
 import (
-	"github.com/builder-dev/builder/internal/runtime"
-
 	"context"
 	"fmt"
 	"io"
@@ -37,7 +35,8 @@ type Row struct {
 }
 
 // List writes the containers in docker's ps format.
-func List(ctx context.Context, root string, rt runtime.Runtime, o ListOptions, w io.Writer) error {
+func (m Manager) List(ctx context.Context, o ListOptions, w io.Writer) error {
+	root, rt := m.Root, m.Runtime
 	all, err := NewPaths(root).List(ctx, rt)
 	if err != nil {
 		return err

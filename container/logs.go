@@ -1,8 +1,6 @@
 package container
 
 import (
-	"github.com/builder-dev/builder/internal/runtime"
-
 	"context"
 	"encoding/binary"
 	"errors"
@@ -67,7 +65,8 @@ func (w streamWriter) Write(p []byte) (int, error) {
 
 // Logs copies a container's output to stdout and stderr, each stream to
 // its own; follow keeps copying until the container stops.
-func Logs(ctx context.Context, root string, rt runtime.Runtime, ref string, follow bool, stdout, stderr io.Writer) error {
+func (m Manager) Logs(ctx context.Context, ref string, follow bool, stdout, stderr io.Writer) error {
+	root, rt := m.Root, m.Runtime
 	p := NewPaths(root)
 	c, err := p.Find(ctx, rt, ref)
 	if err != nil {

@@ -55,7 +55,8 @@ func spawnMonitor(p Paths, c *Container, rt runtime.Runtime) error {
 
 // Monitor runs a detached container's process in the foreground, its
 // output to the monitor's own (the log), and records the exit.
-func Monitor(ctx context.Context, root string, rt runtime.Runtime, id string) error {
+func (m Manager) Monitor(ctx context.Context, id string) error {
+	root, rt := m.Root, m.Runtime
 	p := NewPaths(root)
 	c, err := p.load(id)
 	if err != nil {
@@ -73,7 +74,7 @@ func Monitor(ctx context.Context, root string, rt runtime.Runtime, id string) er
 		return err
 	}
 	defer log.Close()
-	code, err := runRunc(context.WithoutCancel(ctx), p, c, RunOptions{Runtime: rt,
+	code, err := runRunc(context.WithoutCancel(ctx), rt, p, c, RunOptions{
 		Stdout: log.Stream(stdcopy.Stdout), Stderr: log.Stream(stdcopy.Stderr),
 		TTY: spec.Process.Terminal, Detach: true})
 	p.finish(c, code)

@@ -15,8 +15,9 @@ import (
 )
 
 // Pause freezes running containers, as docker pause does.
-func Pause(ctx context.Context, root string, rt runtime.Runtime, refs []string, w io.Writer) error {
-	return eachContainer(ctx, root, rt, refs, w, func(p Paths, c *Container) error {
+func (m Manager) Pause(ctx context.Context, refs []string, w io.Writer) error {
+	rt := m.Runtime
+	return m.eachContainer(ctx, refs, w, func(p Paths, c *Container) error {
 		if !c.Running {
 			return fmt.Errorf("Container %s is not running", c.ID)
 		}
@@ -28,8 +29,9 @@ func Pause(ctx context.Context, root string, rt runtime.Runtime, refs []string, 
 }
 
 // Unpause thaws paused containers, as docker unpause does.
-func Unpause(ctx context.Context, root string, rt runtime.Runtime, refs []string, w io.Writer) error {
-	return eachContainer(ctx, root, rt, refs, w, func(p Paths, c *Container) error {
+func (m Manager) Unpause(ctx context.Context, refs []string, w io.Writer) error {
+	rt := m.Runtime
+	return m.eachContainer(ctx, refs, w, func(p Paths, c *Container) error {
 		if !c.Paused {
 			return fmt.Errorf("Container %s is not paused", c.ID)
 		}
@@ -39,8 +41,9 @@ func Unpause(ctx context.Context, root string, rt runtime.Runtime, refs []string
 
 // eachContainer applies fn to each ref, printing the ref on success and
 // joining the errors, as docker's container verbs do.
-func eachContainer(ctx context.Context, root string, rt runtime.Runtime, refs []string, w io.Writer, fn func(Paths, *Container) error) error {
-	p := NewPaths(root)
+func (m Manager) eachContainer(ctx context.Context, refs []string, w io.Writer, fn func(Paths, *Container) error) error {
+	rt := m.Runtime
+	p := NewPaths(m.Root)
 	var errs []string
 	for _, ref := range refs {
 		c, err := p.Find(ctx, rt, ref)

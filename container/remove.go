@@ -46,7 +46,8 @@ type RemoveOptions struct {
 
 // Remove removes containers, printing each reference as docker does, then
 // the unpacked layers no container needs any more.
-func Remove(ctx context.Context, st *store.Store, root string, rt runtime.Runtime, refs []string, o RemoveOptions, w io.Writer) error {
+func (m Manager) Remove(ctx context.Context, refs []string, o RemoveOptions, w io.Writer) error {
+	st, root, rt := m.Store, m.Root, m.Runtime
 	p := NewPaths(root)
 	var errs []string
 	for _, ref := range refs {
@@ -88,7 +89,8 @@ func (p Paths) destroy(ctx context.Context, rt runtime.Runtime, c *Container) er
 
 // Prune removes every stopped container and the unpacked layers no
 // container needs any more, reporting the space freed.
-func Prune(ctx context.Context, st *store.Store, root string, rt runtime.Runtime, w io.Writer) error {
+func (m Manager) Prune(ctx context.Context, w io.Writer) error {
+	st, root, rt := m.Store, m.Root, m.Runtime
 	p := NewPaths(root)
 	all, err := p.List(ctx, rt)
 	if err != nil {

@@ -62,11 +62,7 @@ type RunOptions struct {
 	Remove      bool
 	// Detach leaves the container running under a monitor process and
 	// prints its ID; its output goes to the log `builder logs` reads.
-	Detach  bool
-	Runtime runtime.Runtime
-	// Root is builder's state root; containers and unpacked layers live
-	// below it.
-	Root   string
+	Detach bool
 	Stdin  io.Reader
 	Stdout io.Writer
 	Stderr io.Writer
@@ -91,7 +87,8 @@ func fail(err error) (int, error) { return ExitBuilderError, &Error{ExitBuilderE
 
 // Run creates a container, runs it to completion and returns its process's
 // exit code.
-func Run(ctx context.Context, st *store.Store, o RunOptions) (int, error) {
+func (m Manager) Run(ctx context.Context, o RunOptions) (int, error) {
+	st := m.Store
 	// From finding the image until the container's lease holds it, no
 	// collection may sweep its blobs.
 	storeDone, err := st.Writing(ctx)
@@ -114,7 +111,7 @@ func Run(ctx context.Context, st *store.Store, o RunOptions) (int, error) {
 	if len(args) == 0 {
 		return fail(errors.New("no command specified"))
 	}
-	p := NewPaths(o.Root)
+	p := NewPaths(m.Root)
 	id := newID()
 	name := o.Name
 	if name == "" {
@@ -161,14 +158,14 @@ func Run(ctx context.Context, st *store.Store, o RunOptions) (int, error) {
 	c.Running, c.StartedAt = true, time.Now().UTC()
 	p.save(c)
 	if o.Detach {
-		if err := spawnMonitor(p, c, o.Runtime); err != nil {
+		if err := spawnMonitor(p, c, m.Runtime); err != nil {
 			p.remove(c)
 			return fail(err)
 		}
 		fmt.Fprintln(o.Stdout, c.ID)
 		return 0, nil
 	}
-	code, runErr := runRunc(ctx, p, c, o)
+	code, runErr := runRunc(ctx, m.Runtime, p, c, o)
 	p.finish(c, code)
 	return code, runErr
 }
@@ -384,7 +381,7 @@ func volumeMount(v string) (specs.Mount, error) {
 	return specs.Mount{Destination: parts[1], Type: "bind", Source: parts[0], Options: opts}, nil
 }
 
-func runRunc(ctx context.Context, p Paths, c *Container, o RunOptions) (int, error) {
+func runRunc(ctx context.Context, rt runtime.Runtime, p Paths, c *Container, o RunOptions) (int, error) {
 	dir := p.dir(c.ID)
 	logPath := filepath.Join(dir, "runc.log")
 	// With a terminal (spec.Process.Terminal), runc in the foreground makes
@@ -428,7 +425,7 @@ func runRunc(ctx context.Context, p Paths, c *Container, o RunOptions) (int, err
 			io.Copy(o.Stdout, pty) // ends with EIO once runc, the last holder of the slave, exits
 		}()
 	}
-	proc, startErr := o.Runtime.Run(ctx, c.ID, dir, logPath, stdio)
+	proc, startErr := rt.Run(ctx, c.ID, dir, logPath, stdio)
 	if slave != nil {
 		// runc holds the terminal now; with this copy closed, the copy
 		// ends when runc exits.

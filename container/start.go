@@ -1,19 +1,16 @@
 package container
 
 import (
-	"github.com/builder-dev/builder/internal/runtime"
-
 	"context"
 	"fmt"
 	"io"
 	"path/filepath"
 	"time"
-
-	"github.com/builder-dev/builder/store"
 )
 
 // Start starts stopped containers again, detached, or attached with attach.
-func Start(ctx context.Context, st *store.Store, root string, rt runtime.Runtime, refs []string, attach, interactive bool, stdin io.Reader, stdout, stderr io.Writer) (int, error) {
+func (m Manager) Start(ctx context.Context, refs []string, attach, interactive bool, stdin io.Reader, stdout, stderr io.Writer) (int, error) {
+	st, root, rt := m.Store, m.Root, m.Runtime
 	p := NewPaths(root)
 	for _, ref := range refs {
 		c, err := p.Find(ctx, rt, ref)
@@ -50,7 +47,7 @@ func Start(ctx context.Context, st *store.Store, root string, rt runtime.Runtime
 			fmt.Fprintln(stdout, ref)
 			continue
 		}
-		code, err := runRunc(ctx, p, c, RunOptions{Runtime: rt, Interactive: interactive, Stdin: stdin, Stdout: stdout, Stderr: stderr})
+		code, err := runRunc(ctx, rt, p, c, RunOptions{Interactive: interactive, Stdin: stdin, Stdout: stdout, Stderr: stderr})
 		p.finish(c, code)
 		return code, err
 	}

@@ -2,6 +2,7 @@ package container
 
 import (
 	"github.com/builder-dev/builder/internal/runtime"
+	"github.com/builder-dev/builder/store"
 
 	"context"
 	"encoding/json"
@@ -39,6 +40,15 @@ type Container struct {
 	Paused   bool `json:"-"`
 	ExitCode int  `json:"exitCode"`
 	Remove   bool `json:"remove"`
+}
+
+// Manager runs and keeps the containers under a state root: their
+// records and layers there, their processes through the runtime, their
+// images (which they lease) in the store.
+type Manager struct {
+	Root    string
+	Runtime runtime.Runtime
+	Store   *store.Store
 }
 
 // Paths are where a container's parts live under the state root.
@@ -155,14 +165,8 @@ func (p Paths) Find(ctx context.Context, rt runtime.Runtime, ref string) (*Conta
 	return match, nil
 }
 
-// Runtime is the containers under a state root as runc sees them; it
-// answers images.Containers for rmi.
-type Runtime struct {
-	Root    string
-	Runtime runtime.Runtime
-}
-
-// Running reports whether container id's process runs (or is paused).
-func (r Runtime) Running(ctx context.Context, id string) bool {
-	return r.Runtime.Alive(ctx, id)
+// Running reports whether container id's process runs (or is paused):
+// the Manager answers images.Containers for rmi.
+func (m Manager) Running(ctx context.Context, id string) bool {
+	return m.Runtime.Alive(ctx, id)
 }

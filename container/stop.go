@@ -1,8 +1,6 @@
 package container
 
 import (
-	"github.com/builder-dev/builder/internal/runtime"
-
 	"context"
 	"fmt"
 	"io"
@@ -16,7 +14,8 @@ import (
 
 // Stop asks a container to stop with its stop signal (SIGTERM by default),
 // and kills it after timeout.
-func Stop(ctx context.Context, root string, rt runtime.Runtime, refs []string, timeout time.Duration, w io.Writer) error {
+func (m Manager) Stop(ctx context.Context, refs []string, timeout time.Duration, w io.Writer) error {
+	root, rt := m.Root, m.Runtime
 	p := NewPaths(root)
 	for _, ref := range refs {
 		c, err := p.Find(ctx, rt, ref)
@@ -43,7 +42,8 @@ func Stop(ctx context.Context, root string, rt runtime.Runtime, refs []string, t
 }
 
 // Kill sends sig to running containers.
-func Kill(ctx context.Context, root string, rt runtime.Runtime, refs []string, sig string, w io.Writer) error {
+func (m Manager) Kill(ctx context.Context, refs []string, sig string, w io.Writer) error {
+	root, rt := m.Root, m.Runtime
 	p := NewPaths(root)
 	s := stopSignal(sig)
 	if sig == "" {

@@ -1,11 +1,7 @@
 package container
 
 import (
-	"github.com/builder-dev/builder/internal/runtime"
-
 	"context"
-
-	"github.com/builder-dev/builder/store"
 )
 
 // Usage is one container's disk use: its writable layer.
@@ -19,9 +15,9 @@ type Usage struct {
 
 // DiskUsage reports each container's writable layer and what the
 // unpacked layers under the root hold.
-func DiskUsage(ctx context.Context, st *store.Store, root string, rt runtime.Runtime) ([]Usage, LayerUsage, error) {
-	p := NewPaths(root)
-	all, err := p.List(ctx, rt)
+func (m Manager) DiskUsage(ctx context.Context) ([]Usage, LayerUsage, error) {
+	p := NewPaths(m.Root)
+	all, err := p.List(ctx, m.Runtime)
 	if err != nil {
 		return nil, LayerUsage{}, err
 	}
@@ -33,6 +29,6 @@ func DiskUsage(ctx context.Context, st *store.Store, root string, rt runtime.Run
 		}
 		out = append(out, Usage{Row: row(c, false), Running: c.Running, Size: size, TargetDigest: c.Target.Digest.String()})
 	}
-	layers, err := Layers(ctx, st, root, rt)
+	layers, err := m.Layers(ctx)
 	return out, layers, err
 }

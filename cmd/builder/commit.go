@@ -22,13 +22,13 @@ func commitCommand() *cli.Command {
 			if c.NArg() < 1 || c.NArg() > 2 {
 				return usageError(c, "requires at least 1 and at most 2 arguments")
 			}
-			st, root, rt, err := openContainers(c)
+			m, err := openContainers(c)
 			if err != nil {
 				return err
 			}
-			id, err := container.Commit(c.Context, st, container.CommitOptions{Container: c.Args().Get(0), Ref: c.Args().Get(1),
+			id, err := m.Commit(c.Context, container.CommitOptions{Container: c.Args().Get(0), Ref: c.Args().Get(1),
 				Message: c.String("message"), Author: c.String("author"), Changes: c.StringSlice("change"),
-				Pause: c.Bool("pause"), Runtime: rt, Root: root})
+				Pause: c.Bool("pause")})
 			if err != nil {
 				return err
 			}

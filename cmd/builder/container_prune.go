@@ -3,7 +3,6 @@ package main
 import (
 	"os"
 
-	"github.com/builder-dev/builder/container"
 	"github.com/urfave/cli/v2"
 )
 
@@ -17,11 +16,11 @@ func containerPruneCommand() *cli.Command {
 			if !c.Bool("force") && !confirm("WARNING! This will remove all stopped containers.") {
 				return nil
 			}
-			st, root, rt, err := openContainers(c)
+			m, err := openContainers(c)
 			if err != nil {
 				return err
 			}
-			return container.Prune(c.Context, st, root, rt, os.Stdout)
+			return m.Prune(c.Context, os.Stdout)
 		},
 	}
 }

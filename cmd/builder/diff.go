@@ -3,7 +3,6 @@ package main
 import (
 	"os"
 
-	"github.com/builder-dev/builder/container"
 	"github.com/urfave/cli/v2"
 )
 
@@ -16,11 +15,11 @@ func diffCommand() *cli.Command {
 			if c.NArg() != 1 {
 				return usageError(c, "requires exactly 1 argument")
 			}
-			st, root, rt, err := openContainers(c)
+			m, err := openContainers(c)
 			if err != nil {
 				return err
 			}
-			return container.Diff(c.Context, st, root, rt, c.Args().First(), os.Stdout)
+			return m.Diff(c.Context, c.Args().First(), os.Stdout)
 		},
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 
 	"github.com/builder-dev/builder/config"
+	"github.com/builder-dev/builder/container"
 	"github.com/builder-dev/builder/internal/runtime"
 	"github.com/builder-dev/builder/registry"
 	"github.com/builder-dev/builder/solver"
@@ -63,18 +64,15 @@ func openSolver(ctx context.Context, c *cli.Context, root string) (*solver.Solve
 	return solver.Open(ctx, opt)
 }
 
-// openContainers opens what container verbs that touch images need: the
-// store, the state root and the container runtime.
-func openContainers(c *cli.Context) (*store.Store, string, runtime.Runtime, error) {
-	st, root, err := openStore(c)
+// openContainers is the container manager, with the image store, for the
+// container verbs that touch images.
+func openContainers(c *cli.Context) (container.Manager, error) {
+	m, err := containers(c)
 	if err != nil {
-		return nil, "", runtime.Runtime{}, err
+		return m, err
 	}
-	root, rt, err := containerEnv(c)
-	if err != nil {
-		return nil, "", rt, err
-	}
-	return st, root, rt, nil
+	m.Store, _, err = openStore(c)
+	return m, err
 }
 
 // openRegistry opens the store and a registry client configured from the
@@ -91,12 +89,16 @@ func openRegistry(c *cli.Context) (*store.Store, *registry.Client, error) {
 	return st, registry.New(cfg.Registries), nil
 }
 
-// containerEnv is what every container verb needs: the state root and runc.
-func containerEnv(c *cli.Context) (root string, rt runtime.Runtime, err error) {
-	root, err = rootDir(c)
+// containers is the container manager under the state root, with runc;
+// verbs that touch no image need no store.
+func containers(c *cli.Context) (container.Manager, error) {
+	root, err := rootDir(c)
 	if err != nil {
-		return "", rt, err
+		return container.Manager{}, err
 	}
 	runc, err := runtime.Find(func(msg string) { fmt.Fprintln(os.Stderr, "WARNING:", msg) })
-	return root, runtime.ForContainers(runc, root), err
+	if err != nil {
+		return container.Manager{}, err
+	}
+	return container.Manager{Root: root, Runtime: runtime.ForContainers(runc, root)}, nil
 }

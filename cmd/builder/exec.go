@@ -23,11 +23,11 @@ func execCommand() *cli.Command {
 			if c.NArg() < 2 {
 				return usageError(c, "requires at least 2 arguments")
 			}
-			root, rt, err := containerEnv(c)
+			m, err := containers(c)
 			if err != nil {
 				return &exitError{code: container.ExitBuilderError, err: err}
 			}
-			code, err := container.Exec(c.Context, root, rt, container.ExecOptions{Container: c.Args().First(), Args: c.Args().Slice()[1:],
+			code, err := m.Exec(c.Context, container.ExecOptions{Container: c.Args().First(), Args: c.Args().Slice()[1:],
 				Interactive: c.Bool("interactive"), TTY: c.Bool("tty"), Env: c.StringSlice("env"), Workdir: c.String("workdir"),
 				User: c.String("user"), Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr})
 			return containerExit(code, err)

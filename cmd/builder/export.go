@@ -8,7 +8,6 @@ import (
 	"github.com/builder-dev/builder/internal/atomicfile"
 	"golang.org/x/term"
 
-	"github.com/builder-dev/builder/container"
 	"github.com/urfave/cli/v2"
 )
 
@@ -22,12 +21,12 @@ func exportCommand() *cli.Command {
 			if c.NArg() != 1 {
 				return usageError(c, "requires exactly 1 argument")
 			}
-			st, root, rt, err := openContainers(c)
+			m, err := openContainers(c)
 			if err != nil {
 				return err
 			}
 			export := func(w io.Writer) error {
-				return container.Export(c.Context, st, root, rt, c.Args().First(), w)
+				return m.Export(c.Context, c.Args().First(), w)
 			}
 			if dest := c.String("output"); dest != "" {
 				return atomicfile.Write(dest, 0644, export)

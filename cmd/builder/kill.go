@@ -3,7 +3,6 @@ package main
 import (
 	"os"
 
-	"github.com/builder-dev/builder/container"
 	"github.com/urfave/cli/v2"
 )
 
@@ -17,11 +16,11 @@ func killCommand() *cli.Command {
 			if c.NArg() < 1 {
 				return usageError(c, "requires at least 1 argument")
 			}
-			root, rt, err := containerEnv(c)
+			m, err := containers(c)
 			if err != nil {
 				return err
 			}
-			return container.Kill(c.Context, root, rt, c.Args().Slice(), c.String("signal"), os.Stdout)
+			return m.Kill(c.Context, c.Args().Slice(), c.String("signal"), os.Stdout)
 		},
 	}
 }

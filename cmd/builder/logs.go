@@ -3,7 +3,6 @@ package main
 import (
 	"os"
 
-	"github.com/builder-dev/builder/container"
 	"github.com/urfave/cli/v2"
 )
 
@@ -17,11 +16,11 @@ func logsCommand() *cli.Command {
 			if c.NArg() != 1 {
 				return usageError(c, "requires exactly 1 argument")
 			}
-			root, rt, err := containerEnv(c)
+			m, err := containers(c)
 			if err != nil {
 				return err
 			}
-			return container.Logs(c.Context, root, rt, c.Args().First(), c.Bool("follow"), os.Stdout, os.Stderr)
+			return m.Logs(c.Context, c.Args().First(), c.Bool("follow"), os.Stdout, os.Stderr)
 		},
 	}
 }

@@ -24,7 +24,8 @@ func monitorCommand() *cli.Command {
 			if runc == "" {
 				return fmt.Errorf("%s: BUILDER_RUNC unset", container.MonitorCommand)
 			}
-			return container.Monitor(c.Context, root, runtime.ForContainers(runc, root), c.Args().First())
+			m := container.Manager{Root: root, Runtime: runtime.ForContainers(runc, root)}
+			return m.Monitor(c.Context, c.Args().First())
 		},
 	}
 }

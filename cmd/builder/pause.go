@@ -3,7 +3,6 @@ package main
 import (
 	"os"
 
-	"github.com/builder-dev/builder/container"
 	"github.com/urfave/cli/v2"
 )
 
@@ -16,11 +15,11 @@ func pauseCommand() *cli.Command {
 			if c.NArg() < 1 {
 				return usageError(c, "requires at least 1 argument")
 			}
-			root, rt, err := containerEnv(c)
+			m, err := containers(c)
 			if err != nil {
 				return err
 			}
-			return container.Pause(c.Context, root, rt, c.Args().Slice(), os.Stdout)
+			return m.Pause(c.Context, c.Args().Slice(), os.Stdout)
 		},
 	}
 }

@@ -19,11 +19,11 @@ func psCommand() *cli.Command {
 			&cli.StringSliceFlag{Name: "filter", Aliases: []string{"f"}, Usage: "filter output: status=, name=, ancestor="},
 		},
 		Action: func(c *cli.Context) error {
-			root, rt, err := containerEnv(c)
+			m, err := containers(c)
 			if err != nil {
 				return err
 			}
-			return container.List(c.Context, root, rt, container.ListOptions{All: c.Bool("all"), Quiet: c.Bool("quiet"),
+			return m.List(c.Context, container.ListOptions{All: c.Bool("all"), Quiet: c.Bool("quiet"),
 				NoTrunc: c.Bool("no-trunc"), Format: c.String("format"), Filters: c.StringSlice("filter")}, os.Stdout)
 		},
 	}

@@ -20,11 +20,11 @@ func rmCommand() *cli.Command {
 			if c.NArg() < 1 {
 				return usageError(c, "requires at least 1 argument")
 			}
-			st, root, rt, err := openContainers(c)
+			m, err := openContainers(c)
 			if err != nil {
 				return err
 			}
-			return container.Remove(c.Context, st, root, rt, c.Args().Slice(), container.RemoveOptions{Force: c.Bool("force")}, os.Stdout)
+			return m.Remove(c.Context, c.Args().Slice(), container.RemoveOptions{Force: c.Bool("force")}, os.Stdout)
 		},
 	}
 }

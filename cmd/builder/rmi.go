@@ -3,7 +3,6 @@ package main
 import (
 	"os"
 
-	"github.com/builder-dev/builder/container"
 	"github.com/builder-dev/builder/images"
 	"github.com/urfave/cli/v2"
 )
@@ -20,11 +19,11 @@ func rmiCommand() *cli.Command {
 			if c.NArg() < 1 {
 				return usageError(c, "requires at least 1 argument")
 			}
-			st, root, rt, err := openContainers(c)
+			m, err := openContainers(c)
 			if err != nil {
 				return err
 			}
-			return images.Remove(c.Context, st, c.Args().Slice(), images.RemoveOptions{Force: c.Bool("force"), Containers: container.Runtime{Root: root, Runtime: rt}}, os.Stdout)
+			return images.Remove(c.Context, m.Store, c.Args().Slice(), images.RemoveOptions{Force: c.Bool("force"), Containers: m}, os.Stdout)
 		},
 	}
 }

@@ -4,8 +4,6 @@ import (
 	"errors"
 	"os"
 
-	"github.com/builder-dev/builder/internal/runtime"
-
 	"github.com/builder-dev/builder/container"
 	"github.com/urfave/cli/v2"
 )
@@ -38,11 +36,7 @@ func runCommand() *cli.Command {
 			if c.NArg() < 1 {
 				return &exitError{code: container.ExitBuilderError, err: usageError(c, "requires at least 1 argument")}
 			}
-			st, root, err := openStore(c)
-			if err != nil {
-				return &exitError{code: container.ExitBuilderError, err: err}
-			}
-			runc, err := runtime.Find(func(msg string) { os.Stderr.WriteString("WARNING: " + msg + "\n") })
+			m, err := openContainers(c)
 			if err != nil {
 				return &exitError{code: container.ExitBuilderError, err: err}
 			}
@@ -62,8 +56,6 @@ func runCommand() *cli.Command {
 				TTY:         c.Bool("tty"),
 				Remove:      c.Bool("rm"),
 				Detach:      c.Bool("detach"),
-				Runtime:     runtime.ForContainers(runc, root),
-				Root:        root,
 				Stdin:       os.Stdin,
 				Stdout:      os.Stdout,
 				Stderr:      os.Stderr,
@@ -72,7 +64,7 @@ func runCommand() *cli.Command {
 				ep := c.String("entrypoint")
 				opts.Entrypoint = &ep
 			}
-			code, err := container.Run(c.Context, st, opts)
+			code, err := m.Run(c.Context, opts)
 			if err != nil && !errors.As(err, new(*container.Error)) {
 				err = &container.Error{Code: container.ExitBuilderError, Err: err}
 			}

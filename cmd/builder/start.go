@@ -3,7 +3,6 @@ package main
 import (
 	"os"
 
-	"github.com/builder-dev/builder/container"
 	"github.com/urfave/cli/v2"
 )
 
@@ -20,11 +19,11 @@ func startCommand() *cli.Command {
 			if c.NArg() < 1 {
 				return usageError(c, "requires at least 1 argument")
 			}
-			st, root, rt, err := openContainers(c)
+			m, err := openContainers(c)
 			if err != nil {
 				return err
 			}
-			code, err := container.Start(c.Context, st, root, rt, c.Args().Slice(), c.Bool("attach") || c.Bool("interactive"),
+			code, err := m.Start(c.Context, c.Args().Slice(), c.Bool("attach") || c.Bool("interactive"),
 				c.Bool("interactive"), os.Stdin, os.Stdout, os.Stderr)
 			return containerExit(code, err)
 		},

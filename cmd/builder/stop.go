@@ -4,7 +4,6 @@ import (
 	"os"
 	"time"
 
-	"github.com/builder-dev/builder/container"
 	"github.com/urfave/cli/v2"
 )
 
@@ -18,11 +17,11 @@ func stopCommand() *cli.Command {
 			if c.NArg() < 1 {
 				return usageError(c, "requires at least 1 argument")
 			}
-			root, rt, err := containerEnv(c)
+			m, err := containers(c)
 			if err != nil {
 				return err
 			}
-			return container.Stop(c.Context, root, rt, c.Args().Slice(), time.Duration(c.Int("time"))*time.Second, os.Stdout)
+			return m.Stop(c.Context, c.Args().Slice(), time.Duration(c.Int("time"))*time.Second, os.Stdout)
 		},
 	}
 }

@@ -15,11 +15,11 @@ func systemDFCommand() *cli.Command {
 		Usage: "Show disk usage",
 		Flags: []cli.Flag{&cli.BoolFlag{Name: "verbose", Aliases: []string{"v"}, Usage: "show detailed information on space usage"}},
 		Action: func(c *cli.Context) error {
-			st, root, rt, err := openContainers(c)
+			m, err := openContainers(c)
 			if err != nil {
 				return err
 			}
-			s, err := openSolver(c.Context, c, root)
+			s, err := openSolver(c.Context, c, m.Root)
 			if err != nil {
 				return err
 			}
@@ -28,7 +28,7 @@ func systemDFCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			return diskusage.Report(c.Context, diskusage.Sources{Store: st, Root: root, Runtime: rt, Cache: bc}, c.Bool("verbose"), os.Stdout)
+			return diskusage.Report(c.Context, diskusage.Sources{Store: m.Store, Containers: m, Cache: bc}, c.Bool("verbose"), os.Stdout)
 		},
 	}
 }

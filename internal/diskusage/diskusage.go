@@ -5,7 +5,6 @@ package diskusage
 import (
 	"context"
 	"fmt"
-	"github.com/builder-dev/builder/internal/runtime"
 	"io"
 	"sort"
 	"strings"
@@ -22,9 +21,8 @@ import (
 
 // Sources are where the figures come from.
 type Sources struct {
-	Store   *store.Store
-	Root    string
-	Runtime runtime.Runtime
+	Store      *store.Store
+	Containers container.Manager
 	// Cache is the build cache's usage, read from the solver.
 	Cache cache.Usage
 }
@@ -44,7 +42,7 @@ func Report(ctx context.Context, src Sources, verbose bool, w io.Writer) error {
 	if err != nil {
 		return err
 	}
-	ctrs, layers, err := container.DiskUsage(ctx, st, src.Root, src.Runtime)
+	ctrs, layers, err := src.Containers.DiskUsage(ctx)
 	if err != nil {
 		return err
 	}
