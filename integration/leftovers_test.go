@@ -174,3 +174,55 @@ func TestBuildsBesideContainers(t *testing.T) {
 		t.Errorf("the detached container's rootfs %s was unmounted by a build", rootfs)
 	}
 }
+
+// TestTempMountsUnderRoot: every temporary mount a build makes (BuildKit's
+// buildkit-mount*, containerd's containerd-mount* while a layer is diffed
+// for export) lies under the root's scratch directory, where the next
+// process sweeps what a killed one left; none under /tmp.
+func TestTempMountsUnderRoot(t *testing.T) {
+	e := newEnv(t)
+	e.must("pull", "-q", "busybox")
+	dir := writeContext(t, map[string]string{"Dockerfile": "FROM busybox\nRUN dd if=/dev/urandom of=/big bs=1M count=16 2>/dev/null\nRUN echo more > /more\n"})
+	done := make(chan result)
+	go func() { done <- e.run("build", "-q", "--no-cache", "-t", "mounts", dir) }()
+	seen := map[string]bool{}
+	for running := true; running; {
+		select {
+		case r := <-done:
+			if r.code != 0 {
+				t.Fatalf("build: %s", r)
+			}
+			running = false
+		case <-time.After(5 * time.Millisecond):
+		}
+		for _, m := range mountPoints(t) {
+			if strings.Contains(m, "containerd-mount") || strings.Contains(m, "buildkit-mount") {
+				seen[m] = true
+			}
+		}
+	}
+	under := 0
+	for m := range seen {
+		if strings.HasPrefix(m, e.root+"/") {
+			under++
+		} else {
+			t.Errorf("a temporary mount outside the root: %s", m)
+		}
+	}
+	t.Logf("%d temporary mounts seen, %d under the root", len(seen), under)
+}
+
+// mountPoints lists every mount point of this mount namespace.
+func mountPoints(t *testing.T) []string {
+	dt, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, line := range strings.Split(string(dt), "\n") {
+		if f := strings.Fields(line); len(f) > 4 {
+			out = append(out, f[4])
+		}
+	}
+	return out
+}

@@ -6,7 +6,7 @@ set -uo pipefail
 log=${TEST_LOG:-$(mktemp /tmp/builder-test-XXXXXX.log)}
 go test -v -timeout 80m "$@" ./... >"$log" 2>&1
 rc=$?
-grep -E '^(\s*--- (PASS|FAIL|SKIP)|ok |FAIL|conformance:|  known divergence)' "$log"
+grep -E '^(\s*--- (PASS|FAIL|SKIP)|ok |FAIL|conformance:|  known divergence|kill sweep:|soak:|breakout corpus:)' "$log"
 if [ $rc -ne 0 ]; then
   echo
   echo "=== failures (full log: $log)"
