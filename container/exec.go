@@ -47,6 +47,9 @@ func (m Manager) Exec(ctx context.Context, o ExecOptions) (int, error) {
 	if !c.Running {
 		return ExitBuilderError, fmt.Errorf("container %s is not running", c.ID[:12])
 	}
+	if c.Paused {
+		return ExitBuilderError, fmt.Errorf("Container %s is paused, unpause the container before exec", c.ID[:12])
+	}
 	// runc exec's own defaults: the container's process (capabilities,
 	// rlimits, no-new-privileges, ...) with these changes.
 	var spec specs.Spec

@@ -29,8 +29,8 @@ func TestPauseAndKilledCommit(t *testing.T) {
 	if st := status(); !strings.HasSuffix(st, "(Paused)") {
 		t.Errorf("ps of a paused container: %q", st)
 	}
-	if r := e.run("exec", "p", "true"); r.code == 0 {
-		t.Errorf("exec in a paused container succeeded")
+	if r := e.run("exec", "p", "true"); r.code != 1 || !strings.Contains(r.stderr, "is paused, unpause the container before exec") {
+		t.Errorf("exec in a paused container: %s", r)
 	}
 	if r := e.run("pause", "p"); r.code == 0 {
 		t.Errorf("pause of a paused container succeeded")
