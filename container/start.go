@@ -8,9 +8,20 @@ import (
 	"time"
 )
 
-// Start starts stopped containers again, detached, or attached with attach.
-func (m Manager) Start(ctx context.Context, refs []string, attach, interactive bool, stdin io.Reader, stdout, stderr io.Writer) (int, error) {
+// StartOptions are `builder start` flags and arguments.
+type StartOptions struct {
+	Containers []string
+	// Attach runs the (last) container in the foreground, its output to
+	// Stdout and Stderr; Interactive gives it Stdin too.
+	Attach, Interactive bool
+	Stdin               io.Reader
+	Stdout, Stderr      io.Writer
+}
+
+// Start starts stopped containers again, detached, or attached.
+func (m Manager) Start(ctx context.Context, o StartOptions) (int, error) {
 	st, root, rt := m.Store, m.Root, m.Runtime
+	refs, attach, stdout := o.Containers, o.Attach || o.Interactive, o.Stdout
 	p := NewPaths(root)
 	for _, ref := range refs {
 		c, err := p.Find(ctx, rt, ref)
@@ -47,7 +58,7 @@ func (m Manager) Start(ctx context.Context, refs []string, attach, interactive b
 			fmt.Fprintln(stdout, ref)
 			continue
 		}
-		code, err := runRunc(ctx, rt, p, c, RunOptions{Interactive: interactive, Stdin: stdin, Stdout: stdout, Stderr: stderr})
+		code, err := runRunc(ctx, rt, p, c, RunOptions{Interactive: o.Interactive, Stdin: o.Stdin, Stdout: o.Stdout, Stderr: o.Stderr})
 		p.finish(c, code)
 		return code, err
 	}

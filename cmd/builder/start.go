@@ -3,6 +3,7 @@ package main
 import (
 	"os"
 
+	"github.com/builder-dev/builder/container"
 	"github.com/urfave/cli/v2"
 )
 
@@ -23,8 +24,8 @@ func startCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			code, err := m.Start(c.Context, c.Args().Slice(), c.Bool("attach") || c.Bool("interactive"),
-				c.Bool("interactive"), os.Stdin, os.Stdout, os.Stderr)
+			code, err := m.Start(c.Context, container.StartOptions{Containers: c.Args().Slice(), Attach: c.Bool("attach"),
+				Interactive: c.Bool("interactive"), Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr})
 			return containerExit(code, err)
 		},
 	}
