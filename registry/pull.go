@@ -8,6 +8,7 @@ import (
 	"sync"
 
 	"github.com/builder-dev/builder/store"
+	"github.com/containerd/containerd/v2/core/content"
 	"github.com/containerd/containerd/v2/core/images"
 	"github.com/containerd/containerd/v2/core/remotes"
 	"github.com/containerd/errdefs"
@@ -33,26 +34,35 @@ func (c *Client) Pull(ctx context.Context, st *store.Store, ref string, o PullOp
 		return fmt.Errorf("invalid reference format: %s", ref)
 	}
 	if o.AllTags {
-		if !reference.IsNameOnly(named) {
-			return errors.New("tag can't be used with --all-tags/-a")
-		}
-		tags, err := c.Tags(ctx, named)
+		return c.pullAllTags(ctx, st, named, o, w)
+	}
+	return c.pull(ctx, st, named, o, w)
+}
+
+// pullAllTags pulls every tag of named's repository, one after another.
+func (c *Client) pullAllTags(ctx context.Context, st *store.Store, named reference.Named, o PullOptions, w io.Writer) error {
+	if !reference.IsNameOnly(named) {
+		return errors.New("tag can't be used with --all-tags/-a")
+	}
+	tags, err := c.Tags(ctx, named)
+	if err != nil {
+		return err
+	}
+	for _, t := range tags {
+		tagged, err := reference.WithTag(named, t)
 		if err != nil {
 			return err
 		}
-		for _, t := range tags {
-			tagged, err := reference.WithTag(named, t)
-			if err != nil {
-				return err
-			}
-			one := o
-			one.AllTags = false
-			if err := c.Pull(ctx, st, tagged.String(), one, w); err != nil {
-				return err
-			}
+		if err := c.pull(ctx, st, tagged, o, w); err != nil {
+			return err
 		}
-		return nil
 	}
+	return nil
+}
+
+// pull resolves one reference, fetches what the store lacks of it for the
+// platform asked for, and names it.
+func (c *Client) pull(ctx context.Context, st *store.Store, named reference.Named, o PullOptions, w io.Writer) error {
 	say := func(format string, args ...any) {
 		if !o.Quiet {
 			fmt.Fprintf(w, format, args...)
@@ -92,9 +102,28 @@ func (c *Client) Pull(ctx context.Context, st *store.Store, ref string, o PullOp
 		return err
 	}
 	defer done()
-	cs := st.Content()
+	if err := fetch(ctx, st.Content(), fetcher, desc, matcher, say); err != nil {
+		return fmt.Errorf("pull %s: %w", reference.FamiliarString(named), err)
+	}
+	if _, err := images.Manifest(ctx, st.Content(), desc, matcher); err != nil {
+		if errdefs.IsNotFound(err) {
+			return fmt.Errorf("no matching manifest for %s in the manifest list entries", platformString(o.Platform))
+		}
+		return err
+	}
+	say("Digest: %s\n", desc.Digest)
+	if err := namePulled(ctx, st, named, desc, say); err != nil {
+		return err
+	}
+	fmt.Fprintln(w, named.String())
+	return nil
+}
+
+// fetch walks desc and the children matcher selects, fetching each blob
+// cs lacks, and says per layer whether it existed or was pulled.
+func fetch(ctx context.Context, cs content.Store, fetcher remotes.Fetcher, desc ocispec.Descriptor, matcher platforms.MatchComparer, say func(string, ...any)) error {
 	var mu sync.Mutex
-	fetch := remotes.FetchHandler(cs, fetcher)
+	fetchBlob := remotes.FetchHandler(cs, fetcher)
 	progress := images.HandlerFunc(func(ctx context.Context, d ocispec.Descriptor) ([]ocispec.Descriptor, error) {
 		layer := images.IsLayerType(d.MediaType)
 		if layer {
@@ -105,7 +134,7 @@ func (c *Client) Pull(ctx context.Context, st *store.Store, ref string, o PullOp
 				return nil, nil
 			}
 		}
-		subs, err := fetch(ctx, d)
+		subs, err := fetchBlob(ctx, d)
 		if err == nil && layer {
 			mu.Lock()
 			say("%s: Pull complete\n", d.Digest.Encoded()[:12])
@@ -114,35 +143,26 @@ func (c *Client) Pull(ctx context.Context, st *store.Store, ref string, o PullOp
 		return subs, err
 	})
 	children := images.FilterPlatforms(images.ChildrenHandler(cs), matcher)
-	if err := images.Dispatch(ctx, images.Handlers(progress, children), semaphore.NewWeighted(3), desc); err != nil {
-		return fmt.Errorf("pull %s: %w", reference.FamiliarString(named), err)
-	}
-	if _, err := images.Manifest(ctx, cs, desc, matcher); err != nil {
-		if errdefs.IsNotFound(err) {
-			return fmt.Errorf("no matching manifest for %s in the manifest list entries", platformString(o.Platform))
-		}
-		return err
-	}
-	say("Digest: %s\n", desc.Digest)
+	return images.Dispatch(ctx, images.Handlers(progress, children), semaphore.NewWeighted(3), desc)
+}
+
+// namePulled records a pulled image under its tag (a pull by digest keeps it
+// untagged), with the digest it was pulled as, and says docker's status.
+func namePulled(ctx context.Context, st *store.Store, named reference.Named, desc ocispec.Descriptor, say func(string, ...any)) error {
 	target := ocispec.Descriptor{MediaType: desc.MediaType, Digest: desc.Digest, Size: desc.Size,
 		Annotations: map[string]string{store.AnnotationRepoDigest: named.Name() + "@" + desc.Digest.String()}}
 	if _, isDigest := named.(reference.Digested); isDigest {
-		// A pull by digest names nothing; the image is kept untagged.
-		if err := st.Name(ctx, store.Image{Target: target}); err != nil {
-			return err
-		}
-	} else {
-		prev, _, _ := st.Lookup(ctx, named.String())
-		if err := st.Name(ctx, store.Image{Name: named.String(), Target: target}); err != nil {
-			return err
-		}
-		status := "Downloaded newer image for"
-		if prev.Target.Digest == desc.Digest {
-			status = "Image is up to date for"
-		}
-		say("Status: %s %s\n", status, reference.FamiliarString(named))
+		return st.Name(ctx, store.Image{Target: target})
 	}
-	fmt.Fprintln(w, named.String())
+	prev, _, _ := st.Lookup(ctx, named.String())
+	if err := st.Name(ctx, store.Image{Name: named.String(), Target: target}); err != nil {
+		return err
+	}
+	status := "Downloaded newer image for"
+	if prev.Target.Digest == desc.Digest {
+		status = "Image is up to date for"
+	}
+	say("Status: %s %s\n", status, reference.FamiliarString(named))
 	return nil
 }
 
