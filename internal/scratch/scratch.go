@@ -28,7 +28,7 @@ import (
 // Dir is one process's claimed scratch directory.
 type Dir struct {
 	path string
-	lock *flock.Flock
+	lock *os.File // holds the flock for as long as the process lives
 }
 
 // Claim sweeps stale scratch directories under root, makes this process's
@@ -40,25 +40,59 @@ func Claim(root string) (*Dir, error) {
 		return nil, fmt.Errorf("create scratch directory: %w", err)
 	}
 	Sweep(base)
+	var d *Dir
+	// Another process's sweep can find the new directory before it is
+	// locked, take it for stale and remove it: then claim another.
+	for try := 0; d == nil; try++ {
+		var err error
+		if d, err = claim(base); err != nil {
+			return nil, err
+		}
+		if d == nil && try == 10 {
+			return nil, errors.New("create scratch directory: removed by other processes ten times")
+		}
+	}
+	os.Setenv("TMPDIR", d.path)
+	// containerd's mount.WithTempMount (BuildKit's exporter diffs layers
+	// through it) chose its directory from /tmp at package init; a process
+	// killed inside it left a mount there that nothing swept.
+	if err := mount.SetTempMountLocation(filepath.Join(d.path, "mounts")); err != nil {
+		d.Release()
+		return nil, fmt.Errorf("create scratch mount directory: %w", err)
+	}
+	return d, nil
+}
+
+// claim makes a directory under base and locks it, and returns nil if a
+// sweep removed it before the lock was held.
+func claim(base string) (*Dir, error) {
 	path, err := os.MkdirTemp(base, fmt.Sprintf("%d-", os.Getpid()))
 	if err != nil {
 		return nil, fmt.Errorf("create scratch directory: %w", err)
 	}
-	l := flock.New(filepath.Join(path, ".lock"))
-	if err := l.Lock(); err != nil {
+	lockPath := filepath.Join(path, ".lock")
+	f, err := os.OpenFile(lockPath, os.O_CREATE|os.O_RDWR, 0600)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil // swept already
+	}
+	if err != nil {
 		os.RemoveAll(path)
 		return nil, fmt.Errorf("lock scratch directory: %w", err)
 	}
-	os.Setenv("TMPDIR", path)
-	// containerd's mount.WithTempMount (BuildKit's exporter diffs layers
-	// through it) chose its directory from /tmp at package init; a process
-	// killed inside it left a mount there that nothing swept.
-	if err := mount.SetTempMountLocation(filepath.Join(path, "mounts")); err != nil {
-		clean(path)
-		l.Unlock()
-		return nil, fmt.Errorf("create scratch mount directory: %w", err)
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX); err != nil {
+		f.Close()
+		os.RemoveAll(path)
+		return nil, fmt.Errorf("lock scratch directory: %w", err)
 	}
-	return &Dir{path: path, lock: l}, nil
+	// Locked: no sweep can take it from now on. It is ours only if the
+	// file locked is still the one in the directory.
+	held, err1 := f.Stat()
+	now, err2 := os.Stat(lockPath)
+	if err1 != nil || err2 != nil || !os.SameFile(held, now) {
+		f.Close()
+		return nil, nil
+	}
+	return &Dir{path: path, lock: f}, nil
 }
 
 // Path is the directory.
@@ -70,9 +104,8 @@ func (d *Dir) Release() {
 	if d == nil {
 		return
 	}
-	if clean(d.path) {
-		d.lock.Unlock()
-	}
+	clean(d.path)
+	d.lock.Close() // drops the flock
 }
 
 // Sweep cleans every scratch directory under base whose process is gone.
