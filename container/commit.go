@@ -32,7 +32,6 @@ type CommitOptions struct {
 // the container's changes, its run config plus --change, and a history
 // entry with the message; it returns the new image's ID.
 func (m Manager) Commit(ctx context.Context, o CommitOptions) (string, error) {
-	st := m.Store
 	p := NewPaths(m.Root)
 	c, err := p.Find(ctx, m.Runtime, o.Container)
 	if err != nil {
@@ -57,25 +56,25 @@ func (m Manager) Commit(ctx context.Context, o CommitOptions) (string, error) {
 		}
 		defer resume()
 	}
-	done, err := st.Writing(ctx)
+	done, err := m.Store.Writing(ctx)
 	if err != nil {
 		return "", err
 	}
 	defer done()
-	base, lowers, err := p.imageLayers(ctx, st, c)
+	base, lowers, err := p.imageLayers(ctx, m.Store, c)
 	if err != nil {
 		return "", fmt.Errorf("commit %s: %w", o.Container, err)
 	}
 	if _, err := os.Stat(p.upper(c.ID)); err != nil {
 		return "", fmt.Errorf("commit %s: the container was removed", o.Container)
 	}
-	layer, diffID, err := writeUpper(ctx, st, p.upper(c.ID), lowers)
+	layer, diffID, err := writeUpper(ctx, m.Store, p.upper(c.ID), lowers)
 	if err != nil {
 		return "", fmt.Errorf("commit %s: %w", o.Container, err)
 	}
 	// The config is rebuilt from the base's raw JSON, so that fields the
 	// OCI struct lacks (docker's Healthcheck, OnBuild, Shell) survive.
-	raw, err := content.ReadBlob(ctx, st.Content(), base.ConfigDesc)
+	raw, err := content.ReadBlob(ctx, m.Store.Content(), base.ConfigDesc)
 	if err != nil {
 		return "", err
 	}
@@ -96,7 +95,7 @@ func (m Manager) Commit(ctx context.Context, o CommitOptions) (string, error) {
 	}
 	layers := append(append([]ocispec.Descriptor{}, base.Manifest.Layers...), layer)
 	plat := ocispec.Platform{OS: img.OS, Architecture: img.Architecture, Variant: img.Variant}
-	target, configDesc, err := image.Write(ctx, st, merged, plat, layers)
+	target, configDesc, err := image.Write(ctx, m.Store, merged, plat, layers)
 	if err != nil {
 		return "", fmt.Errorf("commit %s: %w", o.Container, err)
 	}
@@ -105,7 +104,7 @@ func (m Manager) Commit(ctx context.Context, o CommitOptions) (string, error) {
 	if _, err := os.Stat(p.meta(c.ID)); err != nil {
 		return "", fmt.Errorf("commit %s: the container was removed meanwhile", o.Container)
 	}
-	if err := st.Name(ctx, store.Image{Name: name, Target: target}); err != nil {
+	if err := m.Store.Name(ctx, store.Image{Name: name, Target: target}); err != nil {
 		return "", fmt.Errorf("commit %s: %w", o.Container, err)
 	}
 	return configDesc.Digest.String(), nil

@@ -12,13 +12,12 @@ import (
 // Diff prints a container's changes to its image as docker does: A, C or
 // D and the path, from the container's overlay upper directory.
 func (m Manager) Diff(ctx context.Context, ref string, w io.Writer) error {
-	st, root, rt := m.Store, m.Root, m.Runtime
-	p := NewPaths(root)
-	c, err := p.Find(ctx, rt, ref)
+	p := NewPaths(m.Root)
+	c, err := p.Find(ctx, m.Runtime, ref)
 	if err != nil {
 		return err
 	}
-	_, lowers, err := p.imageLayers(ctx, st, c)
+	_, lowers, err := p.imageLayers(ctx, m.Store, c)
 	if err != nil {
 		return err
 	}

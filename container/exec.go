@@ -38,9 +38,8 @@ type ExecOptions struct {
 // Exec runs a further process in a running container and returns its
 // exit code.
 func (m Manager) Exec(ctx context.Context, o ExecOptions) (int, error) {
-	root, rt := m.Root, m.Runtime
-	p := NewPaths(root)
-	c, err := p.Find(ctx, rt, o.Container)
+	p := NewPaths(m.Root)
+	c, err := p.Find(ctx, m.Runtime, o.Container)
 	if err != nil {
 		return ExitBuilderError, err
 	}
@@ -84,7 +83,7 @@ func (m Manager) Exec(ctx context.Context, o ExecOptions) (int, error) {
 	if o.Interactive || o.TTY {
 		stdio.Stdin = o.Stdin
 	}
-	run, err := rt.Exec(ctx, c.ID, proc, stdio)
+	run, err := m.Runtime.Exec(ctx, c.ID, proc, stdio)
 	if err != nil {
 		return ExitBuilderError, err
 	}
@@ -97,13 +96,12 @@ func (m Manager) Exec(ctx context.Context, o ExecOptions) (int, error) {
 
 // Export writes a container's whole filesystem as a tar archive.
 func (m Manager) Export(ctx context.Context, ref string, w io.Writer) error {
-	st, root, rt := m.Store, m.Root, m.Runtime
-	p := NewPaths(root)
-	c, err := p.Find(ctx, rt, ref)
+	p := NewPaths(m.Root)
+	c, err := p.Find(ctx, m.Runtime, ref)
 	if err != nil {
 		return err
 	}
-	_, lowers, err := p.imageLayers(ctx, st, c)
+	_, lowers, err := p.imageLayers(ctx, m.Store, c)
 	if err != nil {
 		return err
 	}

@@ -102,14 +102,13 @@ func (p Paths) collectLayers(ctx context.Context, st *store.Store, rt runtime.Ru
 // Layers reports the size of the unpacked layers and how much of it no
 // container needs.
 func (m Manager) Layers(ctx context.Context) (LayerUsage, error) {
-	st, root, rt := m.Store, m.Root, m.Runtime
-	p := NewPaths(root)
+	p := NewPaths(m.Root)
 	var u LayerUsage
-	all, err := p.List(ctx, rt)
+	all, err := p.List(ctx, m.Runtime)
 	if err != nil {
 		return u, err
 	}
-	need, err := p.neededLayers(ctx, st, all)
+	need, err := p.neededLayers(ctx, m.Store, all)
 	if err != nil {
 		return u, err
 	}

@@ -36,8 +36,7 @@ type Row struct {
 
 // List writes the containers in docker's ps format.
 func (m Manager) List(ctx context.Context, o ListOptions, w io.Writer) error {
-	root, rt := m.Root, m.Runtime
-	all, err := NewPaths(root).List(ctx, rt)
+	all, err := NewPaths(m.Root).List(ctx, m.Runtime)
 	if err != nil {
 		return err
 	}

@@ -66,9 +66,8 @@ func (w streamWriter) Write(p []byte) (int, error) {
 // Logs copies a container's output to stdout and stderr, each stream to
 // its own; follow keeps copying until the container stops.
 func (m Manager) Logs(ctx context.Context, ref string, follow bool, stdout, stderr io.Writer) error {
-	root, rt := m.Root, m.Runtime
-	p := NewPaths(root)
-	c, err := p.Find(ctx, rt, ref)
+	p := NewPaths(m.Root)
+	c, err := p.Find(ctx, m.Runtime, ref)
 	if err != nil {
 		return err
 	}
@@ -82,7 +81,7 @@ func (m Manager) Logs(ctx context.Context, ref string, follow bool, stdout, stde
 	defer f.Close()
 	var r io.Reader = f
 	if follow {
-		r = &followReader{ctx: ctx, f: f, alive: func() bool { return rt.Alive(ctx, c.ID) }}
+		r = &followReader{ctx: ctx, f: f, alive: func() bool { return m.Runtime.Alive(ctx, c.ID) }}
 	}
 	if _, err := stdcopy.StdCopy(stdout, stderr, r); err != nil {
 		return fmt.Errorf("read log of %s: %w", ref, err)

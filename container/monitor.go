@@ -56,8 +56,7 @@ func spawnMonitor(p Paths, c *Container, rt runtime.Runtime) error {
 // Monitor runs a detached container's process in the foreground, its
 // output to the monitor's own (the log), and records the exit.
 func (m Manager) Monitor(ctx context.Context, id string) error {
-	root, rt := m.Root, m.Runtime
-	p := NewPaths(root)
+	p := NewPaths(m.Root)
 	c, err := p.load(id)
 	if err != nil {
 		return err
@@ -74,7 +73,7 @@ func (m Manager) Monitor(ctx context.Context, id string) error {
 		return err
 	}
 	defer log.Close()
-	code, err := runRunc(context.WithoutCancel(ctx), rt, p, c, RunOptions{
+	code, err := runRunc(context.WithoutCancel(ctx), m.Runtime, p, c, RunOptions{
 		Stdout: log.Stream(stdcopy.Stdout), Stderr: log.Stream(stdcopy.Stderr),
 		TTY: spec.Process.Terminal, Detach: true})
 	p.finish(c, code)

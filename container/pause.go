@@ -16,7 +16,6 @@ import (
 
 // Pause freezes running containers, as docker pause does.
 func (m Manager) Pause(ctx context.Context, refs []string, w io.Writer) error {
-	rt := m.Runtime
 	return m.eachContainer(ctx, refs, w, func(p Paths, c *Container) error {
 		if !c.Running {
 			return fmt.Errorf("Container %s is not running", c.ID)
@@ -24,29 +23,27 @@ func (m Manager) Pause(ctx context.Context, refs []string, w io.Writer) error {
 		if c.Paused {
 			return fmt.Errorf("Container %s is already paused", c.ID)
 		}
-		return rt.Pause(ctx, c.ID)
+		return m.Runtime.Pause(ctx, c.ID)
 	})
 }
 
 // Unpause thaws paused containers, as docker unpause does.
 func (m Manager) Unpause(ctx context.Context, refs []string, w io.Writer) error {
-	rt := m.Runtime
 	return m.eachContainer(ctx, refs, w, func(p Paths, c *Container) error {
 		if !c.Paused {
 			return fmt.Errorf("Container %s is not paused", c.ID)
 		}
-		return rt.Resume(ctx, c.ID)
+		return m.Runtime.Resume(ctx, c.ID)
 	})
 }
 
 // eachContainer applies fn to each ref, printing the ref on success and
 // joining the errors, as docker's container verbs do.
 func (m Manager) eachContainer(ctx context.Context, refs []string, w io.Writer, fn func(Paths, *Container) error) error {
-	rt := m.Runtime
 	p := NewPaths(m.Root)
 	var errs []string
 	for _, ref := range refs {
-		c, err := p.Find(ctx, rt, ref)
+		c, err := p.Find(ctx, m.Runtime, ref)
 		if err == nil {
 			err = fn(p, c)
 		}

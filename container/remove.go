@@ -47,11 +47,10 @@ type RemoveOptions struct {
 // Remove removes containers, printing each reference as docker does, then
 // the unpacked layers no container needs any more.
 func (m Manager) Remove(ctx context.Context, refs []string, o RemoveOptions, w io.Writer) error {
-	st, root, rt := m.Store, m.Root, m.Runtime
-	p := NewPaths(root)
+	p := NewPaths(m.Root)
 	var errs []string
 	for _, ref := range refs {
-		c, err := p.Find(ctx, rt, ref)
+		c, err := p.Find(ctx, m.Runtime, ref)
 		if err != nil {
 			errs = append(errs, err.Error())
 			continue
@@ -61,15 +60,15 @@ func (m Manager) Remove(ctx context.Context, refs []string, o RemoveOptions, w i
 				errs = append(errs, fmt.Sprintf("cannot remove container %q: container is running: stop the container before removing or force remove", ref))
 				continue
 			}
-			p.kill(ctx, rt, c.ID, syscall.SIGKILL)
+			p.kill(ctx, m.Runtime, c.ID, syscall.SIGKILL)
 		}
-		if err := p.destroy(ctx, rt, c); err != nil {
+		if err := p.destroy(ctx, m.Runtime, c); err != nil {
 			errs = append(errs, err.Error())
 			continue
 		}
 		fmt.Fprintln(w, ref)
 	}
-	if _, err := p.collectLayers(ctx, st, rt); err != nil {
+	if _, err := p.collectLayers(ctx, m.Store, m.Runtime); err != nil {
 		errs = append(errs, err.Error())
 	}
 	if len(errs) > 0 {
@@ -90,9 +89,8 @@ func (p Paths) destroy(ctx context.Context, rt runtime.Runtime, c *Container) er
 // Prune removes every stopped container and the unpacked layers no
 // container needs any more, reporting the space freed.
 func (m Manager) Prune(ctx context.Context, w io.Writer) error {
-	st, root, rt := m.Store, m.Root, m.Runtime
-	p := NewPaths(root)
-	all, err := p.List(ctx, rt)
+	p := NewPaths(m.Root)
+	all, err := p.List(ctx, m.Runtime)
 	if err != nil {
 		return err
 	}
@@ -104,14 +102,14 @@ func (m Manager) Prune(ctx context.Context, w io.Writer) error {
 			continue
 		}
 		size, _ := dirSize(p.upper(c.ID))
-		if err := p.destroy(ctx, rt, c); err != nil {
+		if err := p.destroy(ctx, m.Runtime, c); err != nil {
 			errs = append(errs, err)
 			continue
 		}
 		ids = append(ids, c.ID)
 		freed += size
 	}
-	n, err := p.collectLayers(ctx, st, rt)
+	n, err := p.collectLayers(ctx, m.Store, m.Runtime)
 	freed += n
 	if err != nil {
 		errs = append(errs, err)

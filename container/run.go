@@ -88,15 +88,14 @@ func fail(err error) (int, error) { return ExitBuilderError, &Error{ExitBuilderE
 // Run creates a container, runs it to completion and returns its process's
 // exit code.
 func (m Manager) Run(ctx context.Context, o RunOptions) (int, error) {
-	st := m.Store
 	// From finding the image until the container's lease holds it, no
 	// collection may sweep its blobs.
-	storeDone, err := st.Writing(ctx)
+	storeDone, err := m.Store.Writing(ctx)
 	if err != nil {
 		return fail(err)
 	}
 	defer storeDone()
-	img, d, err := st.Lookup(ctx, o.Image)
+	img, d, err := m.Store.Lookup(ctx, o.Image)
 	if err != nil {
 		if errors.Is(err, store.ErrNotFound) {
 			return fail(fmt.Errorf("No such image: %s", o.Image))
@@ -128,7 +127,7 @@ func (m Manager) Run(ctx context.Context, o RunOptions) (int, error) {
 	}
 	// The lease is taken before the record is saved, and released after
 	// it is removed, so a listed container's image is always held.
-	if err := st.Lease(ctx, id, img.Target); err != nil {
+	if err := m.Store.Lease(ctx, id, img.Target); err != nil {
 		p.remove(c)
 		return fail(err)
 	}
@@ -145,7 +144,7 @@ func (m Manager) Run(ctx context.Context, o RunOptions) (int, error) {
 		p.remove(c)
 		return fail(err)
 	}
-	lowers, err := layerDirs(ctx, st, d, p.layers())
+	lowers, err := layerDirs(ctx, m.Store, d, p.layers())
 	if err != nil {
 		p.remove(c)
 		return fail(err)

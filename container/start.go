@@ -20,11 +20,10 @@ type StartOptions struct {
 
 // Start starts stopped containers again, detached, or attached.
 func (m Manager) Start(ctx context.Context, o StartOptions) (int, error) {
-	st, root, rt := m.Store, m.Root, m.Runtime
 	refs, attach, stdout := o.Containers, o.Attach || o.Interactive, o.Stdout
-	p := NewPaths(root)
+	p := NewPaths(m.Root)
 	for _, ref := range refs {
-		c, err := p.Find(ctx, rt, ref)
+		c, err := p.Find(ctx, m.Runtime, ref)
 		if err != nil {
 			return ExitBuilderError, err
 		}
@@ -34,7 +33,7 @@ func (m Manager) Start(ctx context.Context, o StartOptions) (int, error) {
 			}
 			continue
 		}
-		_, lowers, err := p.imageLayers(ctx, st, c)
+		_, lowers, err := p.imageLayers(ctx, m.Store, c)
 		if err != nil {
 			return ExitBuilderError, err
 		}
@@ -42,7 +41,7 @@ func (m Manager) Start(ctx context.Context, o StartOptions) (int, error) {
 			lowers = []string{filepath.Join(p.dir(c.ID), "empty")}
 		}
 		// The runc record of the last run, if any, goes first.
-		if err := rt.Delete(ctx, c.ID); err != nil {
+		if err := m.Runtime.Delete(ctx, c.ID); err != nil {
 			return ExitBuilderError, fmt.Errorf("start %s: %w", ref, err)
 		}
 		if err := mountRootfs(lowers, p.upper(c.ID), filepath.Join(p.dir(c.ID), "work"), p.rootfs(c.ID)); err != nil {
@@ -51,14 +50,14 @@ func (m Manager) Start(ctx context.Context, o StartOptions) (int, error) {
 		c.Running, c.StartedAt, c.FinishedAt = true, time.Now().UTC(), time.Time{}
 		p.save(c)
 		if !attach {
-			if err := spawnMonitor(p, c, rt); err != nil {
+			if err := spawnMonitor(p, c, m.Runtime); err != nil {
 				p.finish(c, ExitBuilderError)
 				return ExitBuilderError, err
 			}
 			fmt.Fprintln(stdout, ref)
 			continue
 		}
-		code, err := runRunc(ctx, rt, p, c, RunOptions{Interactive: o.Interactive, Stdin: o.Stdin, Stdout: o.Stdout, Stderr: o.Stderr})
+		code, err := runRunc(ctx, m.Runtime, p, c, RunOptions{Interactive: o.Interactive, Stdin: o.Stdin, Stdout: o.Stdout, Stderr: o.Stderr})
 		p.finish(c, code)
 		return code, err
 	}

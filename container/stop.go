@@ -15,24 +15,23 @@ import (
 // Stop asks a container to stop with its stop signal (SIGTERM by default),
 // and kills it after timeout.
 func (m Manager) Stop(ctx context.Context, refs []string, timeout time.Duration, w io.Writer) error {
-	root, rt := m.Root, m.Runtime
-	p := NewPaths(root)
+	p := NewPaths(m.Root)
 	for _, ref := range refs {
-		c, err := p.Find(ctx, rt, ref)
+		c, err := p.Find(ctx, m.Runtime, ref)
 		if err != nil {
 			return err
 		}
 		if c.Running {
 			sig := stopSignal(c.Config.StopSignal)
-			if err := rt.Kill(ctx, c.ID, sig); err != nil && rt.Alive(ctx, c.ID) {
+			if err := m.Runtime.Kill(ctx, c.ID, sig); err != nil && m.Runtime.Alive(ctx, c.ID) {
 				return fmt.Errorf("stop %s: %w", ref, err)
 			}
 			deadline := time.Now().Add(timeout)
-			for rt.Alive(ctx, c.ID) && time.Now().Before(deadline) {
+			for m.Runtime.Alive(ctx, c.ID) && time.Now().Before(deadline) {
 				time.Sleep(50 * time.Millisecond)
 			}
-			if rt.Alive(ctx, c.ID) {
-				p.kill(ctx, rt, c.ID, syscall.SIGKILL)
+			if m.Runtime.Alive(ctx, c.ID) {
+				p.kill(ctx, m.Runtime, c.ID, syscall.SIGKILL)
 			}
 			p.waitFinished(c.ID)
 		}
@@ -43,21 +42,20 @@ func (m Manager) Stop(ctx context.Context, refs []string, timeout time.Duration,
 
 // Kill sends sig to running containers.
 func (m Manager) Kill(ctx context.Context, refs []string, sig string, w io.Writer) error {
-	root, rt := m.Root, m.Runtime
-	p := NewPaths(root)
+	p := NewPaths(m.Root)
 	s := stopSignal(sig)
 	if sig == "" {
 		s = syscall.SIGKILL
 	}
 	for _, ref := range refs {
-		c, err := p.Find(ctx, rt, ref)
+		c, err := p.Find(ctx, m.Runtime, ref)
 		if err != nil {
 			return err
 		}
 		if !c.Running {
 			return fmt.Errorf("cannot kill container: %s: container %s is not running", ref, c.ID[:12])
 		}
-		if err := rt.Kill(ctx, c.ID, s); err != nil {
+		if err := m.Runtime.Kill(ctx, c.ID, s); err != nil {
 			return fmt.Errorf("kill %s: %w", ref, err)
 		}
 		fmt.Fprintln(w, ref)
