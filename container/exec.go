@@ -83,13 +83,24 @@ func (m Manager) Exec(ctx context.Context, o ExecOptions) (int, error) {
 	if o.Interactive || o.TTY {
 		stdio.Stdin = o.Stdin
 	}
-	run, err := m.Runtime.Exec(ctx, c.ID, proc, stdio)
+	logf, err := os.CreateTemp(p.dir(c.ID), "exec-*.log")
+	if err != nil {
+		return ExitBuilderError, fmt.Errorf("exec in %s: %w", o.Container, err)
+	}
+	logf.Close()
+	defer os.Remove(logf.Name())
+	run, err := m.Runtime.Exec(ctx, c.ID, proc, logf.Name(), stdio)
 	if err != nil {
 		return ExitBuilderError, err
 	}
 	code, err := run.Wait()
 	if err != nil {
 		return ExitBuilderError, fmt.Errorf("exec in %s: %w", o.Container, err)
+	}
+	if code != 0 && startError(logf.Name()) != "" {
+		// The process never ran (not found, not executable): docker's
+		// exec gives 126 for each. runc has printed why on stderr.
+		return ExitNotRunnable, &Error{ExitNotRunnable, nil}
 	}
 	return code, nil
 }

@@ -61,6 +61,9 @@ func (m Manager) Remove(ctx context.Context, refs []string, o RemoveOptions, w i
 				continue
 			}
 			p.kill(ctx, m.Runtime, c.ID, syscall.SIGKILL)
+			// Its monitor (or foreground builder) records the exit in the
+			// container's directory: let it, before the directory goes.
+			p.waitFinished(c.ID)
 		}
 		if err := p.destroy(ctx, m.Runtime, c); err != nil {
 			errs = append(errs, err.Error())

@@ -163,10 +163,11 @@ func (r Runtime) Run(ctx context.Context, id, bundle, log string, stdio Stdio) (
 	})
 }
 
-// Exec runs process in the running container id, in the foreground.
-func (r Runtime) Exec(ctx context.Context, id string, process specs.Process, stdio Stdio) (*Process, error) {
+// Exec runs process in the running container id, in the foreground, its
+// runc log at log.
+func (r Runtime) Exec(ctx context.Context, id string, process specs.Process, log string, stdio Stdio) (*Process, error) {
 	return r.start(func(started chan<- int) (int, error) {
-		err := r.runc("").Exec(context.WithoutCancel(ctx), id, process, &gorunc.ExecOpts{IO: goruncIO{stdio}, Started: started})
+		err := r.runc(log).Exec(context.WithoutCancel(ctx), id, process, &gorunc.ExecOpts{IO: goruncIO{stdio}, Started: started})
 		var ee *gorunc.ExitError
 		if errors.As(err, &ee) {
 			return ee.Status, nil
