@@ -1,24 +1,19 @@
 package container
 
 import (
-	"encoding/json"
-
-	"github.com/builder-dev/builder/internal/runtime"
-	specs "github.com/opencontainers/runtime-spec/specs-go"
-
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 
-	securejoin "github.com/cyphar/filepath-securejoin"
-	"github.com/moby/sys/user"
-
+	"github.com/builder-dev/builder/internal/runtime"
 	"github.com/builder-dev/builder/internal/scratch"
 	"github.com/containerd/containerd/v2/core/mount"
 	"github.com/containerd/containerd/v2/pkg/archive"
+	securejoin "github.com/cyphar/filepath-securejoin"
+	"github.com/moby/sys/user"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
 // ExecOptions are `builder exec` flags and arguments.
@@ -51,14 +46,7 @@ func (m Manager) Exec(ctx context.Context, o ExecOptions) (int, error) {
 	}
 	// runc exec's own defaults: the container's process (capabilities,
 	// rlimits, no-new-privileges, ...) with these changes.
-	var spec specs.Spec
-	dt, err := os.ReadFile(filepath.Join(p.dir(c.ID), "config.json"))
-	if err == nil {
-		err = json.Unmarshal(dt, &spec)
-	}
-	if err == nil && spec.Process == nil {
-		err = errors.New("no process")
-	}
+	spec, err := p.spec(c.ID)
 	if err != nil {
 		return ExitBuilderError, fmt.Errorf("read the config of container %s: %w", c.ID[:12], err)
 	}

@@ -1,10 +1,7 @@
 package container
 
 import (
-	"github.com/builder-dev/builder/internal/runtime"
-
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -12,6 +9,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/builder-dev/builder/internal/runtime"
 	"github.com/moby/moby/api/pkg/stdcopy"
 )
 
@@ -62,11 +60,9 @@ func (m Manager) Monitor(ctx context.Context, id string) error {
 		return err
 	}
 	// run -t: the spec asks for a terminal, which runRunc then makes.
-	var spec struct {
-		Process struct{ Terminal bool } `json:"process"`
-	}
-	if dt, err := os.ReadFile(filepath.Join(p.dir(id), "config.json")); err == nil {
-		json.Unmarshal(dt, &spec)
+	tty := false
+	if spec, err := p.spec(id); err == nil {
+		tty = spec.Process.Terminal
 	}
 	log, err := openLog(p.logPath(id))
 	if err != nil {
@@ -75,7 +71,7 @@ func (m Manager) Monitor(ctx context.Context, id string) error {
 	defer log.Close()
 	code, err := runRunc(context.WithoutCancel(ctx), m.Runtime, p, c, RunOptions{
 		Stdout: log.Stream(stdcopy.Stdout), Stderr: log.Stream(stdcopy.Stderr),
-		TTY: spec.Process.Terminal, Detach: true})
+		TTY: tty, Detach: true})
 	p.finish(c, code)
 	return err
 }

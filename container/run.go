@@ -5,8 +5,6 @@
 package container
 
 import (
-	"github.com/builder-dev/builder/internal/runtime"
-
 	"bufio"
 	"context"
 	"crypto/rand"
@@ -21,9 +19,9 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/containerd/console"
-
+	"github.com/builder-dev/builder/internal/runtime"
 	"github.com/builder-dev/builder/store"
+	"github.com/containerd/console"
 	"github.com/containerd/containerd/v2/core/containers"
 	"github.com/containerd/containerd/v2/pkg/namespaces"
 	"github.com/containerd/containerd/v2/pkg/oci"
@@ -300,7 +298,7 @@ func prepareBundle(ctx context.Context, p Paths, c *Container, lowers []string, 
 	if err != nil {
 		return err
 	}
-	return os.WriteFile(filepath.Join(dir, "config.json"), dt, 0600)
+	return os.WriteFile(p.specPath(c.ID), dt, 0600)
 }
 
 func newSpec(ctx context.Context, c *Container, rootfs string, o RunOptions) (*specs.Spec, error) {

@@ -1,9 +1,6 @@
 package container
 
 import (
-	"github.com/builder-dev/builder/internal/runtime"
-	"github.com/builder-dev/builder/store"
-
 	"context"
 	"encoding/json"
 	"errors"
@@ -15,8 +12,10 @@ import (
 	"time"
 
 	"github.com/builder-dev/builder/internal/atomicfile"
-
+	"github.com/builder-dev/builder/internal/runtime"
+	"github.com/builder-dev/builder/store"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
 // Container is what builder records of a container: enough to list it,
@@ -64,6 +63,25 @@ func (p Paths) upper(id string) string   { return filepath.Join(p.dir(id), "uppe
 func (p Paths) rootfs(id string) string  { return filepath.Join(p.dir(id), "rootfs") }
 func (p Paths) layers() string           { return filepath.Join(p.root, "layers") }
 func (p Paths) nameFile(n string) string { return filepath.Join(p.names(), n) }
+
+// specPath is the container's runtime spec, in its bundle directory.
+func (p Paths) specPath(id string) string { return filepath.Join(p.dir(id), "config.json") }
+
+// spec reads the container's runtime spec (what run wrote for runc).
+func (p Paths) spec(id string) (*specs.Spec, error) {
+	dt, err := os.ReadFile(p.specPath(id))
+	if err != nil {
+		return nil, err
+	}
+	var s specs.Spec
+	if err := json.Unmarshal(dt, &s); err != nil {
+		return nil, err
+	}
+	if s.Process == nil {
+		return nil, errors.New("no process")
+	}
+	return &s, nil
+}
 
 func (p Paths) save(c *Container) error {
 	dt, err := json.Marshal(c)
