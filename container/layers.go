@@ -1,14 +1,13 @@
 package container
 
 import (
-	"github.com/builder-dev/builder/internal/runtime"
-
 	"context"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 
+	"github.com/builder-dev/builder/internal/runtime"
 	"github.com/builder-dev/builder/store"
 	"github.com/gofrs/flock"
 	"github.com/opencontainers/go-digest"

@@ -1,8 +1,6 @@
 package container
 
 import (
-	"github.com/builder-dev/builder/internal/runtime"
-
 	"context"
 	"errors"
 	"fmt"
@@ -12,6 +10,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/builder-dev/builder/internal/runtime"
 	"github.com/builder-dev/builder/store"
 	"github.com/docker/go-units"
 	"golang.org/x/sys/unix"

@@ -3,8 +3,8 @@ package image
 import (
 	"context"
 	"fmt"
-	"github.com/builder-dev/builder/store"
 
+	"github.com/builder-dev/builder/store"
 	specs "github.com/opencontainers/image-spec/specs-go"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )

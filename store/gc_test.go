@@ -1,13 +1,12 @@
 package store
 
 import (
-	"os"
-
 	"context"
-	"github.com/containerd/containerd/v2/core/content"
+	"os"
 	"path/filepath"
 	"testing"
 
+	"github.com/containerd/containerd/v2/core/content"
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )

@@ -1,12 +1,11 @@
 package main
 
 import (
-	"github.com/builder-dev/builder/internal/runtime"
-
 	"fmt"
 	"os"
 
 	"github.com/builder-dev/builder/container"
+	"github.com/builder-dev/builder/internal/runtime"
 	"github.com/urfave/cli/v2"
 )
 
