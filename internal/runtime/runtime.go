@@ -167,17 +167,14 @@ func (r Runtime) Run(ctx context.Context, id, bundle, log string, stdio Stdio) (
 // runc log at log.
 func (r Runtime) Exec(ctx context.Context, id string, process specs.Process, log string, stdio Stdio) (*Process, error) {
 	return r.start(func(started chan<- int) (int, error) {
-		err := r.runc(log).Exec(context.WithoutCancel(ctx), id, process, &gorunc.ExecOpts{IO: goruncIO{stdio}, Started: started})
-		var ee *gorunc.ExitError
-		if errors.As(err, &ee) {
-			return ee.Status, nil
-		}
-		return 0, err
+		// A non-zero exit comes back as an ExitError, which start reads.
+		return 0, r.runc(log).Exec(context.WithoutCancel(ctx), id, process, &gorunc.ExecOpts{IO: goruncIO{stdio}, Started: started})
 	})
 }
 
 // start runs fn, which starts runc and waits for it, and returns once
-// runc's PID is known.
+// runc's PID is known. go-runc reports a non-zero exit as an ExitError:
+// the Process's code, not an error.
 func (r Runtime) start(fn func(started chan<- int) (int, error)) (*Process, error) {
 	started := make(chan int, 1)
 	p := &Process{done: make(chan result, 1)}
