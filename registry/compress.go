@@ -20,7 +20,7 @@ import (
 type pushStore interface {
 	content.Provider
 	store.JSONStore
-	WriteLayer(ctx context.Context, tarStream io.Reader) (ocispec.Descriptor, digest.Digest, error)
+	CompressLayer(ctx context.Context, tarStream io.Reader) (ocispec.Descriptor, error)
 	Twin(src digest.Digest) (ocispec.Descriptor, bool)
 	SetTwin(src digest.Digest, twin ocispec.Descriptor) error
 	ForgetTwin(src digest.Digest)
@@ -150,7 +150,7 @@ func compressLayer(ctx context.Context, st pushStore, l ocispec.Descriptor) (oci
 		return l, fmt.Errorf("read layer %s: %w", l.Digest, err)
 	}
 	defer ra.Close()
-	gz, _, err := st.WriteLayer(ctx, content.NewReader(ra))
+	gz, err := st.CompressLayer(ctx, content.NewReader(ra))
 	if err != nil {
 		return l, fmt.Errorf("compress layer %s: %w", l.Digest, err)
 	}

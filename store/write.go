@@ -15,35 +15,47 @@ import (
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
-// WriteLayer stores an uncompressed layer tar stream as a gzip blob and
-// returns its descriptor and diff ID (the digest of the uncompressed tar).
-// It is builder's one gzip layer writer (import, commit, and push's
-// compression of stored uncompressed layers): klauspost's gzip at the
-// default level, a few percent larger than compress/gzip's output at about
-// 2.7 times its speed. Hold Writing while the blob is not yet named.
+// WriteLayer stores an uncompressed layer tar stream as a gzip blob (see
+// CompressLayer) and returns its descriptor and diff ID (the digest of the
+// uncompressed tar), which an image made here (import, commit) records.
+// Hold Writing while the blob is not yet named in the index.
 func (s *Store) WriteLayer(ctx context.Context, tarStream io.Reader) (ocispec.Descriptor, digest.Digest, error) {
 	diffID := digest.Canonical.Digester()
+	desc, err := s.CompressLayer(ctx, io.TeeReader(tarStream, diffID.Hash()))
+	if err != nil {
+		return desc, "", err
+	}
+	return desc, diffID.Digest(), nil
+}
+
+// CompressLayer stores an uncompressed layer tar stream as a gzip blob. It
+// is builder's one gzip layer writer (import, commit, and push's
+// compression of stored uncompressed layers, whose diff IDs are known):
+// klauspost's gzip at the default level, a few percent larger than
+// compress/gzip's output at about 2.7 times its speed. Hold Writing while
+// the blob is not yet named in the index.
+func (s *Store) CompressLayer(ctx context.Context, tarStream io.Reader) (ocispec.Descriptor, error) {
 	w, err := content.OpenWriter(ctx, s.cs, content.WithRef(fmt.Sprintf("layer-%d", time.Now().UnixNano())))
 	if err != nil {
-		return ocispec.Descriptor{}, "", fmt.Errorf("write layer: %w", err)
+		return ocispec.Descriptor{}, fmt.Errorf("write layer: %w", err)
 	}
 	defer w.Close()
 	gz := gzip.NewWriter(w)
-	if _, err := io.Copy(gz, io.TeeReader(tarStream, diffID.Hash())); err != nil {
-		return ocispec.Descriptor{}, "", fmt.Errorf("write layer: %w", err)
+	if _, err := io.Copy(gz, tarStream); err != nil {
+		return ocispec.Descriptor{}, fmt.Errorf("write layer: %w", err)
 	}
 	if err := gz.Close(); err != nil {
-		return ocispec.Descriptor{}, "", fmt.Errorf("write layer: %w", err)
+		return ocispec.Descriptor{}, fmt.Errorf("write layer: %w", err)
 	}
 	st, err := w.Status()
 	if err != nil {
-		return ocispec.Descriptor{}, "", err
+		return ocispec.Descriptor{}, err
 	}
 	dgst := w.Digest()
 	if err := w.Commit(ctx, st.Offset, dgst); err != nil && !errdefs.IsAlreadyExists(err) {
-		return ocispec.Descriptor{}, "", fmt.Errorf("write layer: %w", err)
+		return ocispec.Descriptor{}, fmt.Errorf("write layer: %w", err)
 	}
-	return ocispec.Descriptor{MediaType: ocispec.MediaTypeImageLayerGzip, Digest: dgst, Size: st.Offset}, diffID.Digest(), nil
+	return ocispec.Descriptor{MediaType: ocispec.MediaTypeImageLayerGzip, Digest: dgst, Size: st.Offset}, nil
 }
 
 // JSONWriter stores JSON documents as blobs (manifests, indexes, configs):
