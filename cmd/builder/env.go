@@ -56,7 +56,7 @@ func openSolver(ctx context.Context, c *cli.Context, root string) (*solver.Solve
 	}
 	opt := solver.Options{Root: root, Addr: c.String("addr"), Registries: cfg.Registries, GC: cfg.GC, Log: os.Stderr}
 	if opt.Addr == "" {
-		opt.Runc, err = runtime.Find(func(msg string) { fmt.Fprintln(os.Stderr, "WARNING:", msg) })
+		opt.Runc, err = findRunc()
 		if err != nil {
 			return nil, err
 		}
@@ -89,6 +89,11 @@ func openRegistry(c *cli.Context) (*store.Store, *registry.Client, error) {
 	return st, registry.New(cfg.Registries), nil
 }
 
+// findRunc finds the runc to run with, warning on stderr about an old one.
+func findRunc() (string, error) {
+	return runtime.Find(func(msg string) { fmt.Fprintln(os.Stderr, "WARNING:", msg) })
+}
+
 // containers is the container manager under the state root, with runc;
 // verbs that touch no image need no store.
 func containers(c *cli.Context) (container.Manager, error) {
@@ -96,7 +101,7 @@ func containers(c *cli.Context) (container.Manager, error) {
 	if err != nil {
 		return container.Manager{}, err
 	}
-	runc, err := runtime.Find(func(msg string) { fmt.Fprintln(os.Stderr, "WARNING:", msg) })
+	runc, err := findRunc()
 	if err != nil {
 		return container.Manager{}, err
 	}
