@@ -1,9 +1,5 @@
 package frontend
 
-// Build runs `builder build`: a Dockerfile and its context, through
-// BuildKit's Dockerfile frontend on a solver, into the local image store or
-// the outputs -o names.
-
 import (
 	"context"
 	"encoding/base64"
@@ -206,7 +202,9 @@ func keyValues(flag string, in []string, fromEnv bool) (map[string]string, error
 	return out, nil
 }
 
-// Build runs the build o describes in env.
+// Build runs `builder build` as o describes it, in env: a Dockerfile and
+// its context, through BuildKit's Dockerfile frontend on a solver, into
+// the local image store or the outputs -o names.
 func Build(ctx context.Context, env BuildEnv, o BuildOptions) (*BuildResult, error) {
 	p, cleanup, err := o.prepare()
 	if err != nil {
