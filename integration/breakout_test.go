@@ -99,13 +99,14 @@ func breakoutCases(canary string) map[string][]entry {
 	}
 }
 
-// canaryDir makes a host directory outside every root, with a file and a
-// 0400 file in it, and returns it with a description of its state that
-// changes if anything is written, linked, chmodded or removed there.
-func canaryDir(t *testing.T) (string, func() string) {
+// canaryDir makes a host directory outside every root, with a file, a
+// 0400 file and an empty directory in it, and returns it with a
+// description of its state that changes if anything is written, linked,
+// chmodded or removed there.
+func canaryDir(t *testing.T, name string) (string, func() string) {
 	t.Helper()
-	dir := filepath.Join("/tmp", fmt.Sprintf("breakout-canary-%d", time.Now().UnixNano()))
-	os.MkdirAll(dir, 0755)
+	dir := filepath.Join("/tmp", fmt.Sprintf("%s-%d", name, time.Now().UnixNano()))
+	os.MkdirAll(filepath.Join(dir, "b"), 0755)
 	os.WriteFile(filepath.Join(dir, "file"), []byte("keep"), 0644)
 	os.WriteFile(filepath.Join(dir, "perm400"), []byte("keep"), 0400)
 	t.Cleanup(func() { os.RemoveAll(dir) })
@@ -135,7 +136,7 @@ func TestBreakoutCorpus(t *testing.T) {
 	e.must("pull", "-q", "busybox")
 	base := filepath.Join(t.TempDir(), "bb.tar")
 	e.must("save", "-o", base, "busybox")
-	canary, state := canaryDir(t)
+	canary, state := canaryDir(t, "breakout-canary")
 	before := state()
 	// The check sees an escape: GNU tar told to keep absolute names
 	// (-P) writes the AbsoluteName case into the canary.

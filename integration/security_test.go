@@ -13,32 +13,6 @@ import (
 	"time"
 )
 
-// hostSentinel makes a directory on the host, outside every root, with a
-// file in it, and returns the directory and a check that it is unchanged.
-func hostSentinel(t *testing.T, name string) (string, func() bool) {
-	t.Helper()
-	dir := filepath.Join("/tmp", fmt.Sprintf("%s-%d", name, time.Now().UnixNano()))
-	if err := os.MkdirAll(filepath.Join(dir, "b"), 0755); err != nil {
-		t.Fatal(err)
-	}
-	os.WriteFile(filepath.Join(dir, "file"), []byte("keep"), 0600)
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	snapshot := func() string {
-		var b strings.Builder
-		filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-			if err == nil {
-				fi, _ := d.Info()
-				dt, _ := os.ReadFile(p)
-				fmt.Fprintf(&b, "%s %v %q\n", p, fi.Mode(), dt)
-			}
-			return nil
-		})
-		return b.String()
-	}
-	before := snapshot()
-	return dir, func() bool { return snapshot() == before }
-}
-
 // TestCVE_2024_21626_WorkdirProcSelfFd: runc's leaked-fd breakout.
 // WORKDIR /proc/self/fd/N in a build, and run -w /proc/self/fd/N, must
 // fail or stay inside the container (runc refuses a cwd outside the
@@ -70,7 +44,8 @@ func TestCVE_2024_21626_WorkdirProcSelfFd(t *testing.T) {
 func TestCVE_2025_31133_DevNullSymlink(t *testing.T) {
 	e := newEnv(t)
 	e.must("pull", "-q", "busybox")
-	host, unchanged := hostSentinel(t, "cve-2025-31133")
+	host, state := canaryDir(t, "cve-2025-31133")
+	before := state()
 	e.must("run", "--name", "base", "busybox", "true")
 	rootfs := filepath.Join(t.TempDir(), "rootfs.tar")
 	e.must("export", "-o", rootfs, "base")
@@ -97,7 +72,7 @@ func TestCVE_2025_31133_DevNullSymlink(t *testing.T) {
 			t.Errorf("the hostile image's shell did not run, so this case shows nothing: %s", r)
 		}
 		e.run("build", "-q", writeContext(t, map[string]string{"Dockerfile": "FROM " + img + "\nRUN echo x > /dev/null\n"}))
-		if !unchanged() {
+		if state() != before {
 			t.Errorf("an image whose %s is a symlink to a host path changed that host path", c.link)
 		}
 	}
@@ -154,7 +129,8 @@ func TestCVE_2024_1753_BindMountHostRoot(t *testing.T) {
 // cache id or source of ../../.. must stay in the build cache.
 func TestCVE_2024_9675_CacheMountID(t *testing.T) {
 	e := newEnv(t)
-	host, unchanged := hostSentinel(t, "cve-2024-9675")
+	host, state := canaryDir(t, "cve-2024-9675")
+	before := state()
 	rel := strings.Repeat("../", 12) + strings.TrimPrefix(host, "/")
 	// A cache id is a key, not a path: the build runs, inside the cache.
 	e.must("build", "-q", writeContext(t, map[string]string{"Dockerfile": "FROM busybox\n" +
@@ -166,7 +142,7 @@ func TestCVE_2024_9675_CacheMountID(t *testing.T) {
 	if r.code == 0 {
 		t.Errorf("a cache mount source of %s was found: %s", rel, r)
 	}
-	if !unchanged() {
+	if state() != before {
 		t.Errorf("a cache mount id or source of %s wrote to the host", rel)
 	}
 }
@@ -176,10 +152,11 @@ func TestCVE_2024_9675_CacheMountID(t *testing.T) {
 // make the cleanup remove anything there.
 func TestCVE_2024_23652_MountStubCleanup(t *testing.T) {
 	e := newEnv(t)
-	host, unchanged := hostSentinel(t, "cve-2024-23652")
+	host, state := canaryDir(t, "cve-2024-23652")
+	before := state()
 	df := "FROM busybox\nRUN --mount=type=tmpfs,target=/a/b mv /a /a.old && ln -s " + host + " /a && echo swapped > /swapped\nRUN cat /swapped\n"
 	e.must("build", "-q", writeContext(t, map[string]string{"Dockerfile": df}))
-	if !unchanged() {
+	if state() != before {
 		t.Errorf("the mount-stub cleanup after a RUN changed the host directory %s", host)
 	}
 }
