@@ -187,15 +187,10 @@ func processRunning(cmdline string) bool {
 }
 
 func mountsUnder(t *testing.T, root string) []string {
-	dt, err := os.ReadFile("/proc/self/mountinfo")
-	if err != nil {
-		t.Fatal(err)
-	}
 	var out []string
-	for _, line := range strings.Split(string(dt), "\n") {
-		f := strings.Fields(line)
-		if len(f) > 4 && strings.HasPrefix(f[4], root+"/") {
-			out = append(out, f[4])
+	for _, m := range mountPoints(t) {
+		if strings.HasPrefix(m, root+"/") {
+			out = append(out, m)
 		}
 	}
 	return out

@@ -17,24 +17,16 @@ import (
 // temporary directory, and builder's own views.
 func strayMounts(t *testing.T) []string {
 	t.Helper()
-	dt, err := os.ReadFile("/proc/self/mountinfo")
-	if err != nil {
-		t.Fatal(err)
-	}
 	var out []string
-	for _, line := range strings.Split(string(dt), "\n") {
-		f := strings.Fields(line)
-		if len(f) <= 4 {
-			continue
-		}
+	for _, m := range mountPoints(t) {
 		// Another test suite's roots (a second `go test` on the machine)
 		// are not ours to judge.
-		if strings.HasPrefix(f[4], "/tmp/builder-it-") && !strings.HasPrefix(f[4], s.dir+"/") {
+		if strings.HasPrefix(m, "/tmp/builder-it-") && !strings.HasPrefix(m, s.dir+"/") {
 			continue
 		}
 		for _, p := range []string{"/tmp/buildkit-mount", "/tmp/containerd-mount", "/tmp/builder-"} {
-			if strings.HasPrefix(f[4], p) {
-				out = append(out, f[4])
+			if strings.HasPrefix(m, p) {
+				out = append(out, m)
 			}
 		}
 	}
