@@ -14,7 +14,8 @@ import (
 // name parses to itself and round-trips through its familiar form.
 func FuzzParseName(f *testing.F) {
 	for _, s := range []string{"hello", "busybox:1.36", "quay.io/a/b:c", "localhost:5000/x", "h", "help", "-",
-		"UPPER", "a@sha256:" + strings.Repeat("0", 64), "docker.io/library/x:latest", "x:", ":x", "a//b"} {
+		"UPPER", "a@sha256:" + strings.Repeat("0", 64), "docker.io/library/x:latest", "x:", ":x", "a//b",
+		"docker.io/0.0/0:latest", "docker.io/localhost/x"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
@@ -29,8 +30,9 @@ func FuzzParseName(f *testing.F) {
 		if back, err := ParseName(FamiliarName(n)); err != nil || back != n {
 			t.Fatalf("FamiliarName(%q) = %q parses to %q, %v", n, FamiliarName(n), back, err)
 		}
-		if repo, tag := RepoTag(n); repo == "" || tag == "" {
-			t.Fatalf("RepoTag(%q) = %q, %q", n, repo, tag)
+		repo, tag := RepoTag(n)
+		if back, err := ParseName(repo + ":" + tag); err != nil || back != n {
+			t.Fatalf("RepoTag(%q) = %q, %q, which parse to %q, %v", n, repo, tag, back, err)
 		}
 	})
 }

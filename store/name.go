@@ -29,7 +29,19 @@ func FamiliarName(name string) string {
 	if err != nil {
 		return name
 	}
-	return strings.TrimSuffix(reference.FamiliarString(named), ":latest")
+	return strings.TrimSuffix(familiar(named, reference.FamiliarString(named), named.String()), ":latest")
+}
+
+// familiar returns short unless it names something else: a Docker Hub
+// repository whose first component looks like a host ("docker.io/0.0/x",
+// "docker.io/localhost/x") shortens to a name that parses with that host as
+// its registry, so such a name keeps its full form.
+func familiar(named reference.Named, short, full string) string {
+	back, err := reference.ParseNormalizedNamed(short)
+	if err != nil || back.Name() != named.Name() {
+		return full
+	}
+	return short
 }
 
 // RepoTag splits a normalised name into docker's REPOSITORY and TAG columns.
@@ -42,7 +54,7 @@ func RepoTag(name string) (repo, tag string) {
 	if err != nil {
 		return name, "<none>"
 	}
-	repo = reference.FamiliarName(named)
+	repo = familiar(named, reference.FamiliarName(named), named.Name())
 	tag = "<none>"
 	if t, ok := named.(reference.Tagged); ok {
 		tag = t.Tag()

@@ -61,3 +61,24 @@ func TestName(t *testing.T) {
 		t.Errorf("after moving names: %v", got)
 	}
 }
+
+// A short name is shown only where it means the same image: a Docker Hub
+// repository whose first part looks like a registry keeps docker.io/.
+func TestFamiliarName(t *testing.T) {
+	for _, c := range []struct{ name, familiar, repo string }{
+		{"docker.io/library/hello:latest", "hello", "hello"},
+		{"docker.io/library/nginx:1.20.0", "nginx:1.20.0", "nginx"},
+		{"quay.io/bitnami/nginx:latest", "quay.io/bitnami/nginx", "quay.io/bitnami/nginx"},
+		{"docker.io/user/app:v1", "user/app:v1", "user/app"},
+		{"docker.io/0.0/0:latest", "docker.io/0.0/0", "docker.io/0.0/0"},
+		{"docker.io/localhost/x:1", "docker.io/localhost/x:1", "docker.io/localhost/x"},
+		{"localhost/x:latest", "localhost/x", "localhost/x"},
+	} {
+		if got := FamiliarName(c.name); got != c.familiar {
+			t.Errorf("FamiliarName(%q) = %q, want %q", c.name, got, c.familiar)
+		}
+		if repo, _ := RepoTag(c.name); repo != c.repo {
+			t.Errorf("RepoTag(%q) repo = %q, want %q", c.name, repo, c.repo)
+		}
+	}
+}
