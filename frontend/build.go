@@ -13,6 +13,7 @@ import (
 
 	"github.com/builder-dev/builder/internal/atomicfile"
 
+	"github.com/builder-dev/builder/cache"
 	"github.com/builder-dev/builder/exporter"
 	"github.com/builder-dev/builder/llb"
 	"github.com/builder-dev/builder/progress"
@@ -40,20 +41,23 @@ type BuildOptions struct {
 	ContextDir string
 	// Dockerfile is a path (relative to the working directory, as docker
 	// resolves -f), "" for ContextDir/Dockerfile, or "-" for Stdin.
-	Dockerfile   string
-	Stdin        io.Reader
-	Tags         []string
-	BuildArgs    []string
-	Labels       []string
-	Target       string
-	Platform     string
-	NoCache      bool
-	Pull         bool
-	Network      string
-	Secrets      []string
-	SSH          []string
-	Outputs      []string
-	Push         bool
+	Dockerfile string
+	Stdin      io.Reader
+	Tags       []string
+	BuildArgs  []string
+	Labels     []string
+	Target     string
+	Platform   string
+	NoCache    bool
+	Pull       bool
+	Network    string
+	Secrets    []string
+	SSH        []string
+	Outputs    []string
+	Push       bool
+	// CacheTo and CacheFrom are --cache-to and --cache-from values.
+	CacheTo      []string
+	CacheFrom    []string
 	IIDFile      string
 	MetadataFile string
 	Quiet        bool
@@ -71,6 +75,11 @@ type BuildEnv struct {
 	Store      *store.Store
 	Stdout     io.Writer
 	Stderr     io.Writer
+	// CheckCache, when set, checks each --cache-to and --cache-from entry
+	// before the build starts: that the solver has its backend, that its
+	// registry answers. (The embedded solver shares this machine's
+	// network; a remote buildkitd reports on its own.)
+	CheckCache func(context.Context, cache.Direction, client.CacheOptionsEntry) error
 }
 
 // BuildResult is what a successful build made.
@@ -87,6 +96,7 @@ type prepared struct {
 	tags                                []string
 	specs                               []exporter.Spec
 	attrs                               map[string]string
+	cacheTo, cacheFrom                  []client.CacheOptionsEntry
 }
 
 func (o *BuildOptions) prepare() (_ *prepared, cleanup func(), err error) {
@@ -159,6 +169,12 @@ func (o *BuildOptions) prepare() (_ *prepared, cleanup func(), err error) {
 		}
 		p.specs = append(p.specs, sp)
 	}
+	if p.cacheTo, err = cache.ParseOptions(cache.To, o.CacheTo); err != nil {
+		return nil, cleanup, err
+	}
+	if p.cacheFrom, err = cache.ParseOptions(cache.From, o.CacheFrom); err != nil {
+		return nil, cleanup, err
+	}
 	args, err := keyValues("--build-arg", o.BuildArgs, true)
 	if err != nil {
 		return nil, cleanup, err
@@ -212,6 +228,11 @@ func Build(ctx context.Context, env BuildEnv, o BuildOptions) (*BuildResult, err
 	}
 	defer cleanup()
 
+	if env.CheckCache != nil && o.DumpLLB == "" {
+		if err := checkCache(ctx, env.CheckCache, p); err != nil {
+			return nil, err
+		}
+	}
 	plan := &exporter.Plan{}
 	if o.DumpLLB == "" {
 		plan, err = exporter.NewPlan(p.specs, p.tags, o.Push, env.Store.Content(), env.Stdout)
@@ -329,6 +350,8 @@ func solveOpt(p *prepared, o BuildOptions, st *store.Store, exports []client.Exp
 		attachables = append(attachables, a)
 	}
 	opt := client.SolveOpt{
+		CacheExports:  p.cacheTo,
+		CacheImports:  p.cacheFrom,
 		FrontendAttrs: p.attrs,
 		LocalMounts:   map[string]fsutil.FS{"context": ctxFS, "dockerfile": dfFS},
 		Exports:       exports,
@@ -339,6 +362,21 @@ func solveOpt(p *prepared, o BuildOptions, st *store.Store, exports []client.Exp
 		opt.AllowedEntitlements = []string{string(entitlements.EntitlementNetworkHost)}
 	}
 	return opt, nil
+}
+
+// checkCache runs check on every cache entry before anything is built.
+func checkCache(ctx context.Context, check func(context.Context, cache.Direction, client.CacheOptionsEntry) error, p *prepared) error {
+	for _, e := range p.cacheTo {
+		if err := check(ctx, cache.To, e); err != nil {
+			return err
+		}
+	}
+	for _, e := range p.cacheFrom {
+		if err := check(ctx, cache.From, e); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // result reads the image the exporters made from the solve response.

@@ -7,10 +7,13 @@ package registry
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/containerd/containerd/v2/core/remotes"
 	"github.com/containerd/containerd/v2/core/remotes/docker"
@@ -149,4 +152,34 @@ func (c *Client) Tags(ctx context.Context, named reference.Named) ([]string, err
 		return out.Tags, nil
 	}
 	return nil, lastErr
+}
+
+// Reachable checks that the registry of ref answers at all, so a build
+// whose cache registry is down fails before it starts instead of after.
+// Any HTTP answer will do (401 included: credentials are the solver's
+// business); only a host that cannot be dialled or named fails.
+func (c *Client) Reachable(ctx context.Context, ref string) error {
+	named, err := reference.ParseNormalizedNamed(ref)
+	if err != nil {
+		return err
+	}
+	domain := reference.Domain(named)
+	h, err := c.origin(domain)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	resp, err := get(ctx, h, h.Scheme+"://"+h.Host+h.Path+"/", nil)
+	if err != nil {
+		var op *net.OpError
+		var dns *net.DNSError
+		if errors.As(err, &op) && op.Op == "dial" || errors.As(err, &dns) || errors.Is(err, context.DeadlineExceeded) {
+			return fmt.Errorf("registry %s is unreachable: %w", domain, err)
+		}
+		return nil
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return nil
 }

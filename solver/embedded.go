@@ -37,8 +37,9 @@ import (
 )
 
 // embedded is a BuildKit controller living in this process: the same
-// sequence buildkitd's newController runs, minus the cloud cache backends
-// (they would pull in the AWS and Azure SDKs for no user of a local CLI).
+// sequence buildkitd's newController runs, with its registry, local and
+// inline cache backends (and GitHub Actions' and S3's in a build with
+// -tags cloudcache).
 type embedded struct {
 	ctrl   *control.Controller
 	srv    *grpc.Server
@@ -89,28 +90,37 @@ func newEmbedded(ctx context.Context, opt Options) (*embedded, error) {
 	// about 12 ms of every build here) for `buildx history`, which builder
 	// has no verb for. Recording none is buildkitd's own switch for it.
 	noHistory := int64(0)
+	exporters := map[string]remotecache.ResolveCacheExporterFunc{
+		"inline":   inlineremotecache.ResolveCacheExporterFunc(),
+		"local":    localremotecache.ResolveCacheExporterFunc(sm),
+		"registry": registryremotecache.ResolveCacheExporterFunc(sm, hosts),
+	}
+	importers := map[string]remotecache.ResolveCacheImporterFunc{
+		"local":    localremotecache.ResolveCacheImporterFunc(sm),
+		"registry": registryremotecache.ResolveCacheImporterFunc(sm, w.ContentStore(), hosts),
+	}
+	cloudExporters, cloudImporters := cloudCaches()
+	for k, f := range cloudExporters {
+		exporters[k] = f
+	}
+	for k, f := range cloudImporters {
+		importers[k] = f
+	}
 	ctrl, err := control.NewController(control.Opt{
-		SessionManager:   sm,
-		WorkerController: wc,
-		Frontends:        frontends,
-		CacheManager:     solver.NewCacheManager(ctx, "local", cacheStorage, worker.NewCacheResultStorage(wc)),
-		CacheStore:       cacheStorage,
-		HistoryDB:        historyDB,
-		HistoryConfig:    &bkconfig.HistoryConfig{MaxEntries: &noHistory},
-		ResolveCacheExporterFuncs: map[string]remotecache.ResolveCacheExporterFunc{
-			"inline":   inlineremotecache.ResolveCacheExporterFunc(),
-			"local":    localremotecache.ResolveCacheExporterFunc(sm),
-			"registry": registryremotecache.ResolveCacheExporterFunc(sm, hosts),
-		},
-		ResolveCacheImporterFuncs: map[string]remotecache.ResolveCacheImporterFunc{
-			"local":    localremotecache.ResolveCacheImporterFunc(sm),
-			"registry": registryremotecache.ResolveCacheImporterFunc(sm, w.ContentStore(), hosts),
-		},
-		LeaseManager:   w.LeaseManager(),
-		ContentStore:   w.ContentStore(),
-		GarbageCollect: w.GarbageCollect,
-		Entitlements:   []string{"network.host"},
-		GracefulStop:   ctx.Done(),
+		SessionManager:            sm,
+		WorkerController:          wc,
+		Frontends:                 frontends,
+		CacheManager:              solver.NewCacheManager(ctx, "local", cacheStorage, worker.NewCacheResultStorage(wc)),
+		CacheStore:                cacheStorage,
+		HistoryDB:                 historyDB,
+		HistoryConfig:             &bkconfig.HistoryConfig{MaxEntries: &noHistory},
+		ResolveCacheExporterFuncs: exporters,
+		ResolveCacheImporterFuncs: importers,
+		LeaseManager:              w.LeaseManager(),
+		ContentStore:              w.ContentStore(),
+		GarbageCollect:            w.GarbageCollect,
+		Entitlements:              []string{"network.host"},
+		GracefulStop:              ctx.Done(),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("create controller: %w", err)
@@ -124,6 +134,18 @@ func newEmbedded(ctx context.Context, opt Options) (*embedded, error) {
 		grpc.MaxSendMsgSize(defaults.DefaultMaxSendMsgSize))
 	ctrl.Register(srv)
 	return &embedded{ctrl: ctrl, srv: srv, worker: w}, nil
+}
+
+// EmbeddedCaches reports whether the embedded solver has the cache backend
+// typ (a remote buildkitd has its own set).
+func EmbeddedCaches(typ string) bool {
+	switch typ {
+	case "registry", "local", "inline":
+		return true
+	}
+	exporters, _ := cloudCaches()
+	_, ok := exporters[typ]
+	return ok
 }
 
 func (e *embedded) close() error {

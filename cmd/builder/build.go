@@ -5,7 +5,9 @@ import (
 
 	"os"
 
+	"github.com/builder-dev/builder/cache"
 	"github.com/builder-dev/builder/solver"
+	"github.com/moby/buildkit/client"
 
 	"github.com/builder-dev/builder/frontend"
 	"github.com/urfave/cli/v2"
@@ -33,6 +35,8 @@ func buildCommand() *cli.Command {
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "suppress the build output and print the image ID on success"},
 			&cli.StringSliceFlag{Name: "output", Aliases: []string{"o"}, Usage: `output destination ("type=docker,dest=f.tar", type=oci|local|tar|image|registry)`},
 			&cli.BoolFlag{Name: "push", Usage: "also push the image to its registry"},
+			&cli.StringSliceFlag{Name: "cache-to", Usage: `cache export destination ("type=registry,ref=REF,mode=max", type=local,dest=DIR, type=inline, gha, s3)`},
+			&cli.StringSliceFlag{Name: "cache-from", Usage: `cache import source ("type=registry,ref=REF", type=local,src=DIR, gha, s3, or a bare REF)`},
 			&cli.StringFlag{Name: "progress", Usage: "progress output: auto, tty, plain, quiet, rawjson (default auto, or $BUILDKIT_PROGRESS)"},
 			&cli.StringFlag{Name: "dump-llb", Usage: "print the build's LLB graph and build nothing: json (buildctl debug dump-llb's lines) or dot (Graphviz)"},
 		},
@@ -56,6 +60,8 @@ func buildCommand() *cli.Command {
 				SSH:          c.StringSlice("ssh"),
 				Outputs:      c.StringSlice("output"),
 				Push:         c.Bool("push"),
+				CacheTo:      c.StringSlice("cache-to"),
+				CacheFrom:    c.StringSlice("cache-from"),
 				IIDFile:      c.String("iidfile"),
 				MetadataFile: c.String("metadata-file"),
 				Quiet:        c.Bool("quiet"),
@@ -69,6 +75,15 @@ func buildCommand() *cli.Command {
 			env := frontend.BuildEnv{
 				OpenSolver: func(ctx context.Context) (*solver.Solver, error) { return openSolver(ctx, c, root) },
 				Store:      st, Stdout: os.Stdout, Stderr: os.Stderr,
+			}
+			if c.String("addr") == "" {
+				reg, err := registryClient(c, root)
+				if err != nil {
+					return err
+				}
+				env.CheckCache = func(ctx context.Context, dir cache.Direction, e client.CacheOptionsEntry) error {
+					return cache.Check(ctx, dir, e, solver.EmbeddedCaches, reg.Reachable)
+				}
 			}
 			_, err = frontend.Build(c.Context, env, opts)
 			return err

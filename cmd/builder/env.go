@@ -82,11 +82,17 @@ func openRegistry(c *cli.Context) (*store.Store, *registry.Client, error) {
 	if err != nil {
 		return nil, nil, err
 	}
+	reg, err := registryClient(c, root)
+	return st, reg, err
+}
+
+// registryClient talks to registries as the config under root says.
+func registryClient(c *cli.Context, root string) (*registry.Client, error) {
 	cfg, err := config.Load(c.String("config"), root)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	return st, registry.New(cfg.Registries), nil
+	return registry.New(cfg.Registries), nil
 }
 
 // findRunc finds the runc to run with, warning on stderr about an old one.
