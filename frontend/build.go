@@ -19,7 +19,6 @@ import (
 	"github.com/builder-dev/builder/progress"
 	"github.com/builder-dev/builder/solver"
 	"github.com/builder-dev/builder/store"
-	"github.com/containerd/containerd/v2/core/content"
 	"github.com/docker/cli/cli/config"
 	"github.com/moby/buildkit/client"
 	bkllb "github.com/moby/buildkit/client/llb"
@@ -29,6 +28,7 @@ import (
 	"github.com/moby/buildkit/session"
 	"github.com/moby/buildkit/session/auth/authprovider"
 	"github.com/moby/buildkit/session/sshforward/sshprovider"
+	"github.com/moby/buildkit/session/upload/uploadprovider"
 	"github.com/moby/buildkit/solver/errdefs"
 	"github.com/moby/buildkit/util/entitlements"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -38,6 +38,8 @@ import (
 
 // BuildOptions are `builder build`'s flags and arguments.
 type BuildOptions struct {
+	// ContextDir is a directory, "-" (a tar archive or a Dockerfile on
+	// Stdin), or a git or HTTP(S) URL the solver fetches.
 	ContextDir string
 	// Dockerfile is a path (relative to the working directory, as docker
 	// resolves -f), "" for ContextDir/Dockerfile, or "-" for Stdin.
@@ -55,6 +57,8 @@ type BuildOptions struct {
 	SSH        []string
 	Outputs    []string
 	Push       bool
+	// BuildContexts are --build-context NAME=VALUE values.
+	BuildContexts []string
 	// CacheTo and CacheFrom are --cache-to and --cache-from values.
 	CacheTo      []string
 	CacheFrom    []string
@@ -91,12 +95,17 @@ type BuildResult struct {
 }
 
 type prepared struct {
-	contextDir, dockerfileDir, filename string
-	dockerfile                          []byte
-	tags                                []string
-	specs                               []exporter.Spec
-	attrs                               map[string]string
-	cacheTo, cacheFrom                  []client.CacheOptionsEntry
+	// contextDir is the local context, or "" when the solver fetches
+	// contextURL (a git or HTTP URL, or stdin's archive through upload).
+	contextDir, contextURL  string
+	upload                  *uploadprovider.Uploader
+	dockerfileDir, filename string
+	// dockerfile is nil when it is read from a remote context.
+	dockerfile         []byte
+	tags               []string
+	specs              []exporter.Spec
+	attrs              map[string]string
+	cacheTo, cacheFrom []client.CacheOptionsEntry
 }
 
 func (o *BuildOptions) prepare() (_ *prepared, cleanup func(), err error) {
@@ -109,29 +118,67 @@ func (o *BuildOptions) prepare() (_ *prepared, cleanup func(), err error) {
 			cleanup = func() {}
 		}
 	}()
-	fi, err := os.Stat(o.ContextDir)
-	if err != nil {
-		return nil, cleanup, fmt.Errorf("unable to prepare context: path %q not found", o.ContextDir)
+	if o.ContextDir == "-" && o.Dockerfile == "-" {
+		return nil, cleanup, errors.New("invalid argument: can't use stdin for both build context and dockerfile")
 	}
-	if !fi.IsDir() {
-		return nil, cleanup, fmt.Errorf("unable to prepare context: context must be a directory: %s", o.ContextDir)
+	var stdinDockerfile []byte
+	switch {
+	case o.ContextDir == "-":
+		archive, dt, err := stdinContext(o.Stdin)
+		if err != nil {
+			return nil, cleanup, err
+		}
+		if archive != nil {
+			p.upload, p.contextURL = uploadContext(archive)
+		} else {
+			stdinDockerfile = dt
+		}
+	case isRemote(o.ContextDir):
+		p.contextURL = o.ContextDir
+	default:
+		fi, err := os.Stat(o.ContextDir)
+		if err != nil {
+			return nil, cleanup, fmt.Errorf("unable to prepare context: path %q not found", o.ContextDir)
+		}
+		if !fi.IsDir() {
+			return nil, cleanup, fmt.Errorf("unable to prepare context: context must be a directory: %s", o.ContextDir)
+		}
+		p.contextDir, _ = filepath.Abs(o.ContextDir)
 	}
-	p.contextDir, _ = filepath.Abs(o.ContextDir)
-	switch o.Dockerfile {
-	case "-":
+	if o.Dockerfile == "-" {
 		dt, err := io.ReadAll(io.LimitReader(o.Stdin, 16<<20))
 		if err != nil {
 			return nil, cleanup, fmt.Errorf("read Dockerfile from stdin: %w", err)
 		}
+		stdinDockerfile = dt
+	}
+	switch {
+	case stdinDockerfile != nil:
+		// Written to a directory of its own and sent as the Dockerfile;
+		// with `build -` the context is that (otherwise empty) directory.
 		dir, err := os.MkdirTemp("", "builder-dockerfile-")
 		if err != nil {
 			return nil, cleanup, err
 		}
 		cleanup = func() { os.RemoveAll(dir) }
-		if err := os.WriteFile(filepath.Join(dir, "Dockerfile"), dt, 0600); err != nil {
+		if err := os.WriteFile(filepath.Join(dir, "Dockerfile"), stdinDockerfile, 0600); err != nil {
 			return nil, cleanup, err
 		}
-		p.dockerfileDir, p.filename, p.dockerfile = dir, "Dockerfile", dt
+		p.dockerfileDir, p.filename, p.dockerfile = dir, "Dockerfile", stdinDockerfile
+		if o.ContextDir == "-" {
+			empty := filepath.Join(dir, "context")
+			if err := os.Mkdir(empty, 0700); err != nil {
+				return nil, cleanup, err
+			}
+			p.contextDir = empty
+		}
+	case p.contextURL != "":
+		// -f names a file inside a context the solver fetches, as docker
+		// reads it for a git or tarball context.
+		p.filename = o.Dockerfile
+		if p.filename == "" {
+			p.filename = "Dockerfile"
+		}
 	default:
 		path := o.Dockerfile
 		if path == "" {
@@ -187,6 +234,13 @@ func (o *BuildOptions) prepare() (_ *prepared, cleanup func(), err error) {
 		BuildArgs: args, Labels: labels, NoCache: o.NoCache, Pull: o.Pull, Network: o.Network})
 	if err != nil {
 		return nil, cleanup, err
+	}
+	if p.contextURL != "" {
+		p.attrs["context"] = p.contextURL
+		if p.dockerfileDir != "" {
+			// The Dockerfile comes from here, not from the fetched context.
+			p.attrs["dockerfilekey"] = "dockerfile"
+		}
 	}
 	if _, err := progress.Mode(o.Progress); err != nil {
 		return nil, cleanup, err
@@ -252,17 +306,23 @@ func Build(ctx context.Context, env BuildEnv, o BuildOptions) (*BuildResult, err
 		return nil, err
 	}
 	defer slv.Close()
-	opt, err := solveOpt(p, o, env.Store, plan.Entries)
+	imgs, err := env.Store.List(ctx)
+	if err != nil {
+		return nil, err
+	}
+	named, err := parseBuildContexts(o.BuildContexts, imgs, o.Pull)
+	if err != nil {
+		return nil, err
+	}
+	opt, err := solveOpt(p, o, env.Store, plan.Entries, named)
 	if err != nil {
 		return nil, err
 	}
 	if !o.Pull {
-		imgs, err := env.Store.List(ctx)
-		if err != nil {
-			return nil, err
-		}
 		for k, v := range LocalContexts(imgs) {
-			opt.FrontendAttrs[k] = v
+			if _, ok := opt.FrontendAttrs[k]; !ok { // --build-context wins
+				opt.FrontendAttrs[k] = v
+			}
 		}
 	}
 
@@ -278,6 +338,9 @@ func Build(ctx context.Context, env BuildEnv, o BuildOptions) (*BuildResult, err
 		// The frontend runs here, client-side, and drives the solver over
 		// the gateway API: the same code serves a remote buildkitd.
 		build := dockerfile.Build
+		if p.dockerfile == nil {
+			build = remoteBuild
+		}
 		if o.DumpLLB != "" {
 			build = dumpLLB(o.DumpLLB, env.Stdout)
 		}
@@ -319,18 +382,43 @@ func Build(ctx context.Context, env BuildEnv, o BuildOptions) (*BuildResult, err
 	return res, nil
 }
 
-func solveOpt(p *prepared, o BuildOptions, st *store.Store, exports []client.ExportEntry) (client.SolveOpt, error) {
-	ctxFS, err := fsutil.NewFS(p.contextDir)
-	if err != nil {
-		return client.SolveOpt{}, fmt.Errorf("open build context %s: %w", p.contextDir, err)
+func solveOpt(p *prepared, o BuildOptions, st *store.Store, exports []client.ExportEntry, named *namedContexts) (client.SolveOpt, error) {
+	mounts := map[string]fsutil.FS{}
+	for k, fs := range named.locals {
+		mounts[k] = fs
 	}
-	dfFS, err := fsutil.NewFS(p.dockerfileDir)
+	if p.contextDir != "" {
+		ctxFS, err := fsutil.NewFS(p.contextDir)
+		if err != nil {
+			return client.SolveOpt{}, fmt.Errorf("open build context %s: %w", p.contextDir, err)
+		}
+		mounts["context"] = ctxFS
+	}
+	if p.dockerfileDir != "" {
+		dfFS, err := fsutil.NewFS(p.dockerfileDir)
+		if err != nil {
+			return client.SolveOpt{}, fmt.Errorf("open Dockerfile directory %s: %w", p.dockerfileDir, err)
+		}
+		mounts["dockerfile"] = dfFS
+	}
+	stores, err := openLayouts(named.layouts)
 	if err != nil {
-		return client.SolveOpt{}, fmt.Errorf("open Dockerfile directory %s: %w", p.dockerfileDir, err)
+		return client.SolveOpt{}, err
+	}
+	stores[StoreName] = st.Content()
+	attrs := map[string]string{}
+	for k, v := range p.attrs {
+		attrs[k] = v
+	}
+	for k, v := range named.attrs {
+		attrs[k] = v
 	}
 	attachables := []session.Attachable{authprovider.NewDockerAuthProvider(authprovider.DockerAuthProviderConfig{
 		AuthConfigProvider: authprovider.LoadAuthConfig(config.LoadDefaultConfigFile(io.Discard)),
 	})}
+	if p.upload != nil {
+		attachables = append(attachables, p.upload)
+	}
 	if len(o.Secrets) > 0 {
 		a, err := buildctl.ParseSecret(o.Secrets)
 		if err != nil {
@@ -352,11 +440,11 @@ func solveOpt(p *prepared, o BuildOptions, st *store.Store, exports []client.Exp
 	opt := client.SolveOpt{
 		CacheExports:  p.cacheTo,
 		CacheImports:  p.cacheFrom,
-		FrontendAttrs: p.attrs,
-		LocalMounts:   map[string]fsutil.FS{"context": ctxFS, "dockerfile": dfFS},
+		FrontendAttrs: attrs,
+		LocalMounts:   mounts,
 		Exports:       exports,
 		Session:       attachables,
-		OCIStores:     map[string]content.Store{StoreName: st.Content()},
+		OCIStores:     stores,
 	}
 	if o.Network == "host" {
 		opt.AllowedEntitlements = []string{string(entitlements.EntitlementNetworkHost)}
