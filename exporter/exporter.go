@@ -108,7 +108,7 @@ func NewPlan(specs []Spec, tags []string, push bool, st content.Store, stdout io
 	p := &Plan{}
 	names := strings.Join(tags, ",")
 	if len(specs) == 0 {
-		p.addStore(names, st)
+		p.addStore(names, st, nil)
 	}
 	for _, sp := range specs {
 		if err := p.add(sp, names, st, stdout); err != nil {
@@ -127,15 +127,20 @@ func NewPlan(specs []Spec, tags []string, push bool, st content.Store, stdout io
 	return p, nil
 }
 
-func (p *Plan) addStore(names string, st content.Store) {
+func (p *Plan) addStore(names string, st content.Store, extra map[string]string) {
 	if p.Store {
 		return
 	}
 	p.Store = true
+	attrs := map[string]string{}
+	for k, v := range extra {
+		attrs[k] = v // rewrite-timestamp=true, annotations, oci-mediatypes
+	}
 	// The store keeps layers as built, uncompressed, as docker's own store
 	// does: compressing (gzip at 17-26 MB/s here) is most of a build's
 	// export, and `builder push` compresses what it sends, as docker push does.
-	attrs := map[string]string{"tar": "false", "compression": "uncompressed"}
+	attrs["tar"], attrs["compression"] = "false", "uncompressed"
+	delete(attrs, "force-compression")
 	if names != "" {
 		attrs["name"] = names
 	}
@@ -154,7 +159,7 @@ func (p *Plan) add(sp Spec, names string, st content.Store, stdout io.Writer) er
 	case "docker":
 		if sp.Dest == "" {
 			// buildx loads type=docker into the docker engine; ours is the store.
-			p.addStore(names, st)
+			p.addStore(names, st, attrs)
 			return nil
 		}
 		return p.addFile(client.ExporterDocker, attrs, sp.Dest, stdout)

@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/builder-dev/builder/internal/atomicfile"
@@ -225,6 +226,17 @@ func (o *BuildOptions) prepare() (_ *prepared, cleanup func(), err error) {
 	args, err := keyValues("--build-arg", o.BuildArgs, true)
 	if err != nil {
 		return nil, cleanup, err
+	}
+	if _, ok := args["SOURCE_DATE_EPOCH"]; !ok {
+		// Read from the environment as buildx does, for reproducible builds.
+		if v, ok := os.LookupEnv("SOURCE_DATE_EPOCH"); ok && v != "" {
+			args["SOURCE_DATE_EPOCH"] = v
+		}
+	}
+	if v, ok := args["SOURCE_DATE_EPOCH"]; ok {
+		if _, err := strconv.ParseInt(v, 10, 64); err != nil {
+			return nil, cleanup, fmt.Errorf("SOURCE_DATE_EPOCH %q: want seconds since the epoch", v)
+		}
 	}
 	labels, err := keyValues("--label", o.Labels, false)
 	if err != nil {
