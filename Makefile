@@ -5,7 +5,7 @@ RUNC_VERSION := v1.5.2
 BUILDKIT_VERSION = $(shell $(GO) list -m -f '{{.Version}}' github.com/moby/buildkit)
 VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 
-.PHONY: all builder runc deps example test unit integration peers bench clean
+.PHONY: all builder runc deps example test unit integration peers crane bench clean
 
 all: builder runc
 
@@ -42,10 +42,19 @@ peers:
 		rm -rf $$tmp; \
 	fi
 
+# go-containerregistry's crane, at the version go.mod pins: the tests read
+# every archive and push builder makes with it, as scanners and ko do.
+CRANE_VERSION = $(shell $(GO) list -m -f '{{.Version}}' github.com/google/go-containerregistry)
+crane:
+	@if ! bin/crane version 2>/dev/null | grep -qx "$(CRANE_VERSION)"; then \
+		echo "building crane $(CRANE_VERSION)"; \
+		GOBIN=$(CURDIR)/bin $(GO) install github.com/google/go-containerregistry/cmd/crane@$(CRANE_VERSION); \
+	fi
+
 unit:
 	$(GO) test $$($(GO) list ./... | grep -v /integration)
 
-test: all peers
+test: all peers crane
 	scripts/deps.sh test
 	$(GO) vet ./...
 	scripts/test.sh

@@ -119,7 +119,7 @@ func NewPlan(specs []Spec, tags []string, push bool, st content.Store, stdout io
 		if len(tags) == 0 {
 			return nil, fmt.Errorf("--push: name the image to push with -t")
 		}
-		p.Entries = append(p.Entries, client.ExportEntry{Type: client.ExporterImage, Attrs: map[string]string{"name": names, "push": "true"}})
+		p.Entries = append(p.Entries, client.ExportEntry{Type: client.ExporterImage, Attrs: leaving(map[string]string{"name": names, "push": "true"})})
 		if len(specs) == 0 {
 			return p, nil
 		}
@@ -162,8 +162,9 @@ func (p *Plan) add(sp Spec, names string, st content.Store, stdout io.Writer) er
 			p.addStore(names, st, attrs)
 			return nil
 		}
-		return p.addFile(client.ExporterDocker, attrs, sp.Dest, stdout)
+		return p.addFile(client.ExporterDocker, leaving(attrs), sp.Dest, stdout)
 	case "oci":
+		attrs = leaving(attrs)
 		if tar, err := strconv.ParseBool(attrs["tar"]); err == nil && !tar {
 			p.Entries = append(p.Entries, client.ExportEntry{Type: client.ExporterOCI, Attrs: attrs, OutputDir: sp.Dest})
 			return nil
@@ -181,9 +182,24 @@ func (p *Plan) add(sp Spec, names string, st content.Store, stdout io.Writer) er
 		if attrs["name"] == "" {
 			return fmt.Errorf("-o type=%s: name the image with name=REF or -t", sp.Type)
 		}
-		p.Entries = append(p.Entries, client.ExportEntry{Type: client.ExporterImage, Attrs: attrs})
+		p.Entries = append(p.Entries, client.ExportEntry{Type: client.ExporterImage, Attrs: leaving(attrs)})
 		return nil
 	}
+}
+
+// leaving sets the compression of an image that leaves builder (an
+// archive, a push): gzip for every layer, unless the user chose another. The
+// build cache holds layers uncompressed, as the store does, and BuildKit
+// would send those as they are beside gzip base layers; go-containerregistry
+// (crane, trivy, ko) cannot read an image that mixes them.
+func leaving(attrs map[string]string) map[string]string {
+	if _, ok := attrs["compression"]; !ok {
+		attrs["compression"] = "gzip"
+	}
+	if _, ok := attrs["force-compression"]; !ok {
+		attrs["force-compression"] = "true"
+	}
+	return attrs
 }
 
 func (p *Plan) addFile(typ string, attrs map[string]string, dest string, stdout io.Writer) error {

@@ -60,3 +60,32 @@ func TestNewPlan(t *testing.T) {
 		t.Fatal("type=registry without a name succeeded")
 	}
 }
+
+// Images leaving builder get one compression for every layer; the store
+// keeps its layers uncompressed.
+func TestPlanCompression(t *testing.T) {
+	specs := []Spec{}
+	for _, s := range []string{"type=docker,dest=/tmp/x.tar", "type=oci,dest=/tmp/y.tar", "type=registry,compression=zstd", "type=docker"} {
+		sp, err := Parse(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		specs = append(specs, sp)
+	}
+	p, err := NewPlan(specs, []string{"r/x:1"}, true, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []struct{ typ, compression, force string }{
+		{"docker", "gzip", "true"}, {"oci", "gzip", "true"}, {"image", "zstd", "true"}, {"oci", "uncompressed", ""}, {"image", "gzip", "true"},
+	}
+	if len(p.Entries) != len(want) {
+		t.Fatalf("%d entries, want %d", len(p.Entries), len(want))
+	}
+	for i, w := range want {
+		e := p.Entries[i]
+		if e.Type != w.typ || e.Attrs["compression"] != w.compression || e.Attrs["force-compression"] != w.force {
+			t.Errorf("entry %d: %s %v; want %s compression=%s force-compression=%s", i, e.Type, e.Attrs, w.typ, w.compression, w.force)
+		}
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"github.com/builder-dev/builder/internal/atomicfile"
 	"golang.org/x/term"
 
+	"github.com/builder-dev/builder/image"
 	"github.com/builder-dev/builder/store"
 	"github.com/containerd/containerd/v2/core/content"
 	"github.com/containerd/containerd/v2/core/images"
@@ -48,6 +49,11 @@ func Save(ctx context.Context, st *store.Store, refs []string, o SaveOptions) (e
 		}
 		opts = append(opts, archive.WithPlatform(platforms.OnlyStrict(p)))
 	}
+	type saved struct {
+		target ocispec.Descriptor
+		names  []string
+	}
+	var list []saved
 	for _, ref := range refs {
 		img, _, err := st.Lookup(ctx, ref)
 		if err != nil {
@@ -57,21 +63,37 @@ func Save(ctx context.Context, st *store.Store, refs []string, o SaveOptions) (e
 		if img.Name != "" && isName(ref, img.Name) {
 			names = append(names, img.Name)
 		}
-		opts = append(opts, archive.WithManifest(img.Target, names...))
+		list = append(list, saved{img.Target, names})
 	}
 	if o.Output == "" {
 		if f, ok := o.Stdout.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
 			return errors.New("cowardly refusing to save to a terminal. Use the -o flag or redirect")
 		}
 	}
-	// The blobs being read stay safe from a concurrent rmi's collection.
+	// The blobs being read, and the compressed ones written for the
+	// archive, stay safe from a concurrent rmi's collection.
 	done, err := st.Writing(ctx)
 	if err != nil {
 		return err
 	}
 	defer done()
+	// Layers leave the store compressed, as a push sends them: an archive
+	// whose layers mix gzip and plain tars is one go-containerregistry
+	// (crane, trivy, ko) cannot read. The image ID does not change.
+	sources := map[digest.Digest]ocispec.Descriptor{}
+	for _, sv := range list {
+		target, err := image.Compressed(ctx, st, sv.target, sources)
+		if err != nil {
+			return fmt.Errorf("save: compress layers: %w", err)
+		}
+		opts = append(opts, archive.WithManifest(target, sv.names...))
+	}
+	provider := struct {
+		content.InfoProvider
+		image.CompressedProvider
+	}{st.Content(), image.CompressedProvider{Store: st, Sources: sources}}
 	export := func(w io.Writer) error {
-		if err := archive.Export(ctx, st.Content(), w, opts...); err != nil {
+		if err := archive.Export(ctx, provider, w, opts...); err != nil {
 			return fmt.Errorf("save: %w", err)
 		}
 		return nil

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/builder-dev/builder/image"
 	"github.com/builder-dev/builder/store"
 	"github.com/containerd/containerd/v2/core/content"
 	"github.com/containerd/containerd/v2/core/images"
@@ -96,12 +97,12 @@ func (c *Client) Push(ctx context.Context, st *store.Store, ref string, o PushOp
 		}
 	}
 	sources := map[godigest.Digest]ocispec.Descriptor{}
-	target, err := pushable(ctx, st, img.Target, sources)
+	target, err := image.Compressed(ctx, st, img.Target, sources)
 	if err != nil {
 		return fmt.Errorf("push %s: %w", reference.FamiliarString(named), err)
 	}
 	rp := reportingPusher{Pusher: pusher, report: report}
-	provider := twinProvider{st: st, sources: sources}
+	provider := image.CompressedProvider{Store: st, Sources: sources}
 	if err := remotes.PushContent(ctx, rp, target, provider, semaphore.NewWeighted(3), platforms.All, nil); err != nil {
 		return fmt.Errorf("push %s: %w", reference.FamiliarString(named), err)
 	}

@@ -1,4 +1,4 @@
-package registry
+package image
 
 import (
 	"context"
@@ -13,11 +13,11 @@ import (
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
-// pushStore is what preparing a push needs of the image store: blobs to
-// read (containerd's content.Provider) and JSON documents to write, its
-// one layer compressor, and the record of each layer's compressed form.
-// *store.Store is one; the tests use an in-memory one.
-type pushStore interface {
+// CompressStore is what compressing an image on its way out of the store
+// needs: blobs to read (containerd's content.Provider) and JSON documents to
+// write, its one layer compressor, and the record of each layer's
+// compressed form. *store.Store is one; the tests use an in-memory one.
+type CompressStore interface {
 	content.Provider
 	store.JSONStore
 	CompressLayer(ctx context.Context, tarStream io.Reader) (ocispec.Descriptor, error)
@@ -32,21 +32,23 @@ var gzipTypes = map[string]string{
 	images.MediaTypeDockerSchema2Layer: images.MediaTypeDockerSchema2LayerGzip,
 }
 
-// pushable returns target as it is to be pushed. Builds store their layers
-// uncompressed, as docker's own store does; like docker push, these are
-// gzip-compressed on the way out, and the manifests (and index) that name
-// them are rewritten to match. Every other blob goes as stored, so pulled,
-// loaded and imported images push byte for byte. A layer pushed before is
-// named by the compressed form recorded then, without compressing it again:
-// sources maps such forms to their layers, for the provider to compress them
-// only if the registry turns out not to have them. New blobs land in the
-// store, unreferenced (the caller holds the store's GC lock until they are sent);
-// the stored image is unchanged.
+// Compressed returns target as it leaves the store, for a push or an
+// archive. Builds store their layers uncompressed, as docker's own store
+// does; like docker push, these are gzip-compressed on the way out (tools
+// built on go-containerregistry read no other kind from a registry or an
+// OCI layout), and the manifests (and index) that name them are rewritten
+// to match. Every other blob goes as stored, so pulled, loaded and imported
+// images leave byte for byte. A layer compressed before is named by the
+// compressed form recorded then, without compressing it again: sources maps
+// such forms to their layers, for CompressedProvider to compress them only
+// if they are asked for. New blobs land in the store, unreferenced (the
+// caller holds the store's GC lock until they are used); the stored image
+// is unchanged.
 //
 // containerd's converter.DefaultIndexConvertFunc does the rewriting too, but
 // it computes every layer's diff ID, decompressing each already-compressed
-// layer of the image once more on every push.
-func pushable(ctx context.Context, st pushStore, target ocispec.Descriptor, sources map[digest.Digest]ocispec.Descriptor) (ocispec.Descriptor, error) {
+// layer of the image once more every time.
+func Compressed(ctx context.Context, st CompressStore, target ocispec.Descriptor, sources map[digest.Digest]ocispec.Descriptor) (ocispec.Descriptor, error) {
 	switch target.MediaType {
 	case ocispec.MediaTypeImageManifest, images.MediaTypeDockerSchema2Manifest:
 		var m ocispec.Manifest
@@ -85,7 +87,7 @@ func pushable(ctx context.Context, st pushStore, target ocispec.Descriptor, sour
 		changed := false
 		var stored []ocispec.Descriptor
 		for _, d := range idx.Manifests {
-			nd, err := pushable(ctx, st, d, sources)
+			nd, err := Compressed(ctx, st, d, sources)
 			if cerrdefs.IsNotFound(err) {
 				// A pull keeps only this machine's platform of an index.
 				changed = true
@@ -114,37 +116,37 @@ func pushable(ctx context.Context, st pushStore, target ocispec.Descriptor, sour
 	return target, nil
 }
 
-// twinProvider serves blobs from the store, compressing a recorded
-// compressed form again when the store no longer has it and the registry asks
-// for its content (it did not have it either).
-type twinProvider struct {
-	st      pushStore
-	sources map[digest.Digest]ocispec.Descriptor
+// CompressedProvider serves blobs from the store, compressing a recorded
+// compressed form again when the store no longer has it and its content is
+// asked for (by a registry that lacks it, or an archive).
+type CompressedProvider struct {
+	Store   CompressStore
+	Sources map[digest.Digest]ocispec.Descriptor
 }
 
-func (p twinProvider) ReaderAt(ctx context.Context, d ocispec.Descriptor) (content.ReaderAt, error) {
-	ra, err := p.st.ReaderAt(ctx, d)
-	src, ok := p.sources[d.Digest]
+func (p CompressedProvider) ReaderAt(ctx context.Context, d ocispec.Descriptor) (content.ReaderAt, error) {
+	ra, err := p.Store.ReaderAt(ctx, d)
+	src, ok := p.Sources[d.Digest]
 	if !ok || !cerrdefs.IsNotFound(err) {
 		return ra, err
 	}
-	gz, err := compressLayer(ctx, p.st, src)
+	gz, err := compressLayer(ctx, p.Store, src)
 	if err != nil {
 		return nil, err
 	}
 	if gz.Digest != d.Digest {
 		// Only a different compressor could do this; the manifest being
 		// pushed names the old form, so start over with the new one.
-		p.st.ForgetTwin(src.Digest)
+		p.Store.ForgetTwin(src.Digest)
 		return nil, fmt.Errorf("layer %s now compresses to %s, not %s as recorded: push again", src.Digest, gz.Digest, d.Digest)
 	}
-	return p.st.ReaderAt(ctx, d)
+	return p.Store.ReaderAt(ctx, d)
 }
 
 // compressLayer writes l's gzip-compressed twin into the store, with the
 // store's one gzip layer writer (the one import and commit write with), so
 // that a layer compresses to the same digest whoever compresses it.
-func compressLayer(ctx context.Context, st pushStore, l ocispec.Descriptor) (ocispec.Descriptor, error) {
+func compressLayer(ctx context.Context, st CompressStore, l ocispec.Descriptor) (ocispec.Descriptor, error) {
 	ra, err := st.ReaderAt(ctx, l)
 	if err != nil {
 		return l, fmt.Errorf("read layer %s: %w", l.Digest, err)

@@ -1,4 +1,4 @@
-package registry
+package image
 
 import (
 	"bytes"
@@ -13,7 +13,7 @@ import (
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
-// memStore is an in-memory pushStore. Its "compression" prefixes the
+// memStore is an in-memory CompressStore. Its "compression" prefixes the
 // bytes: what push does with the result is under test, not gzip.
 type memStore struct {
 	blobs      map[digest.Digest][]byte
@@ -94,7 +94,7 @@ func (m *memStore) manifest(t *testing.T, layers ...ocispec.Descriptor) ocispec.
 // A built image's uncompressed layer is compressed on the way out and its
 // manifest rewritten; a compressed layer goes as stored; the stored image
 // is left as it was; a second push reuses the recorded compressed form.
-func TestPushableCompressesUncompressedLayers(t *testing.T) {
+func TestCompressedCompressesUncompressedLayers(t *testing.T) {
 	ctx := context.Background()
 	m := newMemStore()
 	raw := m.put(ocispec.MediaTypeImageLayer, []byte("tar bytes"))
@@ -103,7 +103,7 @@ func TestPushableCompressesUncompressedLayers(t *testing.T) {
 	stored := string(m.blobs[target.Digest])
 
 	sources := map[digest.Digest]ocispec.Descriptor{}
-	out, err := pushable(ctx, m, target, sources)
+	out, err := Compressed(ctx, m, target, sources)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -126,7 +126,7 @@ func TestPushableCompressesUncompressedLayers(t *testing.T) {
 	}
 
 	// Again: named by the recorded form, compressed only if asked for.
-	again, err := pushable(ctx, m, target, sources)
+	again, err := Compressed(ctx, m, target, sources)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -139,7 +139,7 @@ func TestPushableCompressesUncompressedLayers(t *testing.T) {
 	// The compressed blob is gone (pruned): the provider makes it again,
 	// to the same digest.
 	delete(m.blobs, man.Layers[1].Digest)
-	ra, err := twinProvider{st: m, sources: sources}.ReaderAt(ctx, man.Layers[1])
+	ra, err := CompressedProvider{Store: m, Sources: sources}.ReaderAt(ctx, man.Layers[1])
 	if err != nil {
 		t.Fatalf("recompress on demand: %v", err)
 	}
@@ -147,10 +147,10 @@ func TestPushableCompressesUncompressedLayers(t *testing.T) {
 }
 
 // An image of compressed layers only goes as stored.
-func TestPushableLeavesCompressedImages(t *testing.T) {
+func TestCompressedLeavesCompressedImages(t *testing.T) {
 	m := newMemStore()
 	target := m.manifest(t, m.put(ocispec.MediaTypeImageLayerGzip, []byte("gzip")))
-	out, err := pushable(context.Background(), m, target, map[digest.Digest]ocispec.Descriptor{})
+	out, err := Compressed(context.Background(), m, target, map[digest.Digest]ocispec.Descriptor{})
 	if err != nil || out.Digest != target.Digest || m.compressed != 0 {
 		t.Errorf("pushable = %v, %v; %d compressions", out.Digest, err, m.compressed)
 	}
@@ -158,7 +158,7 @@ func TestPushableLeavesCompressedImages(t *testing.T) {
 
 // A pulled multi-platform image keeps one platform: it is pushed as that
 // platform's image, as docker pushes what its store holds.
-func TestPushablePartialIndex(t *testing.T) {
+func TestCompressedPartialIndex(t *testing.T) {
 	ctx := context.Background()
 	m := newMemStore()
 	amd := m.manifest(t, m.put(ocispec.MediaTypeImageLayerGzip, []byte("amd64")))
@@ -166,7 +166,7 @@ func TestPushablePartialIndex(t *testing.T) {
 	arm := ocispec.Descriptor{MediaType: ocispec.MediaTypeImageManifest, Digest: digest.FromString("not stored"), Size: 10,
 		Platform: &ocispec.Platform{OS: "linux", Architecture: "arm64"}}
 	idx, _ := m.WriteJSON(ctx, ocispec.MediaTypeImageIndex, ocispec.Index{MediaType: ocispec.MediaTypeImageIndex, Manifests: []ocispec.Descriptor{amd, arm}})
-	out, err := pushable(ctx, m, idx, map[digest.Digest]ocispec.Descriptor{})
+	out, err := Compressed(ctx, m, idx, map[digest.Digest]ocispec.Descriptor{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -175,7 +175,7 @@ func TestPushablePartialIndex(t *testing.T) {
 	}
 	// Nothing of it stored: an error, not an empty index.
 	none, _ := m.WriteJSON(ctx, ocispec.MediaTypeImageIndex, ocispec.Index{MediaType: ocispec.MediaTypeImageIndex, Manifests: []ocispec.Descriptor{arm}})
-	if _, err := pushable(ctx, m, none, map[digest.Digest]ocispec.Descriptor{}); err == nil {
+	if _, err := Compressed(ctx, m, none, map[digest.Digest]ocispec.Descriptor{}); err == nil {
 		t.Error("an index with no stored manifest was pushable")
 	}
 }
