@@ -26,6 +26,7 @@ import (
 	buildctl "github.com/moby/buildkit/cmd/buildctl/build"
 	dockerfile "github.com/moby/buildkit/frontend/dockerfile/builder"
 	gwclient "github.com/moby/buildkit/frontend/gateway/client"
+	"github.com/moby/buildkit/identity"
 	"github.com/moby/buildkit/session"
 	"github.com/moby/buildkit/session/auth/authprovider"
 	"github.com/moby/buildkit/session/sshforward/sshprovider"
@@ -385,7 +386,7 @@ func Build(ctx context.Context, env BuildEnv, o BuildOptions) (*BuildResult, err
 			return nil, err
 		}
 	}
-	if err := writeFiles(o, res, resp); err != nil {
+	if err := writeFiles(o, res, resp, opt.Ref); err != nil {
 		return nil, err
 	}
 	if o.Quiet && res.ImageID != "" {
@@ -450,6 +451,7 @@ func solveOpt(p *prepared, o BuildOptions, st *store.Store, exports []client.Exp
 		attachables = append(attachables, a)
 	}
 	opt := client.SolveOpt{
+		Ref:           identity.NewID(),
 		CacheExports:  p.cacheTo,
 		CacheImports:  p.cacheFrom,
 		FrontendAttrs: attrs,
@@ -516,7 +518,7 @@ func record(ctx context.Context, st *store.Store, tags []string, target ocispec.
 	return nil
 }
 
-func writeFiles(o BuildOptions, res *BuildResult, resp *client.SolveResponse) error {
+func writeFiles(o BuildOptions, res *BuildResult, resp *client.SolveResponse, ref string) error {
 	if o.IIDFile != "" && res.ImageID != "" {
 		if err := atomicfile.WriteFile(o.IIDFile, []byte(res.ImageID), 0644); err != nil {
 			return fmt.Errorf("--iidfile: %w", err)
@@ -534,6 +536,9 @@ func writeFiles(o BuildOptions, res *BuildResult, resp *client.SolveResponse) er
 				}
 			}
 		}
+		// buildx names the build builder/node/ref; docker/build-push-action
+		// reads it.
+		md["buildx.build.ref"] = "builder/builder0/" + ref
 		dt, _ := json.MarshalIndent(md, "", "  ")
 		if err := atomicfile.WriteFile(o.MetadataFile, dt, 0644); err != nil {
 			return fmt.Errorf("--metadata-file: %w", err)

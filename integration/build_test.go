@@ -229,6 +229,17 @@ func TestStdinDockerfileAndFlags(t *testing.T) {
 	if err := json.Unmarshal(dt, &meta); err != nil || meta["containerimage.config.digest"] != id {
 		t.Errorf("--metadata-file = %s (%v)", dt, err)
 	}
+	// What docker/build-push-action reads, as buildx writes it.
+	desc, _ := meta["containerimage.descriptor"].(map[string]any)
+	if d, _ := meta["containerimage.digest"].(string); !strings.HasPrefix(d, "sha256:") || desc["digest"] != d {
+		t.Errorf("--metadata-file: containerimage.digest %v, descriptor %v", meta["containerimage.digest"], desc)
+	}
+	if meta["image.name"] != "docker.io/library/stdin:v1" {
+		t.Errorf("--metadata-file: image.name = %v", meta["image.name"])
+	}
+	if ref, _ := meta["buildx.build.ref"].(string); strings.Count(ref, "/") != 2 {
+		t.Errorf("--metadata-file: buildx.build.ref = %q; want builder/node/ref", ref)
+	}
 	if out := e.must("images", "--no-trunc", "--format", "{{.Repository}}:{{.Tag}} {{.ID}}").stdout; out != "stdin:v1 "+id+"\n" {
 		t.Errorf("images --format: %q", out)
 	}
