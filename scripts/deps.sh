@@ -22,3 +22,7 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 # Debian's docker-registry package starts a registry on :5000 at install;
 # the tests start their own on free ports and need nothing else running.
+# Multi-platform builds and their tests run arm64 programs under emulation.
+case "${1:-build}" in
+  test|bench) "$(dirname "$0")/emulation.sh" ;;
+esac
