@@ -58,6 +58,9 @@ type RunOptions struct {
 	Interactive bool
 	TTY         bool
 	Remove      bool
+	// Platform picks one image of a multi-platform image ("" for this
+	// machine's); the container then holds that image's manifest.
+	Platform string
 	// Detach leaves the container running under a monitor process and
 	// prints its ID; its output goes to the log `builder logs` reads.
 	Detach bool
@@ -99,6 +102,11 @@ func (m Manager) Run(ctx context.Context, o RunOptions) (int, error) {
 			return fail(fmt.Errorf("No such image: %s", o.Image))
 		}
 		return fail(err)
+	}
+	if o.Platform != "" {
+		if img.Target, d, err = m.Store.ForPlatform(ctx, img.Target, o.Platform); err != nil {
+			return fail(fmt.Errorf("image %s: %w", o.Image, err))
+		}
 	}
 	cfg, err := effectiveConfig(d.Config.Config, o)
 	if err != nil {

@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/builder-dev/builder/internal/atomicfile"
+	"github.com/containerd/platforms"
 
 	"github.com/builder-dev/builder/cache"
 	"github.com/builder-dev/builder/exporter"
@@ -32,6 +33,7 @@ import (
 	"github.com/moby/buildkit/session/sshforward/sshprovider"
 	"github.com/moby/buildkit/session/upload/uploadprovider"
 	"github.com/moby/buildkit/solver/errdefs"
+	"github.com/moby/buildkit/util/archutil"
 	"github.com/moby/buildkit/util/entitlements"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/tonistiigi/fsutil"
@@ -372,7 +374,7 @@ func Build(ctx context.Context, env BuildEnv, o BuildOptions) (*BuildResult, err
 		for _, src := range errdefs.Sources(err) {
 			src.Print(env.Stderr)
 		}
-		return nil, err
+		return nil, noEmulator(err, o.Platform)
 	}
 	if err := plan.Commit(); err != nil {
 		return nil, err
@@ -464,6 +466,27 @@ func solveOpt(p *prepared, o BuildOptions, st *store.Store, exports []client.Exp
 		opt.AllowedEntitlements = []string{string(entitlements.EntitlementNetworkHost)}
 	}
 	return opt, nil
+}
+
+// noEmulator explains a step that could not execute because a platform
+// asked for has no emulator on this machine, and how to get one.
+func noEmulator(err error, platformFlag string) error {
+	// The kernel's "exec format error" is only in the step's output; the
+	// error says a RUN process failed.
+	if platformFlag == "" || !strings.Contains(err.Error(), "did not complete successfully") {
+		return err
+	}
+	ps, perr := ParsePlatforms(platformFlag)
+	if perr != nil {
+		return err
+	}
+	runnable := platforms.Any(archutil.SupportedPlatforms(true)...)
+	for _, s := range ps {
+		if p, _ := platforms.Parse(s); !runnable.Match(p) {
+			return fmt.Errorf("%w\n\nthis machine cannot run %s programs, so RUN in a %s stage fails: install an emulator (Debian: apt-get install qemu-user-static; it registers its interpreters with binfmt_misc, with the F flag, which containers need) or build that stage with FROM --platform=$BUILDPLATFORM", err, s, s)
+		}
+	}
+	return err
 }
 
 // checkCache runs check on every cache entry before anything is built.

@@ -14,6 +14,7 @@ import (
 	"strings"
 
 	"github.com/builder-dev/builder/store"
+	"github.com/containerd/platforms"
 	"github.com/distribution/reference"
 	"github.com/moby/buildkit/frontend/dockerfile/parser"
 )
@@ -46,10 +47,11 @@ func Attrs(dockerfile []byte, o AttrOptions) (map[string]string, error) {
 		attrs["target"] = o.Target
 	}
 	if o.Platform != "" {
-		if strings.Contains(o.Platform, ",") {
-			return nil, fmt.Errorf("--platform %q: one platform at a time is supported", o.Platform)
+		ps, err := ParsePlatforms(o.Platform)
+		if err != nil {
+			return nil, err
 		}
-		attrs["platform"] = o.Platform
+		attrs["platform"] = strings.Join(ps, ",")
 	}
 	for k, v := range o.BuildArgs {
 		attrs["build-arg:"+k] = v
@@ -77,6 +79,25 @@ func Attrs(dockerfile []byte, o AttrOptions) (map[string]string, error) {
 		attrs["cmdline"] = ref
 	}
 	return attrs, nil
+}
+
+// ParsePlatforms reads --platform's comma-separated list (os/arch[/variant]
+// each), normalised and without repeats.
+func ParsePlatforms(s string) ([]string, error) {
+	var out []string
+	seen := map[string]bool{}
+	for _, f := range strings.Split(s, ",") {
+		p, err := platforms.Parse(strings.TrimSpace(f))
+		if err != nil {
+			return nil, fmt.Errorf("--platform %q: %w", s, err)
+		}
+		n := platforms.Format(platforms.Normalize(p))
+		if !seen[n] {
+			seen[n] = true
+			out = append(out, n)
+		}
+	}
+	return out, nil
 }
 
 // EmbeddedServes reports whether the frontend named by a `# syntax=` line is

@@ -43,11 +43,13 @@ func Save(ctx context.Context, st *store.Store, refs []string, o SaveOptions) (e
 		return fmt.Errorf("--format %q: want docker or oci", o.Format)
 	}
 	if o.Platform != "" {
-		p, err := platforms.Parse(o.Platform)
-		if err != nil {
+		if _, err := platforms.Parse(o.Platform); err != nil {
 			return fmt.Errorf("--platform: %w", err)
 		}
-		opts = append(opts, archive.WithPlatform(platforms.OnlyStrict(p)))
+	} else {
+		// Every platform's blobs; docker's manifest.json names this
+		// machine's image, as docker save does.
+		opts = append(opts, archive.WithPlatform(platforms.Default()), archive.WithAllPlatforms())
 	}
 	type saved struct {
 		target ocispec.Descriptor
@@ -55,15 +57,16 @@ func Save(ctx context.Context, st *store.Store, refs []string, o SaveOptions) (e
 	}
 	var list []saved
 	for _, ref := range refs {
-		img, _, err := st.Lookup(ctx, ref)
+		// With --platform, the archive holds that platform's image alone.
+		img, target, _, err := Lookup(ctx, st, ref, o.Platform)
 		if err != nil {
-			return noSuchImage(err, ref)
+			return err
 		}
 		var names []string
 		if img.Name != "" && isName(ref, img.Name) {
 			names = append(names, img.Name)
 		}
-		list = append(list, saved{img.Target, names})
+		list = append(list, saved{target, names})
 	}
 	if o.Output == "" {
 		if f, ok := o.Stdout.(*os.File); ok && term.IsTerminal(int(f.Fd())) {

@@ -51,13 +51,31 @@ type rawConfig struct {
 	History []ocispec.History
 }
 
-// Inspect writes docker's inspect JSON (or --format applied to each) for refs.
-func Inspect(ctx context.Context, st *store.Store, refs []string, tmplText string, w io.Writer) error {
+// Lookup finds ref in st and, for a platform ("" for this machine's), that
+// platform's image of it: the image, and the manifest and details chosen.
+func Lookup(ctx context.Context, st store.Catalog, ref, platform string) (store.Image, ocispec.Descriptor, store.Details, error) {
+	img, d, err := st.Lookup(ctx, ref)
+	if err != nil {
+		return img, img.Target, d, noSuchImage(err, ref)
+	}
+	if platform == "" {
+		return img, img.Target, d, nil
+	}
+	m, d, err := st.ForPlatform(ctx, img.Target, platform)
+	if err != nil {
+		return img, m, d, fmt.Errorf("image %s: %w", ref, err)
+	}
+	return img, m, d, nil
+}
+
+// Inspect writes docker's inspect JSON (or --format applied to each) for
+// refs; platform ("" for this machine's) picks one of a multi-platform image.
+func Inspect(ctx context.Context, st *store.Store, refs []string, platform, tmplText string, w io.Writer) error {
 	var out []InspectImage
 	for _, ref := range refs {
-		img, d, err := st.Lookup(ctx, ref)
+		img, _, d, err := Lookup(ctx, st, ref, platform)
 		if err != nil {
-			return noSuchImage(err, ref)
+			return err
 		}
 		ii, err := inspect(ctx, st, img, d)
 		if err != nil {
@@ -143,10 +161,12 @@ func inspect(ctx context.Context, st *store.Store, img store.Image, d store.Deta
 
 // HistoryOptions are `builder history` flags.
 type HistoryOptions struct {
-	Human   bool
-	NoTrunc bool
-	Quiet   bool
-	Format  string
+	// Platform picks one image of a multi-platform one.
+	Platform string
+	Human    bool
+	NoTrunc  bool
+	Quiet    bool
+	Format   string
 }
 
 // HistoryRow is one line of `builder history`; --format templates see it.
@@ -161,9 +181,9 @@ type HistoryRow struct {
 
 // History writes an image's history, newest first, as docker does.
 func History(ctx context.Context, st store.Catalog, ref string, o HistoryOptions, w io.Writer) error {
-	_, d, err := st.Lookup(ctx, ref)
+	_, _, d, err := Lookup(ctx, st, ref, o.Platform)
 	if err != nil {
-		return noSuchImage(err, ref)
+		return err
 	}
 	sizes, err := st.LayerSizes(ctx, d)
 	if err != nil {

@@ -37,6 +37,11 @@ func (m *memCatalog) Details(ctx context.Context, target ocispec.Descriptor) (st
 	return m.details[target.Digest], nil
 }
 
+func (m *memCatalog) ForPlatform(ctx context.Context, target ocispec.Descriptor, platform string) (ocispec.Descriptor, store.Details, error) {
+	d, err := m.Details(ctx, target)
+	return target, d, err
+}
+
 func (m *memCatalog) LayerSizes(ctx context.Context, d store.Details) ([]int64, error) {
 	return m.sizes[d.ConfigDesc.Digest], nil
 }

@@ -145,13 +145,50 @@ var busyboxNames = []string{"library/busybox:latest", "library/busybox:musl", "l
 	"library/alpine:latest", "library/alpine:3.8", "library/alpine:3.11"}
 
 // pushBusybox makes a base image from Debian's static busybox, laid out as
-// the official image is, and pushes it under busyboxNames with skopeo.
+// the official image is, and pushes it under busyboxNames with skopeo; and,
+// with Debian's arm64 busybox beside it (scripts/emulation.sh), a
+// two-platform one as multiBusybox.
 func pushBusybox(dir string) error {
 	bb, err := exec.LookPath("busybox")
 	if err != nil {
 		return fmt.Errorf("busybox not installed (apt-get install busybox-static): %w", err)
 	}
-	rootfs := filepath.Join(dir, "rootfs")
+	out, err := exec.Command(bb, "--list").Output()
+	if err != nil {
+		return err
+	}
+	applets := strings.Fields(string(out))
+	if err := busyboxRootfs(filepath.Join(dir, "rootfs"), bb, applets); err != nil {
+		return err
+	}
+	df := "FROM scratch\nCOPY rootfs/ /\nENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\nCMD [\"sh\"]\n"
+	if err := buildBase(dir, df, busyboxNames); err != nil {
+		return err
+	}
+	if _, err := os.Stat(arm64Busybox); err != nil {
+		return nil // the multi-platform tests say what is missing
+	}
+	multi := filepath.Join(dir, "multi")
+	for arch, bin := range map[string]string{"amd64": bb, "arm64": arm64Busybox} {
+		if err := busyboxRootfs(filepath.Join(multi, "rootfs-"+arch), bin, applets); err != nil {
+			return err
+		}
+	}
+	// A COPY-only build for two platforms: no emulator needed.
+	df = "FROM scratch\nARG TARGETARCH\nCOPY rootfs-$TARGETARCH/ /\nENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\nCMD [\"sh\"]\n"
+	return buildBase(multi, df, []string{multiBusybox}, "--platform", "linux/amd64,linux/arm64")
+}
+
+// arm64Busybox is Debian's static busybox for arm64, which
+// scripts/emulation.sh fetches; multiBusybox the name of the two-platform
+// base made with it.
+const (
+	arm64Busybox = "/var/cache/builder-test/busybox.arm64"
+	multiBusybox = "library/busybox-multi:latest"
+)
+
+// busyboxRootfs lays out a busybox root filesystem at rootfs.
+func busyboxRootfs(rootfs, bb string, applets []string) error {
 	for _, d := range []string{"bin", "etc", "root", "home", "var", "usr/bin", "tmp"} {
 		if err := os.MkdirAll(filepath.Join(rootfs, d), 0755); err != nil {
 			return err
@@ -162,11 +199,8 @@ func pushBusybox(dir string) error {
 	if err := copyFile(bb, filepath.Join(rootfs, "bin", "busybox")); err != nil {
 		return err
 	}
-	out, err := exec.Command(bb, "--list").Output()
-	if err != nil {
-		return err
-	}
-	for _, applet := range strings.Fields(string(out)) {
+	os.Chmod(filepath.Join(rootfs, "bin", "busybox"), 0755)
+	for _, applet := range applets {
 		if applet != "busybox" {
 			os.Symlink("busybox", filepath.Join(rootfs, "bin", applet))
 		}
@@ -175,27 +209,23 @@ func pushBusybox(dir string) error {
 	if err := os.WriteFile(filepath.Join(rootfs, "etc", "passwd"), []byte(busyboxPasswd), 0644); err != nil {
 		return err
 	}
-	if err := os.WriteFile(filepath.Join(rootfs, "etc", "group"), []byte(busyboxGroup), 0644); err != nil {
-		return err
-	}
-	df := "FROM scratch\nCOPY rootfs/ /\nENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\nCMD [\"sh\"]\n"
-	return buildBase(dir, df, busyboxNames)
+	return os.WriteFile(filepath.Join(rootfs, "etc", "group"), []byte(busyboxGroup), 0644)
 }
 
 // buildBase builds dir's Dockerfile df to an OCI archive with builder and
 // pushes it with skopeo under each name.
-func buildBase(dir, df string, names []string) error {
+func buildBase(dir, df string, names []string, args ...string) error {
 	if err := os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte(df), 0644); err != nil {
 		return err
 	}
 	archive := filepath.Join(dir, "image.tar")
-	cmd := exec.Command(s.builder, "--root", filepath.Join(dir, "root"), "build", "--progress", "quiet",
-		"-o", "type=oci,dest="+archive, dir)
+	cmd := exec.Command(s.builder, append(append([]string{"--root", filepath.Join(dir, "root"), "build", "--progress", "quiet",
+		"-o", "type=oci,dest=" + archive}, args...), dir)...)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("builder build: %v\n%s", err, out)
 	}
 	for _, n := range names {
-		cmd := exec.Command("skopeo", "copy", "--quiet", "--dest-tls-verify=false", "oci-archive:"+archive, "docker://"+s.registry+"/"+n)
+		cmd := exec.Command("skopeo", "copy", "--all", "--quiet", "--dest-tls-verify=false", "oci-archive:"+archive, "docker://"+s.registry+"/"+n)
 		if out, err := cmd.CombinedOutput(); err != nil {
 			return fmt.Errorf("skopeo copy to %s: %v\n%s", n, err, out)
 		}

@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"sort"
 	"strings"
 	"testing"
 
@@ -174,4 +175,148 @@ func untarInto(t *testing.T, tarball, dir string) ocispec.Index {
 			}
 		}
 	}
+}
+
+// needEmulation fails the test where scripts/emulation.sh has not run.
+func needEmulation(t *testing.T) {
+	t.Helper()
+	if _, err := os.Stat(arm64Busybox); err != nil {
+		t.Fatalf("no arm64 busybox (%v): run scripts/emulation.sh", err)
+	}
+	if dt, err := os.ReadFile("/proc/sys/fs/binfmt_misc/qemu-aarch64"); err != nil || !strings.HasPrefix(string(dt), "enabled") {
+		t.Fatalf("no arm64 emulator registered with binfmt_misc: run scripts/emulation.sh")
+	}
+}
+
+// TestMultiPlatformBuild: one build for two platforms makes one image
+// index in the store, shown as one image, with each platform reachable by
+// --platform, run under emulation, pushed, saved and loaded whole.
+func TestMultiPlatformBuild(t *testing.T) {
+	needEmulation(t)
+	e := newEnv(t)
+	dir := writeContext(t, map[string]string{"Dockerfile": `FROM --platform=$BUILDPLATFORM busybox-multi AS build
+ARG TARGETPLATFORM TARGETARCH BUILDPLATFORM
+RUN echo "$BUILDPLATFORM -> $TARGETPLATFORM ($TARGETARCH) on $(uname -m)" > /cross
+FROM busybox-multi
+COPY --from=build /cross /cross
+RUN uname -m > /arch
+`})
+	e.must("build", "--platform", "linux/amd64,linux/arm64", "-t", "multi", dir)
+	if out := e.must("images", "--format", "{{.Repository}}:{{.Tag}}").stdout; out != "multi:latest\n" {
+		t.Errorf("images: %q; want one row", out)
+	}
+	if got := strings.TrimSpace(e.must("inspect", "--format", "{{.Architecture}}", "multi").stdout); got != runtime.GOARCH {
+		t.Errorf("inspect: %s; want this machine's %s", got, runtime.GOARCH)
+	}
+	if got := strings.TrimSpace(e.must("inspect", "--platform", "linux/arm64", "--format", "{{.Architecture}}", "multi").stdout); got != "arm64" {
+		t.Errorf("inspect --platform linux/arm64: %s", got)
+	}
+	if out := e.must("history", "--platform", "linux/arm64", "--no-trunc", "multi").stdout; !strings.Contains(out, "uname -m") {
+		t.Errorf("history --platform linux/arm64:\n%s", out)
+	}
+	for _, c := range []struct{ platform, arch, cross string }{
+		{"", "x86_64", "linux/amd64 -> linux/amd64 (amd64) on x86_64"},
+		{"linux/arm64", "aarch64", "linux/amd64 -> linux/arm64 (arm64) on x86_64"},
+	} {
+		args := []string{"run", "--rm"}
+		if c.platform != "" {
+			args = append(args, "--platform", c.platform)
+		}
+		if got := strings.TrimSpace(e.must(append(args, "multi", "uname", "-m")...).stdout); got != c.arch {
+			t.Errorf("run %s uname -m: %q, want %q", c.platform, got, c.arch)
+		}
+		if got := strings.TrimSpace(e.must(append(args, "multi", "cat", "/arch", "/cross")...).stdout); got != c.arch+"\n"+c.cross {
+			t.Errorf("run %s: built /arch and /cross = %q; want %q", c.platform, got, c.arch+"\n"+c.cross)
+		}
+	}
+	if r := e.run("inspect", "--platform", "linux/s390x", "multi"); r.code == 0 || !strings.Contains(r.stderr, "does not provide the specified platform (linux/s390x)") {
+		t.Errorf("inspect --platform linux/s390x: %s", r)
+	}
+	if r := e.run("run", "--rm", "--platform", "linux/s390x", "multi", "true"); r.code != 125 || !strings.Contains(r.stderr, "linux/s390x") {
+		t.Errorf("run --platform linux/s390x: %s", r)
+	}
+
+	// push sends the index with both platforms.
+	ref := s.registry + "/test/multibuild:1"
+	e.must("tag", "multi", ref)
+	e.must("push", ref)
+	raw, err := exec.Command("skopeo", "inspect", "--raw", "--tls-verify=false", "docker://"+ref).Output()
+	if err != nil {
+		t.Fatalf("skopeo inspect --raw: %v", err)
+	}
+	if got := indexPlatforms(t, raw); got != "linux/amd64 linux/arm64" {
+		t.Errorf("pushed index platforms: %q", got)
+	}
+	validateRemote(t, "multi-platform push", ref)
+
+	// save and load keep every platform; save --platform one.
+	all := filepath.Join(t.TempDir(), "all.tar")
+	e.must("save", "-o", all, "multi")
+	validateTarball(t, "multi-platform save", all)
+	other := newEnv(t)
+	other.must("load", "-i", all)
+	if got := strings.TrimSpace(other.must("run", "--rm", "--platform", "linux/arm64", "multi", "cat", "/arch").stdout); got != "aarch64" {
+		t.Errorf("loaded, run --platform linux/arm64: %q", got)
+	}
+	one := filepath.Join(t.TempDir(), "one.tar")
+	e.must("save", "--platform", "linux/arm64", "-o", one, "multi")
+	third := newEnv(t)
+	third.must("load", "-i", one)
+	if got := strings.TrimSpace(third.must("inspect", "--platform", "linux/arm64", "--format", "{{.Architecture}}", "multi").stdout); got != "arm64" {
+		t.Errorf("save --platform linux/arm64, loaded: %s", got)
+	}
+
+	// -o type=local writes a directory per platform, as buildx does.
+	local := t.TempDir()
+	e.must("build", "--platform", "linux/amd64,linux/arm64", "-o", "type=local,dest="+local, dir)
+	for p, want := range map[string]string{"linux_amd64": "x86_64\n", "linux_arm64": "aarch64\n"} {
+		if got := readOut(t, filepath.Join(local, p), "arch"); got != want {
+			t.Errorf("-o type=local: %s/arch = %q, want %q", p, got, want)
+		}
+	}
+	// -o type=oci holds the index.
+	oci := filepath.Join(t.TempDir(), "multi-oci.tar")
+	e.must("build", "--platform", "linux/amd64,linux/arm64", "-o", "type=oci,dest="+oci, dir)
+	validateLayout(t, "multi-platform -o type=oci", oci, s.registry+"/test/multi-oci:1")
+	e.must("rmi", "multi", ref)
+	if out := e.must("images", "-q").stdout; out != "" {
+		t.Errorf("after rmi: images -q = %q", out)
+	}
+}
+
+// indexPlatforms lists an index's image platforms (attestations aside).
+func indexPlatforms(t *testing.T, raw []byte) string {
+	t.Helper()
+	var idx ocispec.Index
+	if err := json.Unmarshal(raw, &idx); err != nil {
+		t.Fatalf("index: %v\n%s", err, raw)
+	}
+	var ps []string
+	for _, m := range idx.Manifests {
+		if m.Platform != nil && m.Platform.OS != "unknown" {
+			ps = append(ps, m.Platform.OS+"/"+m.Platform.Architecture)
+		}
+	}
+	sort.Strings(ps)
+	return strings.Join(ps, " ")
+}
+
+// TestNoEmulator: where a platform has no emulator, a RUN in its stage
+// fails saying which platform and how to get one; a COPY-only build for
+// it needs none.
+func TestNoEmulator(t *testing.T) {
+	needEmulation(t)
+	const entry = "/proc/sys/fs/binfmt_misc/qemu-aarch64"
+	if err := os.WriteFile(entry, []byte("0"), 0644); err != nil {
+		t.Fatalf("disable the arm64 emulator: %v", err)
+	}
+	t.Cleanup(func() { os.WriteFile(entry, []byte("1"), 0644) })
+	e := newEnv(t)
+	dir := writeContext(t, map[string]string{"Dockerfile": "FROM busybox-multi\nRUN uname -m\n"})
+	r := e.run("build", "--platform", "linux/arm64", dir)
+	if r.code == 0 || !strings.Contains(r.stderr, "this machine cannot run linux/arm64 programs") || !strings.Contains(r.stderr, "qemu-user-static") {
+		t.Errorf("RUN without an emulator: %s", r)
+	}
+	copyOnly := writeContext(t, map[string]string{"Dockerfile": "FROM busybox-multi\nCOPY f /f\n", "f": "x"})
+	e.must("build", "--platform", "linux/arm64", "-t", "arm-only", copyOnly)
 }

@@ -23,6 +23,7 @@ type Catalog interface {
 	Lookup(ctx context.Context, ref string) (Image, Details, error)
 	Details(ctx context.Context, target ocispec.Descriptor) (Details, error)
 	LayerSizes(ctx context.Context, d Details) ([]int64, error)
+	ForPlatform(ctx context.Context, target ocispec.Descriptor, platform string) (ocispec.Descriptor, Details, error)
 }
 
 // Details is what the image listing and run need from an image's manifest
@@ -174,4 +175,42 @@ func repoOf(name string) string {
 		return ""
 	}
 	return n.Name()
+}
+
+// ForPlatform returns the manifest of target for platform (os/arch[/variant])
+// and its details, as --platform picks one image of a multi-platform one.
+// A single-platform image must be of that platform.
+func (s *Store) ForPlatform(ctx context.Context, target ocispec.Descriptor, platform string) (ocispec.Descriptor, Details, error) {
+	p, err := platforms.Parse(platform)
+	if err != nil {
+		return target, Details{}, fmt.Errorf("--platform %q: %w", platform, err)
+	}
+	only := platforms.OnlyStrict(p)
+	want := platforms.Format(p)
+	if images.IsIndexType(target.MediaType) {
+		var idx ocispec.Index
+		if err := s.ReadJSON(ctx, target, &idx); err != nil {
+			return target, Details{}, err
+		}
+		for _, m := range idx.Manifests {
+			if m.Platform == nil || !only.Match(*m.Platform) {
+				continue
+			}
+			if _, err := s.cs.Info(ctx, m.Digest); err != nil {
+				continue // a pull keeps only the platforms it fetched
+			}
+			d, err := s.Details(ctx, m)
+			return m, d, err
+		}
+		return target, Details{}, fmt.Errorf("%w (%s)", ErrPlatform, want)
+	}
+	d, err := s.Details(ctx, target)
+	if err != nil {
+		return target, d, err
+	}
+	have := platforms.Normalize(ocispec.Platform{OS: d.Config.OS, Architecture: d.Config.Architecture, Variant: d.Config.Variant})
+	if !only.Match(have) {
+		return target, d, fmt.Errorf("%w (%s): its platform is %s", ErrPlatform, want, platforms.Format(have))
+	}
+	return target, d, nil
 }

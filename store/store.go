@@ -49,6 +49,9 @@ const (
 // ErrNotFound is returned when no image matches a name or ID.
 var ErrNotFound = errors.New("no such image")
 
+// ErrPlatform is returned when an image has no image for the platform asked.
+var ErrPlatform = errors.New("the image does not provide the specified platform")
+
 // Store is an OCI image layout directory.
 type Store struct {
 	dir string

@@ -17,6 +17,7 @@ func historyCommand() *cli.Command {
 			&cli.BoolFlag{Name: "no-trunc", Usage: "don't truncate output"},
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "only show image IDs"},
 			&cli.StringFlag{Name: "format", Usage: "format output: table, json, or a Go template"},
+			&cli.StringFlag{Name: "platform", Usage: "show this platform's image of a multi-platform image (os/arch[/variant])"},
 		},
 		Action: func(c *cli.Context) error {
 			if c.NArg() != 1 {
@@ -27,7 +28,7 @@ func historyCommand() *cli.Command {
 				return err
 			}
 			return images.History(c.Context, st, c.Args().First(), images.HistoryOptions{
-				Human: c.Bool("human"), NoTrunc: c.Bool("no-trunc"), Quiet: c.Bool("quiet"), Format: c.String("format"),
+				Platform: c.String("platform"), Human: c.Bool("human"), NoTrunc: c.Bool("no-trunc"), Quiet: c.Bool("quiet"), Format: c.String("format"),
 			}, os.Stdout)
 		},
 	}

@@ -14,6 +14,7 @@ func inspectCommand() *cli.Command {
 		ArgsUsage: "IMAGE [IMAGE...]",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "format", Aliases: []string{"f"}, Usage: "format output with a Go template, or json"},
+			&cli.StringFlag{Name: "platform", Usage: "inspect this platform's image of a multi-platform image (os/arch[/variant])"},
 		},
 		Action: func(c *cli.Context) error {
 			if c.NArg() < 1 {
@@ -23,7 +24,7 @@ func inspectCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			return images.Inspect(c.Context, st, c.Args().Slice(), c.String("format"), os.Stdout)
+			return images.Inspect(c.Context, st, c.Args().Slice(), c.String("platform"), c.String("format"), os.Stdout)
 		},
 	}
 }

@@ -28,6 +28,7 @@ func runCommand() *cli.Command {
 			&cli.StringFlag{Name: "hostname", Aliases: []string{"h"}, Usage: "container host name"},
 			&cli.BoolFlag{Name: "read-only", Usage: "mount the container's root filesystem as read only"},
 			&cli.BoolFlag{Name: "detach", Aliases: []string{"d"}, Usage: "run the container in the background and print its ID"},
+			&cli.StringFlag{Name: "platform", Usage: "run this platform's image of a multi-platform image (os/arch[/variant]), under emulation if foreign"},
 			// -h is --hostname here, as in docker run; help is --help only.
 			&cli.BoolFlag{Name: "help", Usage: "show help"},
 		},
@@ -56,6 +57,7 @@ func runCommand() *cli.Command {
 				TTY:         c.Bool("tty"),
 				Remove:      c.Bool("rm"),
 				Detach:      c.Bool("detach"),
+				Platform:    c.String("platform"),
 				Stdin:       os.Stdin,
 				Stdout:      os.Stdout,
 				Stderr:      os.Stderr,
