@@ -61,6 +61,8 @@ type BuildOptions struct {
 	SSH        []string
 	Outputs    []string
 	Push       bool
+	// Attest are --provenance, --attest and --sbom.
+	Attest AttestOptions
 	// BuildContexts are --build-context NAME=VALUE values.
 	BuildContexts []string
 	// CacheTo and CacheFrom are --cache-to and --cache-from values.
@@ -250,6 +252,24 @@ func (o *BuildOptions) prepare() (_ *prepared, cleanup func(), err error) {
 	if err != nil {
 		return nil, cleanup, err
 	}
+	// An image that leaves this machine: pushed, or written as an OCI
+	// archive. (BuildKit writes no docker manifest.json for an attested
+	// image, so a type=docker archive, made for docker load and the tools
+	// that read docker's format, gets provenance only when asked.)
+	leaving := o.Push
+	for _, sp := range p.specs {
+		switch sp.Type {
+		case "image", "registry", "oci":
+			leaving = true
+		}
+	}
+	attests, err := attestAttrs(o.Attest, leaving)
+	if err != nil {
+		return nil, cleanup, err
+	}
+	for k, v := range attests {
+		p.attrs[k] = v
+	}
 	if p.contextURL != "" {
 		p.attrs["context"] = p.contextURL
 		if p.dockerfileDir != "" {
@@ -388,7 +408,13 @@ func Build(ctx context.Context, env BuildEnv, o BuildOptions) (*BuildResult, err
 			return nil, err
 		}
 	}
-	if err := writeFiles(o, res, resp, opt.Ref); err != nil {
+	var provenance json.RawMessage
+	if _, ok := p.attrs["attest:provenance"]; ok && plan.Store && res.Target != nil && o.MetadataFile != "" {
+		if provenance, err = storedProvenance(ctx, env.Store, *res.Target); err != nil {
+			return nil, fmt.Errorf("--metadata-file: read provenance: %w", err)
+		}
+	}
+	if err := writeFiles(o, res, resp, opt.Ref, provenance); err != nil {
 		return nil, err
 	}
 	if o.Quiet && res.ImageID != "" {
@@ -541,7 +567,7 @@ func record(ctx context.Context, st *store.Store, tags []string, target ocispec.
 	return nil
 }
 
-func writeFiles(o BuildOptions, res *BuildResult, resp *client.SolveResponse, ref string) error {
+func writeFiles(o BuildOptions, res *BuildResult, resp *client.SolveResponse, ref string, provenance json.RawMessage) error {
 	if o.IIDFile != "" && res.ImageID != "" {
 		if err := atomicfile.WriteFile(o.IIDFile, []byte(res.ImageID), 0644); err != nil {
 			return fmt.Errorf("--iidfile: %w", err)
@@ -562,6 +588,9 @@ func writeFiles(o BuildOptions, res *BuildResult, resp *client.SolveResponse, re
 		// buildx names the build builder/node/ref; docker/build-push-action
 		// reads it.
 		md["buildx.build.ref"] = "builder/builder0/" + ref
+		if provenance != nil {
+			md["buildx.build.provenance"] = provenance
+		}
 		dt, _ := json.MarshalIndent(md, "", "  ")
 		if err := atomicfile.WriteFile(o.MetadataFile, dt, 0644); err != nil {
 			return fmt.Errorf("--metadata-file: %w", err)

@@ -58,6 +58,15 @@ func TestReproducible(t *testing.T) {
 	if x == y {
 		t.Errorf("without SOURCE_DATE_EPOCH two builds gave %s: the test cannot tell", x)
 	}
+	// Two platforms, a RUN in each (one emulated).
+	needEmulation(t)
+	multi := writeContext(t, map[string]string{"Dockerfile": "FROM busybox-multi\nRUN uname -m > /arch && mkdir /d\n"})
+	ma := builtDigest(t, multi, epoch, "--platform", "linux/amd64,linux/arm64", "-o", "type=docker,rewrite-timestamp=true")
+	time.Sleep(1100 * time.Millisecond)
+	mb := builtDigest(t, multi, epoch, "--platform", "linux/amd64,linux/arm64", "-o", "type=docker,rewrite-timestamp=true")
+	if ma != mb {
+		t.Errorf("two-platform build: %s, then %s; want equal", ma, mb)
+	}
 	e := newEnv(t)
 	if r := e.run("build", "--build-arg", "SOURCE_DATE_EPOCH=yesterday", dir); r.code == 0 {
 		t.Errorf("SOURCE_DATE_EPOCH=yesterday built: %s", r)
