@@ -5,7 +5,7 @@ RUNC_VERSION := v1.5.2
 BUILDKIT_VERSION = $(shell $(GO) list -m -f '{{.Version}}' github.com/moby/buildkit)
 VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 
-.PHONY: all builder runc deps example test unit integration peers crane bench clean
+.PHONY: all builder runc deps example image test unit integration peers crane bench clean
 
 all: builder runc
 
@@ -28,6 +28,12 @@ example: deps all
 	bin/builder build -t hello examples/hello
 	bin/builder images
 	bin/builder run --rm hello
+
+# builder's own image, built by builder, for CI jobs that run in a
+# container: bin/builder-image.tar, for `docker load`.
+image: all
+	scripts/deps.sh test
+	scripts/image.sh bin/builder bin/runc builder:$(VERSION) bin/builder-image.tar
 
 # Stock buildkitd and buildctl, from the BuildKit version go.mod pins: the
 # peer for conformance and benchmarks. BuildKit's go.mod has exclude

@@ -1,7 +1,10 @@
 package integration
 
 import (
+	"os"
 	"path/filepath"
+	"regexp"
+	"strings"
 	"testing"
 )
 
@@ -33,5 +36,36 @@ func TestRemoteBuildkitd(t *testing.T) {
 	e.must("--addr", bk.addr, "build", "-t", "remote2", dir2)
 	if got := e.must("run", "--rm", "remote2").stdout; got != "remote\nagain\n" {
 		t.Errorf("run printed %q", got)
+	}
+}
+
+// TestCIExamples: every builder command in examples/ci uses flags builder
+// has, so the examples cannot drift from the CLI.
+func TestCIExamples(t *testing.T) {
+	e := newEnv(t)
+	help := map[string]string{}
+	flag := regexp.MustCompile(`(^|\s)(--[a-z][a-z-]*)`)
+	files, _ := filepath.Glob(filepath.Join(repoDir(t), "examples", "ci", "*.yml"))
+	if len(files) < 2 {
+		t.Fatalf("examples/ci holds %d workflows", len(files))
+	}
+	for _, f := range files {
+		dt, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Commands span lines joined by "\" or YAML's folded ">".
+		text := strings.ReplaceAll(string(dt), "\\\n", " ")
+		for _, cmd := range regexp.MustCompile(`builder (build|login)((?:[^\n]|\n {6,}(?:--|[^\n-]))*)`).FindAllStringSubmatch(text, -1) {
+			verb := cmd[1]
+			if help[verb] == "" {
+				help[verb] = e.must(verb, "--help").stdout
+			}
+			for _, m := range flag.FindAllStringSubmatch(cmd[2], -1) {
+				if !strings.Contains(help[verb], m[2]) {
+					t.Errorf("%s: builder %s %s: no such flag", filepath.Base(f), verb, m[2])
+				}
+			}
+		}
 	}
 }
