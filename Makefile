@@ -71,6 +71,7 @@ bench: all peers
 	bench/run.sh
 	bench/images.sh
 	bench/containers.sh
+	bench/ci.sh
 
 clean:
 	rm -rf bin

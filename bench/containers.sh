@@ -22,10 +22,8 @@ cleanup() {
 trap cleanup EXIT
 
 # One busybox image for both: built by builder, read by buildah from an OCI archive.
-bb=$work/busybox; mkdir -p "$bb/rootfs/bin" "$bb/rootfs/tmp"
-cp "$(command -v busybox)" "$bb/rootfs/bin/busybox"
-for a in $(busybox --list); do [ "$a" = busybox ] || ln -s busybox "$bb/rootfs/bin/$a"; done
-printf 'FROM scratch\nCOPY rootfs/ /\nENV PATH=/usr/sbin:/usr/bin:/sbin:/bin\nCMD ["sh"]\n' >"$bb/Dockerfile"
+. bench/lib.sh
+bb=$work/busybox; busybox_context "$bb"
 B="$bin/builder --root $work/root"
 $B build --progress quiet -t busybox "$bb"
 $B save --format oci -o "$work/bb.tar" busybox

@@ -25,23 +25,11 @@ cleanup() {
 }
 trap cleanup EXIT
 
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-reg=127.0.0.1:$port
-mkdir -p "$work/registry"
-cat >"$work/registry/config.yml" <<CFG
-version: 0.1
-log: {level: error}
-storage: {filesystem: {rootdirectory: $work/registry/data}}
-http: {addr: $reg}
-CFG
-docker-registry serve "$work/registry/config.yml" >"$work/registry/log" 2>&1 & pids+=($!)
+. bench/lib.sh
+start_registry
 
 # The busybox base, from Debian's busybox-static, pushed with skopeo.
-bb=$work/busybox; mkdir -p "$bb/rootfs/bin" "$bb/rootfs/tmp"
-cp "$(command -v busybox)" "$bb/rootfs/bin/busybox"
-for a in $(busybox --list); do [ "$a" = busybox ] || ln -s busybox "$bb/rootfs/bin/$a"; done
-printf 'FROM scratch\nCOPY rootfs/ /\nENV PATH=/usr/sbin:/usr/bin:/sbin:/bin\nCMD ["sh"]\n' >"$bb/Dockerfile"
-sleep 1
+bb=$work/busybox; busybox_context "$bb"
 "$bin/builder" --root "$work/bbroot" build --progress quiet -o type=oci,dest="$bb/image.tar" "$bb"
 skopeo copy --quiet --dest-tls-verify=false "oci-archive:$bb/image.tar" "docker://$reg/library/busybox:latest"
 base=$reg/library/busybox:latest
@@ -82,17 +70,7 @@ python3 bench/interleave.py --runs "$((runs * 3))" --export-json "$out/hello-war
   --case "buildah bud (warm)" "" "$bud -t hello $hello" | tee "$out/hello-warm.txt"
 
 # (b) a no-op rebuild of a 20,000-file, ~400 MB context.
-big=$work/big; mkdir -p "$big/src"
-python3 - "$big/src" <<'PY'
-import os, sys
-root = sys.argv[1]
-for d in range(200):
-    p = os.path.join(root, "d%03d" % d); os.mkdir(p)
-    for f in range(100):
-        with open(os.path.join(p, "f%03d" % f), "wb") as fh:
-            fh.write(os.urandom(20 * 1024))
-PY
-printf 'ARG BASE\nFROM ${BASE}\nCOPY src /src\nRUN find /src | wc -l\n' >"$big/Dockerfile"
+big=$work/big; big_context "$big"
 bctl_big="$buildctl build --progress quiet --frontend dockerfile.v0 --local context=$big --local dockerfile=$big --opt build-arg:BASE=$base"
 python3 bench/interleave.py --runs "$runs" --export-json "$out/noop-rebuild.json" \
   --case "builder (no-op rebuild, into store)" "" "$B build --progress quiet --build-arg BASE=$base -t big $big" \

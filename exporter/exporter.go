@@ -4,18 +4,25 @@
 package exporter
 
 import (
+	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 
 	"github.com/builder-dev/builder/internal/atomicfile"
 	cdatomic "github.com/containerd/containerd/v2/pkg/atomicfile"
+	"github.com/containerd/platforms"
 	"golang.org/x/term"
 
 	"github.com/containerd/containerd/v2/core/content"
+	"github.com/containerd/containerd/v2/core/images/archive"
+	contentlocal "github.com/containerd/containerd/v2/plugins/content/local"
 	"github.com/moby/buildkit/client"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/tonistiigi/go-csvvalue"
 )
 
@@ -90,8 +97,9 @@ func Parse(s string) (Spec, error) {
 type Plan struct {
 	Entries []client.ExportEntry
 	// Store is true when the image goes to the local image store.
-	Store bool
-	files []*outputFile
+	Store         bool
+	files         []*outputFile
+	multiPlatform bool
 }
 
 // outputFile is one destination file; f is its atomic writer once BuildKit
@@ -100,12 +108,17 @@ type Plan struct {
 type outputFile struct {
 	dest string
 	f    cdatomic.File
+	// layout, when set, is an OCI layout BuildKit wrote instead, for
+	// Commit to write as a docker-archive: BuildKit's docker exporter
+	// refuses multi-platform images.
+	layout string
+	names  []string
 }
 
 // NewPlan builds the entries for specs. With no spec the image goes to the
 // local store (st); push adds a registry push of tags, as --push does.
-func NewPlan(specs []Spec, tags []string, push bool, st content.Store, stdout io.Writer) (*Plan, error) {
-	p := &Plan{}
+func NewPlan(specs []Spec, tags []string, push bool, st content.Store, stdout io.Writer, multiPlatform bool) (*Plan, error) {
+	p := &Plan{multiPlatform: multiPlatform}
 	names := strings.Join(tags, ",")
 	if len(specs) == 0 {
 		p.addStore(names, st, nil)
@@ -161,6 +174,9 @@ func (p *Plan) add(sp Spec, names string, st content.Store, stdout io.Writer) er
 			// buildx loads type=docker into the docker engine; ours is the store.
 			p.addStore(names, st, attrs)
 			return nil
+		}
+		if p.multiPlatform && sp.Dest != "-" {
+			return p.addDockerLayout(leaving(attrs), sp.Dest)
 		}
 		return p.addFile(client.ExporterDocker, leaving(attrs), sp.Dest, stdout)
 	case "oci":
@@ -229,9 +245,40 @@ func (p *Plan) addFile(typ string, attrs map[string]string, dest string, stdout 
 	return nil
 }
 
+// addDockerLayout exports a multi-platform image for a docker-archive at
+// dest: BuildKit writes an OCI layout in a scratch directory, and Commit
+// writes the archive from it as `save` writes one (every platform, and
+// docker's manifest.json naming this machine's image).
+func (p *Plan) addDockerLayout(attrs map[string]string, dest string) error {
+	if fi, err := os.Stat(dest); err == nil && fi.IsDir() {
+		return fmt.Errorf("-o type=docker,dest=%s: destination is a directory", dest)
+	}
+	// Under TMPDIR, the process's scratch directory, swept if it is killed.
+	dir, err := os.MkdirTemp("", "docker-archive-")
+	if err != nil {
+		return fmt.Errorf("-o type=docker,dest=%s: %w", dest, err)
+	}
+	out := &outputFile{dest: dest, layout: dir}
+	if attrs["name"] != "" {
+		out.names = strings.Split(attrs["name"], ",")
+	}
+	attrs["tar"] = "false"
+	p.files = append(p.files, out)
+	p.Entries = append(p.Entries, client.ExportEntry{Type: client.ExporterOCI, Attrs: attrs, OutputDir: dir})
+	return nil
+}
+
 // Commit moves written files into place.
-func (p *Plan) Commit() error {
+func (p *Plan) Commit(ctx context.Context) error {
 	for _, o := range p.files {
+		if o.layout != "" {
+			err := writeDockerArchive(ctx, o.layout, o.names, o.dest)
+			os.RemoveAll(o.layout)
+			if err != nil {
+				return fmt.Errorf("write output %s: %w", o.dest, err)
+			}
+			continue
+		}
 		if o.f == nil {
 			continue
 		}
@@ -242,9 +289,36 @@ func (p *Plan) Commit() error {
 	return nil
 }
 
+// writeDockerArchive writes the images of an OCI layout as a docker-archive.
+func writeDockerArchive(ctx context.Context, layout string, names []string, dest string) error {
+	cs, err := contentlocal.NewStore(layout)
+	if err != nil {
+		return err
+	}
+	dt, err := os.ReadFile(filepath.Join(layout, "index.json"))
+	if err != nil {
+		return err
+	}
+	var idx ocispec.Index
+	if err := json.Unmarshal(dt, &idx); err != nil {
+		return fmt.Errorf("read %s: %w", layout, err)
+	}
+	opts := []archive.ExportOpt{archive.WithPlatform(platforms.Default()), archive.WithAllPlatforms()}
+	for _, m := range idx.Manifests {
+		m.Annotations = nil
+		opts = append(opts, archive.WithManifest(m, names...))
+	}
+	return atomicfile.Write(dest, 0644, func(w io.Writer) error {
+		return archive.Export(ctx, cs, w, opts...)
+	})
+}
+
 // Abort drops files written for a build that failed.
 func (p *Plan) Abort() {
 	for _, o := range p.files {
+		if o.layout != "" {
+			os.RemoveAll(o.layout)
+		}
 		if o.f != nil {
 			o.f.Cancel()
 		}

@@ -44,19 +44,19 @@ func TestParse(t *testing.T) {
 }
 
 func TestNewPlan(t *testing.T) {
-	p, err := NewPlan(nil, []string{"docker.io/library/hello:latest"}, false, nil, nil)
+	p, err := NewPlan(nil, []string{"docker.io/library/hello:latest"}, false, nil, nil, false)
 	if err != nil || !p.Store || len(p.Entries) != 1 || p.Entries[0].Type != "oci" {
 		t.Fatalf("default plan = %+v, %v; want one store entry", p, err)
 	}
-	p, err = NewPlan(nil, []string{"r/x:1"}, true, nil, nil)
+	p, err = NewPlan(nil, []string{"r/x:1"}, true, nil, nil, false)
 	if err != nil || len(p.Entries) != 2 || p.Entries[1].Attrs["push"] != "true" {
 		t.Fatalf("--push plan = %+v, %v; want store + push", p, err)
 	}
-	if _, err := NewPlan(nil, nil, true, nil, nil); err == nil {
+	if _, err := NewPlan(nil, nil, true, nil, nil, false); err == nil {
 		t.Fatal("--push without -t succeeded")
 	}
 	sp, _ := Parse("type=registry")
-	if _, err := NewPlan([]Spec{sp}, nil, false, nil, nil); err == nil {
+	if _, err := NewPlan([]Spec{sp}, nil, false, nil, nil, false); err == nil {
 		t.Fatal("type=registry without a name succeeded")
 	}
 }
@@ -72,7 +72,7 @@ func TestPlanCompression(t *testing.T) {
 		}
 		specs = append(specs, sp)
 	}
-	p, err := NewPlan(specs, []string{"r/x:1"}, true, nil, nil)
+	p, err := NewPlan(specs, []string{"r/x:1"}, true, nil, nil, false)
 	if err != nil {
 		t.Fatal(err)
 	}

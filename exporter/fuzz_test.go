@@ -26,7 +26,7 @@ func FuzzParse(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if p, err := NewPlan([]Spec{sp}, []string{"docker.io/library/x:latest"}, false, nil, &bytes.Buffer{}); err == nil {
+		if p, err := NewPlan([]Spec{sp}, []string{"docker.io/library/x:latest"}, false, nil, &bytes.Buffer{}, false); err == nil {
 			p.Abort()
 		}
 		if ents, _ := os.ReadDir(dir); len(ents) != 0 {

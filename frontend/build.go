@@ -324,7 +324,7 @@ func Build(ctx context.Context, env BuildEnv, o BuildOptions) (*BuildResult, err
 	}
 	plan := &exporter.Plan{}
 	if o.DumpLLB == "" {
-		plan, err = exporter.NewPlan(p.specs, p.tags, o.Push, env.Store.Content(), env.Stdout)
+		plan, err = exporter.NewPlan(p.specs, p.tags, o.Push, env.Store.Content(), env.Stdout, strings.Contains(p.attrs["platform"], ","))
 		if err != nil {
 			return nil, err
 		}
@@ -396,7 +396,7 @@ func Build(ctx context.Context, env BuildEnv, o BuildOptions) (*BuildResult, err
 		}
 		return nil, noEmulator(err, o.Platform)
 	}
-	if err := plan.Commit(); err != nil {
+	if err := plan.Commit(ctx); err != nil {
 		return nil, err
 	}
 	res, err := result(ctx, resp, env.Store)

@@ -115,8 +115,9 @@ type namedContexts struct {
 
 // parseBuildContexts reads --build-context NAME=VALUE as buildx does. VALUE
 // is a directory, docker-image://REF, oci-layout://PATH[:TAG][@DIGEST], a
-// git or HTTP(S) URL; docker-image:// of an image in the local store uses
-// the stored image (unless --pull), as FROM does.
+// git or HTTP(S) URL, or the name of an image in the local store (where no
+// such directory exists); docker-image:// of an image in the local store
+// uses the stored image (unless --pull), as FROM does.
 func parseBuildContexts(values []string, images []store.Image, pull bool) (*namedContexts, error) {
 	nc := &namedContexts{attrs: map[string]string{}, locals: map[string]fsutil.FS{}, layouts: map[string]string{}}
 	for i, s := range values {
@@ -159,7 +160,12 @@ func parseBuildContexts(values []string, images []store.Image, pull bool) (*name
 		default:
 			fi, err := os.Stat(value)
 			if err != nil || !fi.IsDir() {
-				return nil, fmt.Errorf("--build-context %q: %s is not a directory", s, value)
+				// Not a directory: an image in the local store, by name.
+				if d, ok := storedImage(images, value); ok {
+					nc.attrs[key] = "oci-layout://" + StoreName + "@" + d.String()
+					continue
+				}
+				return nil, fmt.Errorf("--build-context %q: %s is neither a directory nor an image in the local store", s, value)
 			}
 			fs, err := fsutil.NewFS(value)
 			if err != nil {

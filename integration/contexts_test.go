@@ -250,6 +250,7 @@ COPY --from=layout /from-image /from-layout
 	for _, c := range []struct{ name, base string }{
 		{"docker-image of a stored image", "base=docker-image://ctximg:1"},
 		{"oci-layout by tag", "base=oci-layout://" + layout + ":v2"},
+		{"a stored image's name", "base=ctximg:1"},
 	} {
 		out := t.TempDir()
 		e.must("build", "--build-context", c.base, "--build-context", "extra="+extra, "--build-context", "repo="+gitURL,
@@ -263,7 +264,7 @@ COPY --from=layout /from-image /from-layout
 	before := e.storeState()
 	for _, c := range []struct{ arg, want string }{
 		{"noequals", "want NAME=VALUE"},
-		{"x=/nonexistent/dir", "is not a directory"},
+		{"x=/nonexistent/dir", "is neither a directory nor an image in the local store"},
 		{"x=foo://bar", "unknown source"},
 		{"x=oci-layout:///nonexistent", "read OCI layout"},
 		{"x=oci-layout://" + layout + ":nosuchtag", `no image tagged "nosuchtag"`},

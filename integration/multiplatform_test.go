@@ -274,6 +274,23 @@ RUN uname -m > /arch
 			t.Errorf("-o type=local: %s/arch = %q, want %q", p, got, want)
 		}
 	}
+	// -o type=docker holds the index too (BuildKit's docker exporter
+	// refuses one), with docker's manifest.json for this machine's image.
+	docker := filepath.Join(t.TempDir(), "multi-docker.tar")
+	e.must("build", "--platform", "linux/amd64,linux/arm64", "-t", "multi-docker", "-o", "type=docker,dest="+docker, dir)
+	validateTarball(t, "multi-platform -o type=docker", docker)
+	fourth := newEnv(t)
+	fourth.must("load", "-i", docker)
+	if got := strings.TrimSpace(fourth.must("run", "--rm", "--platform", "linux/arm64", "multi-docker", "cat", "/arch").stdout); got != "aarch64" {
+		t.Errorf("-o type=docker, loaded, run --platform linux/arm64: %q", got)
+	}
+	failing := writeContext(t, map[string]string{"Dockerfile": "FROM busybox-multi\nRUN false\n"})
+	if r := e.run("build", "--platform", "linux/amd64,linux/arm64", "-o", "type=docker,dest="+docker+".failed", failing); r.code == 0 {
+		t.Errorf("a failing two-platform build succeeded: %s", r)
+	}
+	if _, err := os.Stat(docker + ".failed"); err == nil {
+		t.Errorf("a failing two-platform build wrote its -o type=docker destination")
+	}
 	// -o type=oci holds the index.
 	oci := filepath.Join(t.TempDir(), "multi-oci.tar")
 	e.must("build", "--platform", "linux/amd64,linux/arm64", "-o", "type=oci,dest="+oci, dir)

@@ -1,0 +1,45 @@
+# Shared set-up for the benchmarks; sourced, with $work set and a pids
+# array the caller's cleanup kills.
+
+# start_registry runs Debian's docker-registry on a free loopback port,
+# storing under $work/registry, and sets reg to its host:port.
+start_registry() {
+  local port
+  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+  reg=127.0.0.1:$port
+  mkdir -p "$work/registry"
+  cat >"$work/registry/config.yml" <<CFG
+version: 0.1
+log: {level: error}
+storage: {filesystem: {rootdirectory: $work/registry/data}}
+http: {addr: $reg}
+CFG
+  docker-registry serve "$work/registry/config.yml" >"$work/registry/log" 2>&1 & pids+=($!)
+  for _ in $(seq 100); do python3 -c "import socket; socket.create_connection(('127.0.0.1', $port), 0.1)" 2>/dev/null && break; sleep 0.05; done
+}
+
+# busybox_context DIR lays out a busybox image's context (Debian's static
+# busybox, FROM scratch) in DIR.
+busybox_context() {
+  local bb=$1 a
+  mkdir -p "$bb/rootfs/bin" "$bb/rootfs/tmp"
+  cp "$(command -v busybox)" "$bb/rootfs/bin/busybox"
+  for a in $(busybox --list); do [ "$a" = busybox ] || ln -s busybox "$bb/rootfs/bin/$a"; done
+  printf 'FROM scratch\nCOPY rootfs/ /\nENV PATH=/usr/sbin:/usr/bin:/sbin:/bin\nCMD ["sh"]\n' >"$bb/Dockerfile"
+}
+
+# big_context DIR makes the 20,000-file, ~400 MB context (random data) in
+# DIR, built on the image its BASE build argument names.
+big_context() {
+  mkdir -p "$1/src"
+  python3 - "$1/src" <<'PY'
+import os, sys
+root = sys.argv[1]
+for d in range(200):
+    p = os.path.join(root, "d%03d" % d); os.mkdir(p)
+    for f in range(100):
+        with open(os.path.join(p, "f%03d" % f), "wb") as fh:
+            fh.write(os.urandom(20 * 1024))
+PY
+  printf 'ARG BASE\nFROM ${BASE}\nCOPY src /src\nRUN find /src | wc -l\n' >"$1/Dockerfile"
+}
