@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/cgi"
 	"net/http/httptest"
 	"os"
 	"os/exec"
@@ -203,6 +204,19 @@ func TestGitContext(t *testing.T) {
 	}
 	if r := e.run("build", "-o", "type=local,dest="+t.TempDir(), url+"#nosuchref"); r.code == 0 {
 		t.Errorf("a missing ref built: %s", r)
+	}
+	// Git's smart HTTP protocol (git-http-backend as CGI), as https://
+	// remotes speak it, less the TLS: git in the solver gets no CA of ours.
+	backend := "/usr/lib/git-core/git-http-backend"
+	if _, err := os.Stat(backend); err != nil {
+		t.Fatalf("git-http-backend: %v", err)
+	}
+	srv := httptest.NewServer(&cgi.Handler{Path: backend, Env: []string{"GIT_PROJECT_ROOT=" + base, "GIT_HTTP_EXPORT_ALL=1"}})
+	defer srv.Close()
+	out = t.TempDir()
+	e.must("build", "-o", "type=local,dest="+out, srv.URL+"/app.git#v1:sub")
+	if got := readOut(t, out, "g"); got != "sub v1\n" {
+		t.Errorf("http git context #v1:sub: /g = %q", got)
 	}
 }
 
