@@ -548,6 +548,14 @@ func result(ctx context.Context, resp *client.SolveResponse, st *store.Store) (*
 		res.Target = &d
 	}
 	res.ImageID = resp.ExporterResponse["containerimage.config.digest"]
+	if res.ImageID == "" && res.Target != nil {
+		// A multi-platform image has no one config; its ID is the one
+		// images shows (this machine's platform's, else the first's),
+		// when the image is in the store.
+		if d, err := st.Details(ctx, *res.Target); err == nil {
+			res.ImageID = d.ID()
+		}
+	}
 	return res, nil
 }
 

@@ -339,3 +339,27 @@ func TestNoEmulator(t *testing.T) {
 	copyOnly := writeContext(t, map[string]string{"Dockerfile": "FROM busybox-multi\nCOPY f /f\n", "f": "x"})
 	e.must("build", "--platform", "linux/arm64", "-t", "arm-only", copyOnly)
 }
+
+// TestForeignPlatformsOnly: an index with none of this machine's
+// platforms (a COPY-only build needs no emulator) is listed, inspected,
+// given an ID by -q and removed like any image, as docker's containerd
+// store shows one.
+func TestForeignPlatformsOnly(t *testing.T) {
+	e := newEnv(t)
+	dir := writeContext(t, map[string]string{"Dockerfile": "FROM scratch\nCOPY f /f\n", "f": "x\n"})
+	id := strings.TrimSpace(e.must("build", "-q", "--platform", "linux/arm64,linux/s390x", "-t", "foreign", dir).stdout)
+	if listed := strings.TrimSpace(e.must("images", "-q", "--no-trunc").stdout); id == "" || listed != id {
+		t.Errorf("build -q printed %q; images -q --no-trunc %q", id, listed)
+	}
+	if got := strings.TrimSpace(e.must("inspect", "--format", "{{.Architecture}}", "foreign").stdout); got != "arm64" {
+		t.Errorf("inspect: %s; want the first platform's image", got)
+	}
+	if got := strings.TrimSpace(e.must("inspect", "--platform", "linux/s390x", "--format", "{{.Architecture}}", "foreign").stdout); got != "s390x" {
+		t.Errorf("inspect --platform linux/s390x: %s", got)
+	}
+	e.must("history", "foreign")
+	e.must("rmi", "foreign")
+	if out := e.must("images", "-q").stdout; out != "" {
+		t.Errorf("after rmi: %q", out)
+	}
+}

@@ -53,9 +53,9 @@ func (d Details) Created() time.Time {
 // index), config and size of target.
 func (s *Store) Details(ctx context.Context, target ocispec.Descriptor) (Details, error) {
 	var d Details
-	m, err := images.Manifest(ctx, s.cs, target, platforms.Default())
+	m, err := s.manifest(ctx, target)
 	if err != nil {
-		return d, fmt.Errorf("read manifest %s: %w", target.Digest, err)
+		return d, err
 	}
 	d.Manifest = m
 	d.ConfigDesc = m.Config
@@ -74,6 +74,38 @@ func (s *Store) Details(ctx context.Context, target ocispec.Descriptor) (Details
 		d.Size += n
 	}
 	return d, nil
+}
+
+// manifest reads target's image manifest: this machine's platform's of an
+// index, or, in an index without one (built or pulled for other platforms
+// only), its first stored image's, as docker's containerd store shows such
+// an image instead of failing on it.
+func (s *Store) manifest(ctx context.Context, target ocispec.Descriptor) (ocispec.Manifest, error) {
+	m, err := images.Manifest(ctx, s.cs, target, platforms.Default())
+	if err == nil || !images.IsIndexType(target.MediaType) {
+		if err != nil {
+			err = fmt.Errorf("read manifest %s: %w", target.Digest, err)
+		}
+		return m, err
+	}
+	var idx ocispec.Index
+	if rerr := s.ReadJSON(ctx, target, &idx); rerr != nil {
+		return m, rerr
+	}
+	for _, c := range idx.Manifests {
+		if c.Platform == nil || c.Platform.OS == "unknown" || !images.IsManifestType(c.MediaType) {
+			continue // attestations, nested indexes
+		}
+		if _, ierr := s.cs.Info(ctx, c.Digest); ierr != nil {
+			continue // a platform a pull did not fetch
+		}
+		var alt ocispec.Manifest
+		if rerr := s.ReadJSON(ctx, c, &alt); rerr != nil {
+			return m, rerr
+		}
+		return alt, nil
+	}
+	return m, fmt.Errorf("read manifest %s: %w", target.Digest, err)
 }
 
 // LayerSizes returns the uncompressed size of each of the image's layers.
@@ -157,7 +189,7 @@ func (s *Store) Lookup(ctx context.Context, ref string) (Image, Details, error) 
 			// every layer of every image to size them.
 			match := strings.HasPrefix(img.Target.Digest.String(), want)
 			if !match {
-				m, err := images.Manifest(ctx, s.cs, img.Target, platforms.Default())
+				m, err := s.manifest(ctx, img.Target)
 				match = err == nil && strings.HasPrefix(m.Config.Digest.String(), want)
 			}
 			if match {
