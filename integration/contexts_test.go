@@ -69,12 +69,12 @@ func TestStdinContext(t *testing.T) {
 	}
 	// -f names a Dockerfile inside the archive.
 	out := t.TempDir()
-	e.must0(tarOf(t, map[string]string{"sub/Build.df": "FROM scratch\nCOPY f /g\n", "f": "x\n"}, true), "build", "-f", "sub/Build.df", "-o", "type=local,dest="+out, "-")
+	e.mustIn(tarOf(t, map[string]string{"sub/Build.df": "FROM scratch\nCOPY f /g\n", "f": "x\n"}, true), "build", "-f", "sub/Build.df", "-o", "type=local,dest="+out, "-")
 	if got := readOut(t, out, "g"); got != "x\n" {
 		t.Errorf("-f sub/Build.df: /g = %q", got)
 	}
 	// A Dockerfile on stdin: an empty context, so COPY finds nothing.
-	e.must0([]byte("FROM scratch\nENV FROM_STDIN=1\n"), "build", "-t", "stdin-df", "-")
+	e.mustIn([]byte("FROM scratch\nENV FROM_STDIN=1\n"), "build", "-t", "stdin-df", "-")
 	if r := e.must("inspect", "--format", "{{.Config.Env}}", "stdin-df"); !strings.Contains(r.stdout, "FROM_STDIN=1") {
 		t.Errorf("Dockerfile from stdin not built: %s", r.stdout)
 	}
@@ -104,15 +104,6 @@ func TestStdinContext(t *testing.T) {
 	}
 }
 
-// must0 is must with stdin.
-func (e *env) must0(stdin []byte, args ...string) result {
-	e.t.Helper()
-	r := e.runIn(stdin, args...)
-	if r.code != 0 {
-		e.t.Fatalf("%s", r)
-	}
-	return r
-}
 
 // gitDaemon serves the repositories under a directory over git:// on
 // 127.0.0.1 and returns its base URL.
@@ -198,7 +189,7 @@ func TestGitContext(t *testing.T) {
 	out := t.TempDir()
 	e.must("build", "-o", "type=local,dest="+out, url[:strings.LastIndex(url, "/")]+"/syntax.git")
 	out = t.TempDir()
-	e.must0([]byte("FROM scratch\nCOPY f /stdin-f\n"), "build", "-f", "-", "-o", "type=local,dest="+out, url+"#v1")
+	e.mustIn([]byte("FROM scratch\nCOPY f /stdin-f\n"), "build", "-f", "-", "-o", "type=local,dest="+out, url+"#v1")
 	if got := readOut(t, out, "stdin-f"); got != "v1\n" {
 		t.Errorf("-f - with a git context: %q", got)
 	}

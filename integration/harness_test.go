@@ -358,6 +358,16 @@ func (e *env) must(args ...string) result {
 	return r
 }
 
+// mustIn is must with stdin.
+func (e *env) mustIn(stdin []byte, args ...string) result {
+	e.t.Helper()
+	r := e.runIn(stdin, args...)
+	if r.code != 0 {
+		e.t.Fatalf("%s", r)
+	}
+	return r
+}
+
 // storeState is a digest of the image store's index, to check that a
 // failed command left the store as it was.
 func (e *env) storeState() string {

@@ -3,6 +3,7 @@ package integration
 import (
 	"bufio"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -231,4 +232,36 @@ func TestCacheBadInput(t *testing.T) {
 	}
 	// ignore-error=true: an unreachable cache registry does not stop the build.
 	e.must("build", "--cache-to", "type=registry,ref="+down+",ignore-error=true", "-t", "ok", dir)
+}
+
+// TestCacheRegistryAuthTLS: a cache registry behind TLS (its CA from the
+// config file) and htpasswd (credentials from `login`, in docker's
+// config), as pull and push use them; without the login the export fails
+// naming the registry, and with ignore-error=true the build goes on.
+func TestCacheRegistryAuthTLS(t *testing.T) {
+	addr, cert := startAuthRegistry(t, "alice", "s3cret")
+	dir := ciContext(t)
+	cache := addr + "/team/cache:1"
+	runner := func() *env {
+		e := newEnv(t)
+		cfg := fmt.Sprintf("[registry.\"docker.io\"]\n  mirrors = [%q]\n[registry.%q]\n  http = false\n  ca = [%q]\n", s.registry, addr, cert)
+		os.WriteFile(filepath.Join(e.root, "config.toml"), []byte(cfg), 0644)
+		return e
+	}
+	a := runner()
+	if r := a.run("build", "--cache-to", "type=registry,ref="+cache+",mode=max", "-t", "ci", dir); r.code == 0 || !strings.Contains(r.stderr, addr) {
+		t.Errorf("--cache-to without login: %s", r)
+	}
+	a.must("build", "--cache-to", "type=registry,ref="+cache+",mode=max,ignore-error=true", "-t", "ci", dir)
+	a.mustIn([]byte("s3cret\n"), "login", "-u", "alice", "--password-stdin", addr)
+	a.must("build", "--cache-to", "type=registry,ref="+cache+",mode=max", "-t", "ci", dir)
+
+	b := runner()
+	b.mustIn([]byte("s3cret\n"), "login", "-u", "alice", "--password-stdin", addr)
+	r := b.must("build", "--progress", "rawjson", "--cache-from", "type=registry,ref="+cache, "-t", "ci", dir)
+	for name, cached := range steps(t, r.stderr) {
+		if !cached {
+			t.Errorf("runner B ran %q again; want it from the authenticated cache", name)
+		}
+	}
 }
