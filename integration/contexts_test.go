@@ -104,7 +104,6 @@ func TestStdinContext(t *testing.T) {
 	}
 }
 
-
 // gitDaemon serves the repositories under a directory over git:// on
 // 127.0.0.1 and returns its base URL.
 func gitDaemon(t *testing.T, base string) string {
