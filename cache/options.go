@@ -8,9 +8,9 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/builder-dev/builder/internal/kv"
 	"github.com/distribution/reference"
 	"github.com/moby/buildkit/client"
-	"github.com/tonistiigi/go-csvvalue"
 )
 
 // Direction says which flag a cache option came from.
@@ -59,21 +59,12 @@ func parseOne(dir Direction, s string) (client.CacheOptionsEntry, error) {
 	if !strings.Contains(s, "=") {
 		e.Type, e.Attrs["ref"] = "registry", s
 	} else {
-		fields, err := csvvalue.Fields(s, nil)
+		attrs, err := kv.Parse(s)
 		if err != nil {
 			return e, err
 		}
-		for _, f := range fields {
-			k, v, ok := strings.Cut(f, "=")
-			if !ok {
-				return e, fmt.Errorf("%q is not key=value", f)
-			}
-			if k = strings.ToLower(strings.TrimSpace(k)); k == "type" {
-				e.Type = v
-			} else {
-				e.Attrs[k] = v
-			}
-		}
+		e.Type, e.Attrs = attrs["type"], attrs
+		delete(attrs, "type")
 	}
 	known := false
 	for _, t := range Types[dir] {

@@ -14,6 +14,7 @@ import (
 	"strings"
 
 	"github.com/builder-dev/builder/internal/atomicfile"
+	"github.com/builder-dev/builder/internal/kv"
 	cdatomic "github.com/containerd/containerd/v2/pkg/atomicfile"
 	"github.com/containerd/platforms"
 	"golang.org/x/term"
@@ -23,7 +24,6 @@ import (
 	contentlocal "github.com/containerd/containerd/v2/plugins/content/local"
 	"github.com/moby/buildkit/client"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
-	"github.com/tonistiigi/go-csvvalue"
 )
 
 // Spec is one parsed -o value.
@@ -46,24 +46,13 @@ func Parse(s string) (Spec, error) {
 		}
 		return Spec{Type: "local", Dest: s, Attrs: sp.Attrs}, nil
 	}
-	fields, err := csvvalue.Fields(s, nil)
+	attrs, err := kv.Parse(s)
 	if err != nil {
 		return sp, fmt.Errorf("-o %q: %w", s, err)
 	}
-	for _, f := range fields {
-		k, v, ok := strings.Cut(f, "=")
-		if !ok {
-			return sp, fmt.Errorf("-o %q: %q is not key=value", s, f)
-		}
-		switch k = strings.ToLower(strings.TrimSpace(k)); k {
-		case "type":
-			sp.Type = v
-		case "dest":
-			sp.Dest = v
-		default:
-			sp.Attrs[k] = v
-		}
-	}
+	sp.Type, sp.Dest, sp.Attrs = attrs["type"], attrs["dest"], attrs
+	delete(attrs, "type")
+	delete(attrs, "dest")
 	if sp.Type == "" {
 		return sp, fmt.Errorf("-o %q: type=<type> is required (one of %s)", s, strings.Join(Types, ", "))
 	}

@@ -9,11 +9,11 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/builder-dev/builder/internal/kv"
 	"github.com/builder-dev/builder/store"
 	"github.com/containerd/containerd/v2/core/images"
 	"github.com/distribution/reference"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
-	"github.com/tonistiigi/go-csvvalue"
 )
 
 // AttestOptions are the flags that ask for attestations, as buildx takes
@@ -130,19 +130,11 @@ func put(attests map[string]map[string]string, flag, typ string, kv map[string]s
 }
 
 func csvKV(flag, s string) (map[string]string, error) {
-	fields, err := csvvalue.Fields(s, nil)
+	attrs, err := kv.Parse(s)
 	if err != nil {
 		return nil, fmt.Errorf("%s %q: %w", flag, s, err)
 	}
-	kv := map[string]string{}
-	for _, f := range fields {
-		k, v, ok := strings.Cut(f, "=")
-		if !ok {
-			return nil, fmt.Errorf("%s %q: %q is not key=value", flag, s, f)
-		}
-		kv[strings.ToLower(strings.TrimSpace(k))] = v
-	}
-	return kv, nil
+	return attrs, nil
 }
 
 // storedProvenance reads the SLSA provenance predicate of an image in st
