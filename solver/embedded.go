@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/containerd/containerd/v2/core/content"
+	"github.com/containerd/containerd/v2/core/remotes/docker"
 	ctdsnapshot "github.com/containerd/containerd/v2/core/snapshots"
 	"github.com/containerd/containerd/v2/defaults"
 	"github.com/containerd/containerd/v2/plugins/snapshots/native"
@@ -90,22 +92,7 @@ func newEmbedded(ctx context.Context, opt Options) (*embedded, error) {
 	// about 12 ms of every build here) for `buildx history`, which builder
 	// has no verb for. Recording none is buildkitd's own switch for it.
 	noHistory := int64(0)
-	exporters := map[string]remotecache.ResolveCacheExporterFunc{
-		"inline":   inlineremotecache.ResolveCacheExporterFunc(),
-		"local":    localremotecache.ResolveCacheExporterFunc(sm),
-		"registry": registryremotecache.ResolveCacheExporterFunc(sm, hosts),
-	}
-	importers := map[string]remotecache.ResolveCacheImporterFunc{
-		"local":    localremotecache.ResolveCacheImporterFunc(sm),
-		"registry": registryremotecache.ResolveCacheImporterFunc(sm, w.ContentStore(), hosts),
-	}
-	cloudExporters, cloudImporters := cloudCaches()
-	for k, f := range cloudExporters {
-		exporters[k] = f
-	}
-	for k, f := range cloudImporters {
-		importers[k] = f
-	}
+	exporters, importers := cacheBackends(sm, w.ContentStore(), hosts)
 	ctrl, err := control.NewController(control.Opt{
 		SessionManager:            sm,
 		WorkerController:          wc,
@@ -136,16 +123,37 @@ func newEmbedded(ctx context.Context, opt Options) (*embedded, error) {
 	return &embedded{ctrl: ctrl, srv: srv, worker: w}, nil
 }
 
-// EmbeddedCaches reports whether the embedded solver has the cache backend
-// typ (a remote buildkitd has its own set).
-func EmbeddedCaches(typ string) bool {
-	switch typ {
-	case "registry", "local", "inline":
-		return true
+// cacheBackends are the embedded solver's cache exporters and importers:
+// BuildKit's registry, local and inline ones, and the cloud ones where
+// linked in (cloudcache.go).
+func cacheBackends(sm *session.Manager, cs content.Store, hosts docker.RegistryHosts) (map[string]remotecache.ResolveCacheExporterFunc, map[string]remotecache.ResolveCacheImporterFunc) {
+	exporters := map[string]remotecache.ResolveCacheExporterFunc{
+		"inline":   inlineremotecache.ResolveCacheExporterFunc(),
+		"local":    localremotecache.ResolveCacheExporterFunc(sm),
+		"registry": registryremotecache.ResolveCacheExporterFunc(sm, hosts),
 	}
-	exporters, _ := cloudCaches()
-	_, ok := exporters[typ]
-	return ok
+	importers := map[string]remotecache.ResolveCacheImporterFunc{
+		"local":    localremotecache.ResolveCacheImporterFunc(sm),
+		"registry": registryremotecache.ResolveCacheImporterFunc(sm, cs, hosts),
+	}
+	cloudExporters, cloudImporters := cloudCaches()
+	for k, f := range cloudExporters {
+		exporters[k] = f
+	}
+	for k, f := range cloudImporters {
+		importers[k] = f
+	}
+	return exporters, importers
+}
+
+// EmbeddedCaches reports whether the embedded solver has the cache backend
+// typ (a remote buildkitd has its own set). The resolvers are only made,
+// not run, so no session or store is needed to ask.
+func EmbeddedCaches(typ string) bool {
+	exporters, importers := cacheBackends(nil, nil, nil)
+	_, exp := exporters[typ]
+	_, imp := importers[typ]
+	return exp || imp
 }
 
 func (e *embedded) close() error {
