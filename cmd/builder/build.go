@@ -82,7 +82,9 @@ func buildCommand() *cli.Command {
 				OpenSolver: func(ctx context.Context) (*solver.Solver, error) { return openSolver(ctx, c, root) },
 				Store:      st, Stdout: os.Stdout, Stderr: os.Stderr,
 			}
-			if c.String("addr") == "" {
+			// Only a build with a cache to check reads the registry config
+			// here (the solver reads it too, for itself).
+			if c.String("addr") == "" && len(opts.CacheTo)+len(opts.CacheFrom) > 0 {
 				reg, err := registryClient(c, root)
 				if err != nil {
 					return err
