@@ -88,24 +88,40 @@ func (s *Store) manifest(ctx context.Context, target ocispec.Descriptor) (ocispe
 		}
 		return m, err
 	}
-	var idx ocispec.Index
-	if rerr := s.ReadJSON(ctx, target, &idx); rerr != nil {
+	first, ok, rerr := s.storedManifest(ctx, target, func(c ocispec.Descriptor) bool {
+		// Not attestations (unknown/unknown), not nested indexes.
+		return c.Platform != nil && c.Platform.OS != "unknown" && images.IsManifestType(c.MediaType)
+	})
+	if rerr != nil {
 		return m, rerr
 	}
-	for _, c := range idx.Manifests {
-		if c.Platform == nil || c.Platform.OS == "unknown" || !images.IsManifestType(c.MediaType) {
-			continue // attestations, nested indexes
-		}
-		if _, ierr := s.cs.Info(ctx, c.Digest); ierr != nil {
-			continue // a platform a pull did not fetch
-		}
-		var alt ocispec.Manifest
-		if rerr := s.ReadJSON(ctx, c, &alt); rerr != nil {
-			return m, rerr
-		}
-		return alt, nil
+	if !ok {
+		return m, fmt.Errorf("read manifest %s: %w", target.Digest, err)
 	}
-	return m, fmt.Errorf("read manifest %s: %w", target.Digest, err)
+	var alt ocispec.Manifest
+	if rerr := s.ReadJSON(ctx, first, &alt); rerr != nil {
+		return m, rerr
+	}
+	return alt, nil
+}
+
+// storedManifest returns the first entry of the index target that match
+// accepts and the store holds: a pull keeps only the platforms it fetched.
+func (s *Store) storedManifest(ctx context.Context, target ocispec.Descriptor, match func(ocispec.Descriptor) bool) (ocispec.Descriptor, bool, error) {
+	var idx ocispec.Index
+	if err := s.ReadJSON(ctx, target, &idx); err != nil {
+		return target, false, err
+	}
+	for _, c := range idx.Manifests {
+		if !match(c) {
+			continue
+		}
+		if _, err := s.cs.Info(ctx, c.Digest); err != nil {
+			continue
+		}
+		return c, true, nil
+	}
+	return target, false, nil
 }
 
 // LayerSizes returns the uncompressed size of each of the image's layers.
@@ -220,21 +236,17 @@ func (s *Store) ForPlatform(ctx context.Context, target ocispec.Descriptor, plat
 	only := platforms.OnlyStrict(p)
 	want := platforms.Format(p)
 	if images.IsIndexType(target.MediaType) {
-		var idx ocispec.Index
-		if err := s.ReadJSON(ctx, target, &idx); err != nil {
+		m, ok, err := s.storedManifest(ctx, target, func(c ocispec.Descriptor) bool {
+			return c.Platform != nil && only.Match(*c.Platform)
+		})
+		if err != nil {
 			return target, Details{}, err
 		}
-		for _, m := range idx.Manifests {
-			if m.Platform == nil || !only.Match(*m.Platform) {
-				continue
-			}
-			if _, err := s.cs.Info(ctx, m.Digest); err != nil {
-				continue // a pull keeps only the platforms it fetched
-			}
-			d, err := s.Details(ctx, m)
-			return m, d, err
+		if !ok {
+			return target, Details{}, fmt.Errorf("%w (%s)", ErrPlatform, want)
 		}
-		return target, Details{}, fmt.Errorf("%w (%s)", ErrPlatform, want)
+		d, err := s.Details(ctx, m)
+		return m, d, err
 	}
 	d, err := s.Details(ctx, target)
 	if err != nil {
