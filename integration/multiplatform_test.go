@@ -32,13 +32,7 @@ func TestPushPulledMultiPlatform(t *testing.T) {
 	single := s.registry + "/test/single:1"
 	e.must("tag", ref, single)
 	e.must("push", single)
-	raw, err := exec.Command("skopeo", "inspect", "--raw", "--tls-verify=false", "docker://"+single).Output()
-	if err != nil {
-		t.Fatalf("skopeo inspect --raw: %v", err)
-	}
-	var pushed struct{ MediaType string }
-	json.Unmarshal(raw, &pushed)
-	if pushed.MediaType != ocispec.MediaTypeImageManifest {
+	if pushed := rawManifest(t, single); pushed.MediaType != ocispec.MediaTypeImageManifest {
 		t.Errorf("pushed %s; want this platform's image manifest", pushed.MediaType)
 	}
 	cfg, err := exec.Command("skopeo", "inspect", "--config", "--tls-verify=false", "docker://"+single).Output()
@@ -242,11 +236,7 @@ RUN uname -m > /arch
 	ref := s.registry + "/test/multibuild:1"
 	e.must("tag", "multi", ref)
 	e.must("push", ref)
-	raw, err := exec.Command("skopeo", "inspect", "--raw", "--tls-verify=false", "docker://"+ref).Output()
-	if err != nil {
-		t.Fatalf("skopeo inspect --raw: %v", err)
-	}
-	if got := indexPlatforms(t, raw); got != "linux/amd64 linux/arm64" {
+	if got := indexPlatforms(rawManifest(t, ref)); got != "linux/amd64 linux/arm64" {
 		t.Errorf("pushed index platforms: %q", got)
 	}
 	validateRemote(t, "multi-platform push", ref)
@@ -304,12 +294,7 @@ RUN uname -m > /arch
 }
 
 // indexPlatforms lists an index's image platforms (attestations aside).
-func indexPlatforms(t *testing.T, raw []byte) string {
-	t.Helper()
-	var idx ocispec.Index
-	if err := json.Unmarshal(raw, &idx); err != nil {
-		t.Fatalf("index: %v\n%s", err, raw)
-	}
+func indexPlatforms(idx ocispec.Index) string {
 	var ps []string
 	for _, m := range idx.Manifests {
 		if m.Platform != nil && m.Platform.OS != "unknown" {
