@@ -192,6 +192,22 @@ func (p *Plan) add(sp Spec, names string, st content.Store, stdout io.Writer) er
 	}
 }
 
+// Published reports whether a build with specs (and --push) sends its image
+// off this machine as an image: pushed, or written as an OCI archive. Such
+// a build records provenance by default, as buildx's builders do. A
+// type=docker archive is not counted: BuildKit writes no docker
+// manifest.json for an attested image, and that archive is made for docker
+// load and the tools that read docker's format.
+func Published(specs []Spec, push bool) bool {
+	for _, sp := range specs {
+		switch sp.Type {
+		case "image", "registry", "oci":
+			return true
+		}
+	}
+	return push
+}
+
 // leaving sets the compression of an image that leaves builder (an
 // archive, a push): gzip for every layer, unless the user chose another. The
 // build cache holds layers uncompressed, as the store does, and BuildKit

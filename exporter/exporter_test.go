@@ -89,3 +89,29 @@ func TestPlanCompression(t *testing.T) {
 		}
 	}
 }
+
+func TestPublished(t *testing.T) {
+	for _, c := range []struct {
+		outputs []string
+		push    bool
+		want    bool
+	}{
+		{nil, false, false}, {nil, true, true},
+		{[]string{"type=docker"}, false, false}, {[]string{"type=docker,dest=x.tar"}, false, false},
+		{[]string{"type=local,dest=d"}, false, false}, {[]string{"type=tar,dest=t"}, false, false},
+		{[]string{"type=oci,dest=x.tar"}, false, true}, {[]string{"type=image,name=r/x"}, false, true},
+		{[]string{"type=registry,name=r/x"}, false, true}, {[]string{"type=local,dest=d", "type=oci,dest=o"}, false, true},
+	} {
+		var specs []Spec
+		for _, o := range c.outputs {
+			sp, err := Parse(o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			specs = append(specs, sp)
+		}
+		if got := Published(specs, c.push); got != c.want {
+			t.Errorf("Published(%v, push=%v) = %v, want %v", c.outputs, c.push, got, c.want)
+		}
+	}
+}

@@ -28,16 +28,16 @@ type AttestOptions struct {
 	SBOM string
 }
 
-// attestAttrs turns o into the frontend's attest:TYPE attributes. A build
-// whose image leaves this machine (a push, an image archive) records
-// min-mode provenance unless told otherwise (--provenance=false, or
-// BUILDX_NO_DEFAULT_ATTESTATIONS set), as buildx's default builder does. A
-// build into the local store records none unless asked, as docker's own
-// store does under buildx's default docker driver: provenance adds three
-// blobs to every build (measured: a warm build's export 11 ms -> 64 ms).
-func attestAttrs(o AttestOptions, leaving bool) (map[string]string, error) {
+// attestAttrs turns o into the frontend's attest:TYPE attributes. A
+// published build (exporter.Published) records min-mode provenance unless
+// told otherwise (--provenance=false, or BUILDX_NO_DEFAULT_ATTESTATIONS
+// set), as buildx's default builder does. A build into the local store
+// records none unless asked, as docker's own store does under buildx's
+// default docker driver: provenance adds three blobs to every build
+// (measured: a warm build's export 11 ms -> 64 ms).
+func attestAttrs(o AttestOptions, published bool) (map[string]string, error) {
 	attests := map[string]map[string]string{}
-	if off, _ := strconv.ParseBool(os.Getenv("BUILDX_NO_DEFAULT_ATTESTATIONS")); !off && leaving {
+	if off, _ := strconv.ParseBool(os.Getenv("BUILDX_NO_DEFAULT_ATTESTATIONS")); !off && published {
 		attests["provenance"] = map[string]string{"mode": "min"}
 	}
 	set := func(flag, typ, value string) error {

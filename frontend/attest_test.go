@@ -9,7 +9,7 @@ import (
 func TestAttestAttrs(t *testing.T) {
 	for _, c := range []struct {
 		o       AttestOptions
-		leaving bool
+		published bool
 		noDef   bool
 		want    map[string]string
 		err     string
@@ -34,7 +34,7 @@ func TestAttestAttrs(t *testing.T) {
 		} else {
 			t.Setenv("BUILDX_NO_DEFAULT_ATTESTATIONS", "")
 		}
-		got, err := attestAttrs(c.o, c.leaving)
+		got, err := attestAttrs(c.o, c.published)
 		if c.err != "" {
 			if err == nil || !strings.Contains(err.Error(), c.err) {
 				t.Errorf("%+v: error %v; want %q", c.o, err, c.err)
@@ -42,7 +42,7 @@ func TestAttestAttrs(t *testing.T) {
 			continue
 		}
 		if err != nil || !reflect.DeepEqual(got, c.want) {
-			t.Errorf("%+v leaving=%v: %v, %v; want %v", c.o, c.leaving, got, err, c.want)
+			t.Errorf("%+v published=%v: %v, %v; want %v", c.o, c.published, got, err, c.want)
 		}
 	}
 }

@@ -252,18 +252,7 @@ func (o *BuildOptions) prepare() (_ *prepared, cleanup func(), err error) {
 	if err != nil {
 		return nil, cleanup, err
 	}
-	// An image that leaves this machine: pushed, or written as an OCI
-	// archive. (BuildKit writes no docker manifest.json for an attested
-	// image, so a type=docker archive, made for docker load and the tools
-	// that read docker's format, gets provenance only when asked.)
-	leaving := o.Push
-	for _, sp := range p.specs {
-		switch sp.Type {
-		case "image", "registry", "oci":
-			leaving = true
-		}
-	}
-	attests, err := attestAttrs(o.Attest, leaving)
+	attests, err := attestAttrs(o.Attest, exporter.Published(p.specs, o.Push))
 	if err != nil {
 		return nil, cleanup, err
 	}
