@@ -8,11 +8,11 @@ import (
 
 func TestAttestAttrs(t *testing.T) {
 	for _, c := range []struct {
-		o       AttestOptions
+		o         AttestOptions
 		published bool
-		noDef   bool
-		want    map[string]string
-		err     string
+		noDef     bool
+		want      map[string]string
+		err       string
 	}{
 		{AttestOptions{}, false, false, map[string]string{}, ""},
 		{AttestOptions{}, true, false, map[string]string{"attest:provenance": "mode=min"}, ""},
