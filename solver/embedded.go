@@ -125,7 +125,7 @@ func newEmbedded(ctx context.Context, opt Options) (*embedded, error) {
 
 // cacheBackends are the embedded solver's cache exporters and importers:
 // BuildKit's registry, local and inline ones, and the cloud ones where
-// linked in (cloudcache.go).
+// linked in (cloudcache.go), each exporting gzip layers with fastGzip.
 func cacheBackends(sm *session.Manager, cs content.Store, hosts docker.RegistryHosts) (map[string]remotecache.ResolveCacheExporterFunc, map[string]remotecache.ResolveCacheImporterFunc) {
 	exporters := map[string]remotecache.ResolveCacheExporterFunc{
 		"inline":   inlineremotecache.ResolveCacheExporterFunc(),
@@ -139,6 +139,9 @@ func cacheBackends(sm *session.Manager, cs content.Store, hosts docker.RegistryH
 	cloudExporters, cloudImporters := cloudCaches()
 	for k, f := range cloudExporters {
 		exporters[k] = f
+	}
+	for k, f := range exporters {
+		exporters[k] = withFastGzip(f)
 	}
 	for k, f := range cloudImporters {
 		importers[k] = f
