@@ -8,8 +8,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/containerd/containerd/v2/core/content"
 	"github.com/builder-dev/builder/internal/layergzip"
+	"github.com/containerd/containerd/v2/core/content"
 	"github.com/containerd/errdefs"
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
