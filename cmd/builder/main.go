@@ -15,6 +15,7 @@ import (
 )
 
 func main() {
+	setGRPCBufferPool()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	// A closed pipe on stdout (builder export C | head) makes the write
 	// fail with EPIPE instead of killing the process, so that what the
@@ -26,7 +27,10 @@ func main() {
 		stop()
 	}()
 	app := newApp()
-	if err := app.RunContext(ctx, interspersed(app, os.Args)); err != nil {
+	stopProfiles := startProfiles()
+	err := app.RunContext(ctx, interspersed(app, os.Args))
+	stopProfiles()
+	if err != nil {
 		os.Exit(reportError(err))
 	}
 }
