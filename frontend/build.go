@@ -55,12 +55,17 @@ type BuildOptions struct {
 	Target     string
 	Platform   string
 	NoCache    bool
-	Pull       bool
-	Network    string
-	Secrets    []string
-	SSH        []string
-	Outputs    []string
-	Push       bool
+	// NoCacheFilter are --no-cache-filter's stages.
+	NoCacheFilter []string
+	Pull          bool
+	Network       string
+	// Steps are the flags for RUN's containers (--add-host, --shm-size,
+	// --ulimit, --cgroup-parent).
+	Steps   StepOptions
+	Secrets []string
+	SSH     []string
+	Outputs []string
+	Push    bool
 	// Attest are --provenance, --attest and --sbom.
 	Attest AttestOptions
 	// BuildContexts are --build-context NAME=VALUE values.
@@ -248,7 +253,8 @@ func (o *BuildOptions) prepare() (_ *prepared, cleanup func(), err error) {
 		return nil, cleanup, err
 	}
 	p.attrs, err = Attrs(p.dockerfile, AttrOptions{Filename: p.filename, Target: o.Target, Platform: o.Platform,
-		BuildArgs: args, Labels: labels, NoCache: o.NoCache, Pull: o.Pull, Network: o.Network})
+		BuildArgs: args, Labels: labels, NoCache: o.NoCache, NoCacheFilter: o.NoCacheFilter, Pull: o.Pull, Network: o.Network,
+		Steps: o.Steps})
 	if err != nil {
 		return nil, cleanup, err
 	}

@@ -10,12 +10,14 @@ package frontend
 
 import (
 	"fmt"
+	"net"
 	"strconv"
 	"strings"
 
 	"github.com/builder-dev/builder/store"
 	"github.com/containerd/platforms"
 	"github.com/distribution/reference"
+	"github.com/docker/go-units"
 	"github.com/moby/buildkit/frontend/dockerfile/parser"
 )
 
@@ -37,6 +39,65 @@ type AttrOptions struct {
 	Pull bool
 	// Network is RUN's default network: "default", "host" or "none".
 	Network string
+	// NoCacheFilter are the stages built without cache (--no-cache-filter).
+	NoCacheFilter []string
+	Steps         StepOptions
+}
+
+// StepOptions are docker build's flags for the containers RUN steps run
+// in, passed to the Dockerfile frontend under buildx's attribute names.
+type StepOptions struct {
+	// AddHosts are --add-host values, "host:ip" or "host=ip".
+	AddHosts []string
+	// ShmSize is --shm-size ("64m"; bytes without a unit).
+	ShmSize string
+	// Ulimits are --ulimit values ("nofile=1024:2048").
+	Ulimits      []string
+	CgroupParent string
+}
+
+// attrs adds o's attributes to attrs, checking each value as the frontend
+// will read it so that bad input fails before the build starts.
+func (o StepOptions) attrs(attrs map[string]string) error {
+	var hosts []string
+	for _, h := range o.AddHosts {
+		name, ip, ok := strings.Cut(h, "=")
+		if !ok {
+			name, ip, ok = strings.Cut(h, ":")
+		}
+		if !ok || name == "" {
+			return fmt.Errorf("--add-host %q: want HOST:IP", h)
+		}
+		if ip == "host-gateway" {
+			return fmt.Errorf("--add-host %q: host-gateway is the docker daemon's address; builder has no daemon, give the IP", h)
+		}
+		if net.ParseIP(ip) == nil {
+			return fmt.Errorf("--add-host %q: %q is not an IP address", h, ip)
+		}
+		hosts = append(hosts, name+"="+ip)
+	}
+	if len(hosts) > 0 {
+		attrs["add-hosts"] = strings.Join(hosts, ",")
+	}
+	if o.ShmSize != "" {
+		n, err := units.RAMInBytes(o.ShmSize)
+		if err != nil || n <= 0 {
+			return fmt.Errorf("--shm-size %q: want a positive size such as 64m", o.ShmSize)
+		}
+		attrs["shm-size"] = strconv.FormatInt(n, 10)
+	}
+	for _, u := range o.Ulimits {
+		if _, err := units.ParseUlimit(u); err != nil {
+			return fmt.Errorf("--ulimit %q: %w", u, err)
+		}
+	}
+	if len(o.Ulimits) > 0 {
+		attrs["ulimit"] = strings.Join(o.Ulimits, ",")
+	}
+	if o.CgroupParent != "" {
+		attrs["cgroup-parent"] = o.CgroupParent
+	}
+	return nil
 }
 
 // Attrs returns the Dockerfile frontend's attributes for a build of
@@ -59,8 +120,14 @@ func Attrs(dockerfile []byte, o AttrOptions) (map[string]string, error) {
 	for k, v := range o.Labels {
 		attrs["label:"+k] = v
 	}
-	if o.NoCache {
+	switch {
+	case o.NoCache:
 		attrs["no-cache"] = ""
+	case len(o.NoCacheFilter) > 0:
+		attrs["no-cache"] = strings.Join(o.NoCacheFilter, ",")
+	}
+	if err := o.Steps.attrs(attrs); err != nil {
+		return nil, err
 	}
 	if o.Pull {
 		attrs["image-resolve-mode"] = "pull"

@@ -79,3 +79,28 @@ func TestLocalContexts(t *testing.T) {
 		}
 	}
 }
+
+func TestStepAttrs(t *testing.T) {
+	a, err := Attrs([]byte("FROM scratch\n"), AttrOptions{Filename: "Dockerfile", NoCacheFilter: []string{"a", "b"},
+		Steps: StepOptions{AddHosts: []string{"db:10.0.0.2", "v6=::1"}, ShmSize: "64m", Ulimits: []string{"nofile=1024:2048"}, CgroupParent: "/x"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range map[string]string{"add-hosts": "db=10.0.0.2,v6=::1", "shm-size": "67108864",
+		"ulimit": "nofile=1024:2048", "cgroup-parent": "/x", "no-cache": "a,b"} {
+		if a[k] != v {
+			t.Errorf("attr %s = %q, want %q", k, a[k], v)
+		}
+	}
+	if a, _ := Attrs([]byte("FROM scratch\n"), AttrOptions{NoCache: true, NoCacheFilter: []string{"a"}}); a["no-cache"] != "" {
+		t.Errorf("--no-cache with a filter: %q, want every stage", a["no-cache"])
+	}
+	for _, bad := range []StepOptions{
+		{AddHosts: []string{"db"}}, {AddHosts: []string{"db:nope"}}, {AddHosts: []string{":1.2.3.4"}},
+		{AddHosts: []string{"db:host-gateway"}}, {ShmSize: "lots"}, {ShmSize: "0"}, {Ulimits: []string{"nofile"}},
+	} {
+		if _, err := Attrs([]byte("FROM scratch\n"), AttrOptions{Steps: bad}); err == nil {
+			t.Errorf("%+v accepted", bad)
+		}
+	}
+}

@@ -18,7 +18,7 @@ func buildCommand() *cli.Command {
 		Name:      "build",
 		Usage:     "Build an image from a Dockerfile",
 		ArgsUsage: "PATH",
-		Flags: []cli.Flag{
+		Flags: append([]cli.Flag{
 			&cli.StringFlag{Name: "file", Aliases: []string{"f"}, Usage: "name of the Dockerfile (default PATH/Dockerfile; - for stdin)"},
 			&cli.StringSliceFlag{Name: "tag", Aliases: []string{"t"}, Usage: "name and optionally a tag (name:tag)"},
 			&cli.StringSliceFlag{Name: "build-arg", Usage: "set a build-time variable"},
@@ -43,10 +43,13 @@ func buildCommand() *cli.Command {
 			&cli.StringSliceFlag{Name: "cache-from", Usage: `cache import source ("type=registry,ref=REF", type=local,src=DIR, gha, s3, or a bare REF)`},
 			&cli.StringFlag{Name: "progress", Usage: "progress output: auto, tty, plain, quiet, rawjson (default auto, or $BUILDKIT_PROGRESS)"},
 			&cli.StringFlag{Name: "dump-llb", Usage: "print the build's LLB graph and build nothing: json (buildctl debug dump-llb's lines) or dot (Graphviz)"},
-		},
+		}, dockerBuildFlags()...),
 		Action: func(c *cli.Context) error {
 			if c.NArg() != 1 {
 				return usageError(c, "requires exactly 1 argument (the build context: a directory, a git or http(s) URL, or - for stdin)")
+			}
+			if err := checkDockerBuildFlags(c); err != nil {
+				return err
 			}
 			opts := frontend.BuildOptions{
 				ContextDir:    c.Args().First(),
@@ -58,11 +61,14 @@ func buildCommand() *cli.Command {
 				Target:        c.String("target"),
 				Platform:      c.String("platform"),
 				NoCache:       c.Bool("no-cache"),
+				NoCacheFilter: c.StringSlice("no-cache-filter"),
+				Steps: frontend.StepOptions{AddHosts: c.StringSlice("add-host"), ShmSize: c.String("shm-size"),
+					Ulimits: c.StringSlice("ulimit"), CgroupParent: c.String("cgroup-parent")},
 				Pull:          c.Bool("pull"),
 				Network:       c.String("network"),
 				Secrets:       c.StringSlice("secret"),
 				SSH:           c.StringSlice("ssh"),
-				Outputs:       c.StringSlice("output"),
+				Outputs:       outputsWithLoad(c),
 				Push:          c.Bool("push"),
 				BuildContexts: c.StringSlice("build-context"),
 				Attest:        frontend.AttestOptions{Provenance: c.String("provenance"), SBOM: c.String("sbom"), Attest: c.StringSlice("attest")},
