@@ -5,18 +5,36 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/signal"
 	"syscall"
 
+	"github.com/builder-dev/builder/dockerplugin"
 	"github.com/builder-dev/builder/internal/scratch"
+	"github.com/docker/cli/cli-plugins/socket"
 	"github.com/sirupsen/logrus"
 	"github.com/urfave/cli/v2"
 )
 
 func main() {
 	setGRPCBufferPool()
+	invocation, argv := dockerplugin.Parse(os.Args)
+	if invocation == dockerplugin.MetadataRequest {
+		if err := dockerplugin.WriteMetadata(os.Stdout, version); err != nil {
+			os.Exit(reportError(err))
+		}
+		return
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	if invocation == dockerplugin.Command {
+		// The docker CLI asks its plugin to stop by closing this socket
+		// when they do not share a terminal (on one, Ctrl-C reaches both).
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithCancel(ctx)
+		defer cancel()
+		socket.ConnectAndWait(cancel)
+	}
 	// A closed pipe on stdout (builder export C | head) makes the write
 	// fail with EPIPE instead of killing the process, so that what the
 	// command mounted is unmounted on the way out.
@@ -27,8 +45,12 @@ func main() {
 		stop()
 	}()
 	app := newApp()
+	if invocation == dockerplugin.Command {
+		app.Name = "docker " + dockerplugin.Name
+		app.HelpName = app.Name
+	}
 	stopProfiles := startProfiles()
-	err := app.RunContext(ctx, interspersed(app, os.Args))
+	err := app.RunContext(ctx, interspersed(app, argv))
 	stopProfiles()
 	if err != nil {
 		os.Exit(reportError(err))
@@ -71,6 +93,15 @@ func newApp() *cli.App {
 			}
 			return nil
 		},
+		// An unknown verb is docker's error and exit code, not urfave's
+		// "No help topic" with status 3 (`docker builder ls` reaches the
+		// plugin as `bld ls`).
+		Action: func(c *cli.Context) error {
+			if c.NArg() == 0 {
+				return cli.ShowAppHelp(c)
+			}
+			return cli.Exit(fmt.Sprintf("%s: '%s' is not a %s command.\nSee '%s --help'", c.App.Name, c.Args().First(), c.App.Name, c.App.Name), 1)
+		},
 		After: func(*cli.Context) error {
 			tmp.Release()
 			return nil
@@ -102,6 +133,7 @@ func newApp() *cli.App {
 			killCommand(),
 			startCommand(),
 			execCommand(),
+			installPluginCommand(),
 			exportCommand(),
 			pauseCommand(),
 			unpauseCommand(),

@@ -11,7 +11,7 @@ import (
 
 // usageError is docker's wrong-arguments message; exit status 1 as docker's.
 func usageError(c *cli.Context, msg string) error {
-	return fmt.Errorf("%q %s.\nSee 'builder %s --help'.", "builder "+c.Command.Name, msg, c.Command.Name)
+	return fmt.Errorf("%q %s.\nSee '%s %s --help'.", c.App.Name+" "+c.Command.Name, msg, c.App.Name, c.Command.Name)
 }
 
 // confirm asks docker's question on stdout and reads the answer.

@@ -1,0 +1,167 @@
+package dockerplugin
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"reflect"
+	"regexp"
+	"testing"
+)
+
+func TestName(t *testing.T) {
+	// The docker CLI's rule for plugin names, and its own commands.
+	if !regexp.MustCompile(`^[a-z][a-z0-9]*$`).MatchString(Name) {
+		t.Fatalf("%q is not a valid plugin name", Name)
+	}
+	for _, taken := range []string{"builder", "build", "image", "buildx", "container", "system", "compose"} {
+		if Name == taken {
+			t.Fatalf("%q is taken", Name)
+		}
+	}
+}
+
+func TestParse(t *testing.T) {
+	for _, tc := range []struct {
+		argv []string
+		inv  Invocation
+		args []string
+	}{
+		{[]string{"builder", "build", "."}, NotPlugin, []string{"builder", "build", "."}},
+		{[]string{"/x/docker-bld", "docker-cli-plugin-metadata"}, MetadataRequest, nil},
+		{[]string{"/x/docker-bld", "bld", "build", "-t", "h", "."}, Command, []string{"/x/docker-bld", "build", "-t", "h", "."}},
+		{[]string{"/x/docker-bld", "bld"}, Command, []string{"/x/docker-bld"}},
+		// docker builder prune, through the alias: the build cache.
+		{[]string{"/x/docker-bld", "bld", "prune", "-f"}, Command, []string{"/x/docker-bld", "builder", "prune", "-f"}},
+		// Renamed: the plugin's name is its file's.
+		{[]string{"docker-mine", "mine", "images"}, Command, []string{"docker-mine", "images"}},
+		// Run by hand, not by the CLI.
+		{[]string{"docker-bld", "images"}, NotPlugin, []string{"docker-bld", "images"}},
+	} {
+		inv, args := Parse(tc.argv)
+		if inv != tc.inv || !reflect.DeepEqual(args, tc.args) {
+			t.Errorf("Parse(%q) = %v %q, want %v %q", tc.argv, inv, args, tc.inv, tc.args)
+		}
+	}
+}
+
+func TestWriteMetadata(t *testing.T) {
+	var buf bytes.Buffer
+	if err := WriteMetadata(&buf, "v1"); err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(buf.Bytes(), &m); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"SchemaVersion", "Vendor", "Version", "ShortDescription", "URL"} {
+		if m[k] == "" || m[k] == nil {
+			t.Errorf("metadata lacks %s: %s", k, buf.String())
+		}
+	}
+	if m["SchemaVersion"] != "0.1.0" {
+		t.Errorf("SchemaVersion %v", m["SchemaVersion"])
+	}
+}
+
+func executable(t *testing.T) string {
+	t.Helper()
+	exe := filepath.Join(t.TempDir(), "builder")
+	if err := os.WriteFile(exe, []byte("#!/bin/sh\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return exe
+}
+
+func TestInstallDefaultKeepsConfig(t *testing.T) {
+	dir := t.TempDir()
+	orig := `{"auths":{"r.example":{"auth":"dTpw"}},"aliases":{"other":"x"},"myOwnKey":[1,{"a":null}],"detachKeys":"ctrl-e,e"}`
+	cfg := filepath.Join(dir, "config.json")
+	if err := os.WriteFile(cfg, []byte(orig), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	exe := executable(t)
+	path, err := Install(InstallOptions{Executable: exe, ConfigDir: dir, Default: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if path != filepath.Join(dir, "cli-plugins", "docker-bld") {
+		t.Fatalf("installed at %s", path)
+	}
+	if target, err := os.Readlink(path); err != nil || target != exe {
+		t.Fatalf("plugin links to %q (%v), want %s", target, err, exe)
+	}
+	var got, want map[string]any
+	dt, _ := os.ReadFile(cfg)
+	if err := json.Unmarshal(dt, &got); err != nil {
+		t.Fatal(err)
+	}
+	_ = json.Unmarshal([]byte(orig), &want)
+	want["aliases"].(map[string]any)["builder"] = "bld"
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("config.json became\n%s", dt)
+	}
+	if fi, _ := os.Stat(cfg); fi.Mode().Perm() != 0o640 {
+		t.Fatalf("config.json mode %v", fi.Mode())
+	}
+	// Again: the same result, nothing doubled.
+	if _, err := Install(InstallOptions{Executable: exe, ConfigDir: dir, Default: true}); err != nil {
+		t.Fatal(err)
+	}
+	if dt2, _ := os.ReadFile(cfg); !bytes.Equal(dt, dt2) {
+		t.Fatalf("second install changed config.json:\n%s", dt2)
+	}
+}
+
+func TestInstallWithoutConfig(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "new")
+	if _, err := Install(InstallOptions{Executable: executable(t), ConfigDir: dir, Default: true}); err != nil {
+		t.Fatal(err)
+	}
+	dt, err := os.ReadFile(filepath.Join(dir, "config.json"))
+	if err != nil || !bytes.Contains(dt, []byte(`"builder": "bld"`)) {
+		t.Fatalf("config.json: %s %v", dt, err)
+	}
+	// Without --default, config.json is not touched (here: not made).
+	dir2 := t.TempDir()
+	if _, err := Install(InstallOptions{Executable: executable(t), ConfigDir: dir2}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir2, "config.json")); !os.IsNotExist(err) {
+		t.Fatalf("config.json made without --default: %v", err)
+	}
+}
+
+// A failing install changes nothing: no plugin, config.json as it was.
+func TestInstallFailures(t *testing.T) {
+	for name, tc := range map[string]struct {
+		config string
+		exe    func(t *testing.T) string
+	}{
+		"config not JSON":      {config: "{not json", exe: executable},
+		"aliases not object":   {config: `{"aliases":[1]}`, exe: executable},
+		"missing executable":   {config: `{}`, exe: func(t *testing.T) string { return filepath.Join(t.TempDir(), "nope") }},
+		"executable directory": {config: `{}`, exe: func(t *testing.T) string { return t.TempDir() }},
+	} {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			cfg := filepath.Join(dir, "config.json")
+			if err := os.WriteFile(cfg, []byte(tc.config), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := Install(InstallOptions{Executable: tc.exe(t), ConfigDir: dir, Default: true}); err == nil {
+				t.Fatal("install succeeded")
+			}
+			if dt, _ := os.ReadFile(cfg); string(dt) != tc.config {
+				t.Fatalf("config.json changed: %s", dt)
+			}
+			if _, err := os.Lstat(filepath.Join(dir, "cli-plugins", BinaryName)); !os.IsNotExist(err) {
+				t.Fatalf("plugin left behind: %v", err)
+			}
+			if ents, _ := os.ReadDir(filepath.Join(dir, "cli-plugins")); len(ents) != 0 {
+				t.Fatalf("plugin directory holds %v", ents)
+			}
+		})
+	}
+}
