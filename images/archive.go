@@ -109,7 +109,7 @@ func Save(ctx context.Context, st *store.Store, refs []string, o SaveOptions) (e
 
 // LoadOptions are `builder load` flags.
 type LoadOptions struct {
-	// Input is a file path; "" reads Stdin.
+	// Input is a file path; "" or "-" reads Stdin.
 	Input  string
 	Stdin  io.Reader
 	Quiet  bool
@@ -124,10 +124,10 @@ type LoadOptions struct {
 // or nothing is named in the store.
 func Load(ctx context.Context, st *store.Store, o LoadOptions) error {
 	r := o.Stdin
-	if o.Input != "" {
+	if o.Input != "" && o.Input != "-" {
 		f, err := os.Open(o.Input)
 		if err != nil {
-			return fmt.Errorf("open %s: %w", o.Input, err)
+			return fmt.Errorf("load: %w", err)
 		}
 		defer f.Close()
 		r = f
