@@ -72,6 +72,7 @@ bench: all peers
 	bench/images.sh
 	bench/containers.sh
 	bench/ci.sh
+	bench/plugin.sh
 
 clean:
 	rm -rf bin
