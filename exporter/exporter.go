@@ -121,7 +121,7 @@ func NewPlan(specs []Spec, tags []string, push bool, st content.Store, stdout io
 		if len(tags) == 0 {
 			return nil, fmt.Errorf("--push: name the image to push with -t")
 		}
-		p.Entries = append(p.Entries, client.ExportEntry{Type: client.ExporterImage, Attrs: leaving(map[string]string{"name": names, "push": "true"})})
+		p.Entries = append(p.Entries, client.ExportEntry{Type: client.ExporterImage, Attrs: unstored(leaving(map[string]string{"name": names, "push": "true"}))})
 		if len(specs) == 0 {
 			return p, nil
 		}
@@ -187,7 +187,7 @@ func (p *Plan) add(sp Spec, names string, st content.Store, stdout io.Writer) er
 		if attrs["name"] == "" {
 			return fmt.Errorf("-o type=%s: name the image with name=REF or -t", sp.Type)
 		}
-		p.Entries = append(p.Entries, client.ExportEntry{Type: client.ExporterImage, Attrs: leaving(attrs)})
+		p.Entries = append(p.Entries, client.ExportEntry{Type: client.ExporterImage, Attrs: unstored(leaving(attrs))})
 		return nil
 	}
 }
@@ -333,3 +333,14 @@ func (p *Plan) Abort() {
 type nopCloser struct{ io.Writer }
 
 func (nopCloser) Close() error { return nil }
+
+// unstored keeps BuildKit's image exporter from naming the image in the
+// solver's image store: builder names what it builds in its own store
+// itself (addStore). Under `builder serve` that image store is builder's
+// store, for what other clients build there (solver.ImageSink).
+func unstored(attrs map[string]string) map[string]string {
+	if _, ok := attrs["store"]; !ok {
+		attrs["store"] = "false"
+	}
+	return attrs
+}

@@ -61,6 +61,11 @@ func newEmbedded(ctx context.Context, opt Options) (*embedded, error) {
 	wopt.RegistryHosts = hosts // NewWorkerOpt leaves it nil; buildkitd sets it the same way.
 	wopt.GCPolicy = gcPolicy(opt.GC, opt.Root)
 	wopt.BuildkitVersion = client.BuildkitVersion{Package: version.Package, Version: version.Version, Revision: version.Revision}
+	interceptors := []grpc.UnaryServerInterceptor{grpcerrors.UnaryServerInterceptor}
+	if opt.Images != nil {
+		wopt.ImageStore = imageStore{leases: wopt.LeaseManager}
+		interceptors = append(interceptors, sinkInterceptor(opt.Images, wopt.ContentStore, wopt.LeaseManager))
+	}
 
 	w, err := base.NewWorker(ctx, wopt)
 	if err != nil {
@@ -115,7 +120,7 @@ func newEmbedded(ctx context.Context, opt Options) (*embedded, error) {
 	// Without grpcerrors' interceptors the client loses typed errors such as
 	// Dockerfile source locations; without the size limits large graphs fail.
 	srv := grpc.NewServer(
-		grpc.ChainUnaryInterceptor(grpcerrors.UnaryServerInterceptor, workersInterceptor(w, platformsCacheFile())),
+		grpc.ChainUnaryInterceptor(append(interceptors, workersInterceptor(w, platformsCacheFile()))...),
 		grpc.StreamInterceptor(grpcerrors.StreamServerInterceptor),
 		grpc.MaxRecvMsgSize(defaults.DefaultMaxRecvMsgSize),
 		grpc.MaxSendMsgSize(defaults.DefaultMaxSendMsgSize))
