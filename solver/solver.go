@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -17,12 +18,21 @@ import (
 
 	"github.com/gofrs/flock"
 	"github.com/moby/buildkit/client"
+	"github.com/moby/buildkit/client/connhelper"
 	bkconfig "github.com/moby/buildkit/cmd/buildkitd/config"
 	"github.com/moby/buildkit/util/apicaps"
 	resolverconfig "github.com/moby/buildkit/util/resolver/config"
 
 	// BuildKit's gRPC proto codec; buildkitd and buildctl register it too.
 	_ "github.com/moby/buildkit/util/grpcutil/encoding/proto"
+
+	// buildctl's connection helpers: --addr docker-container://,
+	// kube-pod://, nerdctl-container://, podman-container://, ssh://.
+	_ "github.com/moby/buildkit/client/connhelper/dockercontainer"
+	_ "github.com/moby/buildkit/client/connhelper/kubepod"
+	_ "github.com/moby/buildkit/client/connhelper/nerdctlcontainer"
+	_ "github.com/moby/buildkit/client/connhelper/podmancontainer"
+	_ "github.com/moby/buildkit/client/connhelper/ssh"
 )
 
 func init() {
@@ -47,6 +57,14 @@ type Options struct {
 	Runc string
 	// Log receives messages about waiting for other processes.
 	Log io.Writer
+	// TLS are the client's files for a tcp:// Addr (buildctl's flags);
+	// TLSServerName is the name the server's certificate must carry
+	// (default: Addr's host).
+	TLS           TLSFiles
+	TLSServerName string
+	// Images, when set, receives the images clients name with type=image
+	// (builder serve); otherwise such names are not recorded.
+	Images ImageSink
 }
 
 // Solver is a connected BuildKit client plus whatever must be torn down
@@ -77,7 +95,14 @@ const (
 // concurrent commands share one solver instead of blocking on its databases.
 func Open(ctx context.Context, opt Options) (*Solver, error) {
 	if opt.Addr != "" {
-		c, err := client.New(ctx, opt.Addr)
+		if err := opt.CheckRemote(); err != nil {
+			return nil, err
+		}
+		copts, err := opt.clientTLS()
+		if err != nil {
+			return nil, err
+		}
+		c, err := client.New(ctx, opt.Addr, copts...)
 		if err != nil {
 			return nil, fmt.Errorf("connect to buildkitd at %s: %w", opt.Addr, err)
 		}
@@ -270,4 +295,56 @@ type trackedConn struct {
 func (c *trackedConn) Close() error {
 	c.once.Do(c.l.done)
 	return c.Conn.Close()
+}
+
+// CheckRemote checks Addr and the TLS files without connecting: a scheme
+// BuildKit's client knows (buildctl's connection helpers included), and
+// files that exist and hold PEM. Commands check it before anything else.
+func (opt Options) CheckRemote() error {
+	if opt.Addr == "" {
+		if !opt.TLS.Empty() {
+			return fmt.Errorf("--tlscacert, --tlscert, --tlskey and --tlsdir are for a remote solver: give --addr")
+		}
+		return nil
+	}
+	u, err := url.Parse(opt.Addr)
+	if err != nil {
+		return fmt.Errorf("--addr %s: %w", opt.Addr, err)
+	}
+	if u.Scheme != "unix" && u.Scheme != "tcp" {
+		if h, _ := connhelper.GetConnectionHelper(opt.Addr); h == nil {
+			return fmt.Errorf("--addr %s: unknown scheme %q (unix://, tcp://, docker-container://, kube-pod://, nerdctl-container://, podman-container://, ssh://)", opt.Addr, u.Scheme)
+		}
+	}
+	return opt.TLS.Check()
+}
+
+// clientTLS is buildctl's client side of TLS: the CA that signed the
+// server's certificate, and this client's certificate and key.
+func (opt Options) clientTLS() ([]client.ClientOpt, error) {
+	if opt.TLS.Empty() {
+		return nil, nil
+	}
+	if err := opt.TLS.Check(); err != nil {
+		return nil, err
+	}
+	var copts []client.ClientOpt
+	if opt.TLS.CACert != "" {
+		name := opt.TLSServerName
+		if name == "" {
+			u, err := url.Parse(opt.Addr)
+			if err != nil {
+				return nil, fmt.Errorf("--addr %s: %w", opt.Addr, err)
+			}
+			name = u.Hostname()
+		}
+		copts = append(copts, client.WithServerConfig(name, opt.TLS.CACert))
+	}
+	if opt.TLS.Cert != "" || opt.TLS.Key != "" {
+		if opt.TLS.Cert == "" || opt.TLS.Key == "" {
+			return nil, fmt.Errorf("--tlscert and --tlskey go together")
+		}
+		copts = append(copts, client.WithCredentials(opt.TLS.Cert, opt.TLS.Key))
+	}
+	return copts, nil
 }

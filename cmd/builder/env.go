@@ -54,7 +54,11 @@ func openSolver(ctx context.Context, c *cli.Context, root string) (*solver.Solve
 	if err != nil {
 		return nil, err
 	}
-	opt := solver.Options{Root: root, Addr: c.String("addr"), Registries: cfg.Registries, GC: cfg.GC, Log: os.Stderr}
+	opt := solver.Options{Root: root, Addr: c.String("addr"), Registries: cfg.Registries, GC: cfg.GC, Log: os.Stderr,
+		TLSServerName: c.String("tlsservername")}
+	if opt.TLS, err = tlsFiles(c); err != nil {
+		return nil, err
+	}
 	if opt.Addr == "" {
 		opt.Runc, err = findRunc()
 		if err != nil {
@@ -112,4 +116,17 @@ func containers(c *cli.Context) (container.Manager, error) {
 		return container.Manager{}, err
 	}
 	return container.Manager{Root: root, Runtime: runtime.ForContainers(runc, root)}, nil
+}
+
+// tlsFiles are the global --tlscacert, --tlscert, --tlskey or --tlsdir, as
+// buildctl takes them.
+func tlsFiles(c *cli.Context) (solver.TLSFiles, error) {
+	f := solver.TLSFiles{CACert: c.String("tlscacert"), Cert: c.String("tlscert"), Key: c.String("tlskey")}
+	if dir := c.String("tlsdir"); dir != "" {
+		if !f.Empty() {
+			return f, fmt.Errorf("--tlsdir and --tlscacert/--tlscert/--tlskey: give one or the other")
+		}
+		return solver.TLSFilesFromDir(dir)
+	}
+	return f, nil
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/builder-dev/builder/dockerplugin"
 	"github.com/builder-dev/builder/internal/scratch"
+	"github.com/builder-dev/builder/solver"
 	"github.com/docker/cli/cli-plugins/socket"
 	"github.com/sirupsen/logrus"
 	"github.com/urfave/cli/v2"
@@ -74,7 +75,12 @@ func newApp() *cli.App {
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "root", Usage: "state directory (default /var/lib/builder as root, $XDG_DATA_HOME/builder otherwise)", EnvVars: []string{"BUILDER_ROOT"}},
 			&cli.StringFlag{Name: "config", Usage: "config file with buildkitd.toml [registry] sections (default ROOT/config.toml, then /etc/builder/config.toml)", EnvVars: []string{"BUILDER_CONFIG"}},
-			&cli.StringFlag{Name: "addr", Usage: "use a remote buildkitd (unix://, tcp://) instead of the embedded solver", EnvVars: []string{"BUILDKIT_HOST"}},
+			&cli.StringFlag{Name: "addr", Usage: "use a remote buildkitd or builder serve (unix://, tcp://, docker-container://, kube-pod://, ssh://, ...) instead of the embedded solver", EnvVars: []string{"BUILDKIT_HOST"}},
+			&cli.StringFlag{Name: "tlscacert", Usage: "with --addr tcp://: CA certificate that signed the server's"},
+			&cli.StringFlag{Name: "tlscert", Usage: "with --addr tcp://: client certificate"},
+			&cli.StringFlag{Name: "tlskey", Usage: "with --addr tcp://: client key"},
+			&cli.StringFlag{Name: "tlsdir", Usage: "with --addr tcp://: directory holding ca.pem, cert.pem and key.pem"},
+			&cli.StringFlag{Name: "tlsservername", Usage: "with --addr tcp://: server name its certificate must carry (default: the address's host)"},
 			&cli.BoolFlag{Name: "debug", Aliases: []string{"D"}, Usage: "log debug messages"},
 		},
 		Before: func(c *cli.Context) error {
@@ -83,6 +89,14 @@ func newApp() *cli.App {
 			logrus.SetLevel(logrus.ErrorLevel)
 			if c.Bool("debug") {
 				logrus.SetLevel(logrus.DebugLevel)
+			}
+			// A bad --addr or TLS file fails first, whatever the command.
+			tlsf, err := tlsFiles(c)
+			if err != nil {
+				return err
+			}
+			if err := (solver.Options{Addr: c.String("addr"), TLS: tlsf}).CheckRemote(); err != nil {
+				return err
 			}
 			// Without a writable root there is nothing to mount either; the
 			// command itself reports the root's problem.
@@ -134,6 +148,7 @@ func newApp() *cli.App {
 			startCommand(),
 			execCommand(),
 			installPluginCommand(),
+			serveCommand(),
 			exportCommand(),
 			pauseCommand(),
 			unpauseCommand(),

@@ -1,0 +1,68 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/builder-dev/builder/config"
+	"github.com/builder-dev/builder/images"
+	"github.com/builder-dev/builder/solver"
+	"github.com/builder-dev/builder/store"
+	"github.com/containerd/containerd/v2/core/content"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+	"github.com/urfave/cli/v2"
+)
+
+func serveCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "serve",
+		Usage: "Serve this root's solver over BuildKit's API, as buildkitd, for buildctl, buildx and builder --addr",
+		Flags: []cli.Flag{
+			&cli.StringSliceFlag{Name: "addr", Usage: "listening address, repeatable: unix:///PATH, or tcp://HOST:PORT (a non-loopback one needs --tlscacert, --tlscert, --tlskey); ROOT/solver.sock is always served"},
+			&cli.StringFlag{Name: "tlscacert", Usage: "CA certificate: clients must present a certificate it signed"},
+			&cli.StringFlag{Name: "tlscert", Usage: "server certificate"},
+			&cli.StringFlag{Name: "tlskey", Usage: "server key"},
+			&cli.DurationFlag{Name: "stop-timeout", Value: time.Minute, Usage: "on SIGTERM or Ctrl-C, how long running builds may go on before they are cancelled"},
+		},
+		Action: func(c *cli.Context) error {
+			if c.NArg() != 0 {
+				return usageError(c, "accepts no arguments")
+			}
+			st, root, err := openStore(c)
+			if err != nil {
+				return err
+			}
+			cfg, err := config.Load(c.String("config"), root)
+			if err != nil {
+				return err
+			}
+			runc, err := findRunc()
+			if err != nil {
+				return err
+			}
+			o := solver.ServeOptions{
+				Options: solver.Options{Root: root, Registries: cfg.Registries, GC: cfg.GC, Runc: runc, Log: os.Stderr,
+					Images: storeSink(st)},
+				Addrs:       c.StringSlice("addr"),
+				TLS:         solver.TLSFiles{CACert: c.String("tlscacert"), Cert: c.String("tlscert"), Key: c.String("tlskey")},
+				StopTimeout: c.Duration("stop-timeout"),
+				Ready: func(addrs []string) {
+					fmt.Fprintf(os.Stderr, "builder serve: pid %d, root %s, serving %s (stop with SIGTERM or Ctrl-C; running builds get %s to finish)\n",
+						os.Getpid(), root, strings.Join(addrs, ", "), c.Duration("stop-timeout"))
+				},
+			}
+			return solver.Serve(c.Context, o)
+		},
+	}
+}
+
+// storeSink names what clients of builder serve build with type=image in
+// the root's store, as builder build does with its own.
+func storeSink(st *store.Store) solver.ImageSink {
+	return func(ctx context.Context, src content.Provider, name string, target ocispec.Descriptor) error {
+		return images.Receive(ctx, st, src, name, target)
+	}
+}

@@ -1,0 +1,159 @@
+package integration
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// makeCA writes a self-signed CA (ca.pem, ca-key.pem) into dir with openssl.
+func makeCA(t *testing.T, dir string) {
+	t.Helper()
+	openssl(t, dir, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=builder test CA",
+		"-keyout", "ca-key.pem", "-out", "ca.pem")
+}
+
+// signCert writes name.pem and name-key.pem, signed by dir's CA, for the
+// IP 127.0.0.1 (server and client use).
+func signCert(t *testing.T, dir, name string) {
+	t.Helper()
+	openssl(t, dir, "req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN="+name, "-keyout", name+"-key.pem", "-out", name+".csr")
+	ext := filepath.Join(dir, name+".ext")
+	os.WriteFile(ext, []byte("subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth,clientAuth\n"), 0o644)
+	openssl(t, dir, "x509", "-req", "-in", name+".csr", "-CA", "ca.pem", "-CAkey", "ca-key.pem", "-CAcreateserial",
+		"-days", "2", "-extfile", ext, "-out", name+".pem")
+}
+
+func openssl(t *testing.T, dir string, args ...string) {
+	t.Helper()
+	cmd := exec.Command("openssl", args...)
+	cmd.Dir = dir
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("openssl %v: %v\n%s", args, err, out)
+	}
+}
+
+// TestServeTLS: a non-loopback-capable TCP endpoint with mutual TLS; a
+// client with a certificate from the CA builds, one without a certificate
+// or with another CA's is refused.
+func TestServeTLS(t *testing.T) {
+	if _, err := exec.LookPath("openssl"); err != nil {
+		t.Skip("SKIP: no openssl to make the test CA")
+	}
+	pki := t.TempDir()
+	makeCA(t, pki)
+	signCert(t, pki, "server")
+	signCert(t, pki, "client")
+	rogue := t.TempDir()
+	makeCA(t, rogue)
+	signCert(t, rogue, "client")
+	p := func(n string) string { return filepath.Join(pki, n) }
+
+	e := newEnv(t)
+	port, err := freePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := fmt.Sprintf("tcp://127.0.0.1:%d", port)
+	e.startServe(t, "--addr", addr, "--tlscacert", p("ca.pem"), "--tlscert", p("server.pem"), "--tlskey", p("server-key.pem"))
+	hello := helloContext(t)
+
+	tlsArgs := []string{"--tlscacert", p("ca.pem"), "--tlscert", p("client.pem"), "--tlskey", p("client-key.pem")}
+	if out, err := buildctl(t, append(tlsArgs, dockerfileBuild(addr, hello, "type=image,name=tls:1")...)...); err != nil {
+		t.Fatalf("buildctl with the CA's client certificate: %v\n%s", err, out)
+	}
+	if got := e.must("run", "--rm", "tls:1").stdout; got != "hello docker\n" {
+		t.Fatalf("run tls:1 printed %q", got)
+	}
+	// builder --addr with the same files, and with buildctl's --tlsdir.
+	other := newEnv(t)
+	other.must(append(append([]string{"--addr", addr}, tlsArgs...), "build", "-t", "tls-client", hello)...)
+	tlsdir := t.TempDir()
+	for from, to := range map[string]string{"ca.pem": "ca.pem", "client.pem": "cert.pem", "client-key.pem": "key.pem"} {
+		if err := copyFile(p(from), filepath.Join(tlsdir, to)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	other.must("--addr", addr, "--tlsdir", tlsdir, "build", "-t", "tls-dir", hello)
+
+	// Refused: no client certificate; a certificate from another CA; no TLS.
+	for name, args := range map[string][]string{
+		"no client certificate": {"--tlscacert", p("ca.pem")},
+		"another CA's client":   {"--tlscacert", p("ca.pem"), "--tlscert", filepath.Join(rogue, "client.pem"), "--tlskey", filepath.Join(rogue, "client-key.pem")},
+	} {
+		if out, err := buildctl(t, append(append([]string{"--timeout", "20"}, args...), "--addr", addr, "debug", "workers")...); err == nil {
+			t.Errorf("%s: buildctl was served:\n%s", name, out)
+		}
+		r := other.run(append(append([]string{"--addr", addr}, args...), "build", "-t", "refused", hello)...)
+		if r.code == 0 {
+			t.Errorf("%s: builder --addr was served: %s", name, r)
+		}
+	}
+	ctxTimeout := exec.Command(buildctlBin(t), "--timeout", "10", "--addr", addr, "debug", "workers")
+	if out, err := ctxTimeout.CombinedOutput(); err == nil {
+		t.Errorf("plain TCP to a TLS endpoint was served:\n%s", out)
+	}
+}
+
+// TestServeBadInput: each bad invocation is one error line naming what is
+// wrong, a non-zero exit, nothing left listening, and the root free.
+func TestServeBadInput(t *testing.T) {
+	e := newEnv(t)
+	dir := t.TempDir()
+	notPEM := filepath.Join(dir, "not.pem")
+	os.WriteFile(notPEM, []byte("hello\n"), 0o600)
+	if _, err := exec.LookPath("openssl"); err == nil {
+		makeCA(t, dir)
+		signCert(t, dir, "server")
+	}
+	port, err := freePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	hostPort := fmt.Sprintf("127.0.0.1:%d", port)
+	sock := filepath.Join(dir, "s.sock")
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--addr", "http://" + hostPort}, "unknown scheme"},
+		{[]string{"--addr", fmt.Sprintf("tcp://0.0.0.0:%d", port)}, "mutual TLS"},
+		{[]string{"--addr", "tcp://" + hostPort, "--tlscacert", filepath.Join(dir, "missing.pem"), "--tlscert", filepath.Join(dir, "server.pem"), "--tlskey", filepath.Join(dir, "server-key.pem")}, "missing.pem"},
+		{[]string{"--addr", "tcp://" + hostPort, "--tlscacert", notPEM, "--tlscert", filepath.Join(dir, "server.pem"), "--tlskey", filepath.Join(dir, "server-key.pem")}, "not a PEM file"},
+		{[]string{"--addr", "tcp://" + hostPort, "--tlscacert", filepath.Join(dir, "ca.pem")}, "needs all of"},
+		{[]string{"--addr", "unix://" + sock, "--addr", "tcp://" + hostPort + "x"}, "invalid port"},
+	} {
+		r := e.run(append([]string{"serve"}, tc.args...)...)
+		if r.code == 0 || !strings.Contains(r.stderr, tc.want) || strings.Count(strings.TrimSpace(r.stderr), "\n") > 0 {
+			t.Errorf("serve %v: want one error line with %q: %s", tc.args, tc.want, r)
+		}
+		if c, err := net.DialTimeout("tcp", hostPort, time.Second); err == nil {
+			c.Close()
+			t.Errorf("serve %v left %s listening", tc.args, hostPort)
+		}
+		if _, err := os.Stat(sock); !os.IsNotExist(err) {
+			t.Errorf("serve %v left %s: %v", tc.args, sock, err)
+		}
+	}
+	// And the client side: an unknown --addr scheme, a missing TLS file.
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--addr", "foo://x", "build", "."}, "unknown scheme"},
+		{[]string{"--addr", "tcp://" + hostPort, "--tlscacert", filepath.Join(dir, "missing.pem"), "build", "."}, "missing.pem"},
+		{[]string{"--addr", "tcp://" + hostPort, "--tlscacert", notPEM, "build", "."}, "not a PEM file"},
+	} {
+		r := e.run(tc.args...)
+		if r.code == 0 || !strings.Contains(r.stderr, tc.want) {
+			t.Errorf("builder %v: want an error with %q: %s", tc.args, tc.want, r)
+		}
+	}
+	// The root is free: a build takes it at once.
+	e.must("build", "-t", "after", helloContext(t))
+}

@@ -1,0 +1,306 @@
+package solver
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/gofrs/flock"
+)
+
+// TLSFiles are the PEM files of buildkitd's and buildctl's --tlscacert,
+// --tlscert and --tlskey.
+type TLSFiles struct {
+	CACert, Cert, Key string
+}
+
+// Empty reports whether no file is given.
+func (f TLSFiles) Empty() bool { return f.CACert == "" && f.Cert == "" && f.Key == "" }
+
+// TLSFilesFromDir is buildctl's --tlsdir: ca.pem (or ca.crt), cert.pem
+// (or tls.crt) and key.pem (or tls.key) in dir.
+func TLSFilesFromDir(dir string) (TLSFiles, error) {
+	oneOf := func(names ...string) (string, error) {
+		for _, n := range names {
+			p := filepath.Join(dir, n)
+			if _, err := os.Stat(p); err == nil {
+				return p, nil
+			}
+		}
+		return "", fmt.Errorf("--tlsdir %s holds neither %s nor %s", dir, names[0], names[1])
+	}
+	var f TLSFiles
+	var err error
+	if f.CACert, err = oneOf("ca.pem", "ca.crt"); err != nil {
+		return f, err
+	}
+	if f.Cert, err = oneOf("cert.pem", "tls.crt"); err != nil {
+		return f, err
+	}
+	if f.Key, err = oneOf("key.pem", "tls.key"); err != nil {
+		return f, err
+	}
+	return f, nil
+}
+
+// Check reads each file given and names the first that is missing or
+// holds no PEM block.
+func (f TLSFiles) Check() error {
+	for _, c := range []struct{ flag, path string }{{"--tlscacert", f.CACert}, {"--tlscert", f.Cert}, {"--tlskey", f.Key}} {
+		if c.path == "" {
+			continue
+		}
+		dt, err := os.ReadFile(c.path)
+		if err != nil {
+			return fmt.Errorf("%s: %w", c.flag, err)
+		}
+		if b, _ := pem.Decode(dt); b == nil {
+			return fmt.Errorf("%s %s: not a PEM file", c.flag, c.path)
+		}
+	}
+	return nil
+}
+
+// serverConfig is mutual TLS: the server presents Cert/Key, and a client
+// must present a certificate signed by CACert.
+func (f TLSFiles) serverConfig() (*tls.Config, error) {
+	if f.CACert == "" || f.Cert == "" || f.Key == "" {
+		return nil, errors.New("serving TLS needs all of --tlscacert, --tlscert and --tlskey")
+	}
+	if err := f.Check(); err != nil {
+		return nil, err
+	}
+	cert, err := tls.LoadX509KeyPair(f.Cert, f.Key)
+	if err != nil {
+		return nil, fmt.Errorf("--tlscert/--tlskey: %w", err)
+	}
+	ca, _ := os.ReadFile(f.CACert)
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(ca) {
+		return nil, fmt.Errorf("--tlscacert %s: no certificate in it", f.CACert)
+	}
+	return &tls.Config{
+		Certificates: []tls.Certificate{cert},
+		ClientCAs:    pool,
+		ClientAuth:   tls.RequireAndVerifyClientCert,
+		MinVersion:   tls.VersionTLS12,
+		NextProtos:   []string{"h2"}, // gRPC's HTTP/2
+	}, nil
+}
+
+// listenSpec is one --addr of builder serve.
+type listenSpec struct {
+	network, address string
+	tls              bool
+}
+
+// parseListen checks one --addr: unix:///PATH, or tcp://HOST:PORT, which
+// without TLS must be a loopback address (anything else reaches the
+// solver, and so root on this machine, from the network).
+func parseListen(addr string, haveTLS bool) (listenSpec, error) {
+	u, err := url.Parse(addr)
+	if err != nil {
+		return listenSpec{}, fmt.Errorf("--addr %s: %w", addr, err)
+	}
+	switch u.Scheme {
+	case "unix":
+		p := u.Path
+		if p == "" {
+			p = u.Host
+		}
+		if p == "" {
+			return listenSpec{}, fmt.Errorf("--addr %s: no socket path", addr)
+		}
+		return listenSpec{network: "unix", address: p}, nil
+	case "tcp":
+		host, port, err := net.SplitHostPort(u.Host)
+		if err != nil {
+			return listenSpec{}, fmt.Errorf("--addr %s: %w", addr, err)
+		}
+		if _, err := strconv.Atoi(port); err != nil {
+			return listenSpec{}, fmt.Errorf("--addr %s: port %q is not a number", addr, port)
+		}
+		if !haveTLS {
+			ip := net.ParseIP(host)
+			if host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+				return listenSpec{}, fmt.Errorf("--addr %s: a non-loopback address is served only with mutual TLS (--tlscacert, --tlscert, --tlskey)", addr)
+			}
+		}
+		return listenSpec{network: "tcp", address: u.Host, tls: haveTLS}, nil
+	default:
+		return listenSpec{}, fmt.Errorf("--addr %s: unknown scheme %q (want unix:// or tcp://)", addr, u.Scheme)
+	}
+}
+
+// listen opens l. A unix socket left by a killed server (nothing answers
+// on it) is replaced; a live one is an error.
+func (l listenSpec) listen(cfg *tls.Config) (net.Listener, error) {
+	ln, err := net.Listen(l.network, l.address)
+	if err != nil && l.network == "unix" && errors.Is(err, syscall.EADDRINUSE) {
+		if c, derr := net.DialTimeout("unix", l.address, time.Second); derr == nil {
+			c.Close()
+			return nil, fmt.Errorf("listen on %s: another server answers there", l.address)
+		}
+		os.Remove(l.address)
+		ln, err = net.Listen(l.network, l.address)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("listen on %s://%s: %w", l.network, l.address, err)
+	}
+	if l.network == "unix" {
+		// Whoever reaches the socket runs builds as this user.
+		if err := os.Chmod(l.address, 0o600); err != nil {
+			ln.Close()
+			return nil, fmt.Errorf("listen on %s: %w", l.address, err)
+		}
+	}
+	if l.tls {
+		ln = tls.NewListener(ln, cfg)
+	}
+	return ln, nil
+}
+
+// ServeOptions are builder serve's.
+type ServeOptions struct {
+	Options
+	// Addrs are the --addr values served besides the root's own socket.
+	Addrs []string
+	TLS   TLSFiles
+	// StopTimeout bounds how long a stopping server lets running builds
+	// finish before it cancels them.
+	StopTimeout time.Duration
+	// Ready is called once every address is served, with their URLs.
+	Ready func(addrs []string)
+}
+
+// Serve makes this process the long-lived owner of opt.Root's embedded
+// solver and serves BuildKit's gRPC API (Control, the LLB bridge, health)
+// on the root's socket, which builder commands on the root keep using, and
+// on each of o.Addrs, until ctx is done. Then it stops accepting, lets the
+// running builds finish for up to StopTimeout, and shuts the solver down.
+// Bad input fails before anything listens.
+func Serve(ctx context.Context, o ServeOptions) error {
+	var cfg *tls.Config
+	if !o.TLS.Empty() {
+		var err error
+		if cfg, err = o.TLS.serverConfig(); err != nil {
+			return err
+		}
+	}
+	var specs []listenSpec
+	for _, a := range o.Addrs {
+		l, err := parseListen(a, cfg != nil)
+		if err != nil {
+			return err
+		}
+		specs = append(specs, l)
+	}
+	if err := os.MkdirAll(o.Root, 0o700); err != nil {
+		return fmt.Errorf("create state root: %w", err)
+	}
+	if err := os.Chmod(o.Root, 0o700); err != nil {
+		return fmt.Errorf("restrict state root: %w", err)
+	}
+	lock := flock.New(filepath.Join(o.Root, lockName))
+	// A builder command that owns the solver for a moment is waited for; a
+	// build or another server that keeps it is named.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		ok, err := lock.TryLock()
+		if err != nil {
+			return fmt.Errorf("lock state root %s: %w", o.Root, err)
+		}
+		if ok {
+			break
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("state root %s is in use: builder process %s owns its solver (another builder serve, or a running command); stop it first", o.Root, ownerPID(o.Root))
+		}
+		select {
+		case <-ctx.Done():
+			return context.Cause(ctx)
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	defer lock.Unlock()
+
+	var listeners []net.Listener
+	closeAll := func() {
+		for _, l := range listeners {
+			l.Close()
+		}
+	}
+	defer closeAll()
+	rootSpec := listenSpec{network: "unix", address: filepath.Join(o.Root, socketName)}
+	os.Remove(rootSpec.address) // left by a killed owner; we hold the lock
+	urls := []string{"unix://" + rootSpec.address}
+	for i, sp := range append([]listenSpec{rootSpec}, specs...) {
+		l, err := sp.listen(cfg)
+		if err != nil {
+			return err
+		}
+		listeners = append(listeners, l)
+		if i > 0 {
+			urls = append(urls, o.Addrs[i-1])
+		}
+	}
+	defer os.Remove(rootSpec.address)
+
+	os.WriteFile(filepath.Join(o.Root, "solver.pid"), []byte(strconv.Itoa(os.Getpid())+"\n"), 0o600)
+	sweepStale(ctx, o.Root, o.Runc)
+	srvCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancel()
+	e, err := newEmbedded(srvCtx, o.Options)
+	if err != nil {
+		return err
+	}
+	errs := make(chan error, len(listeners))
+	for _, l := range listeners {
+		go func() { errs <- e.srv.Serve(l) }()
+	}
+	if o.Ready != nil {
+		o.Ready(urls)
+	}
+	var serveErr error
+	select {
+	case <-ctx.Done():
+	case serveErr = <-errs:
+	}
+
+	// Stop accepting; running builds finish, within the bound.
+	stopped := make(chan struct{})
+	go func() {
+		e.srv.GracefulStop()
+		close(stopped)
+	}()
+	timeout := o.StopTimeout
+	if timeout <= 0 {
+		timeout = time.Minute
+	}
+	select {
+	case <-stopped:
+	case <-time.After(timeout):
+		fmt.Fprintf(o.Log, "builds still running after %s: cancelling them\n", timeout)
+		e.srv.Stop()
+		<-stopped
+	}
+	e.collectIfDue(context.WithoutCancel(ctx), o.Root, o.Log)
+	cancel()
+	if err := e.close(); err != nil && serveErr == nil {
+		serveErr = err
+	}
+	if errors.Is(serveErr, net.ErrClosed) {
+		serveErr = nil
+	}
+	return serveErr
+}
