@@ -103,11 +103,17 @@ func freePort() (int, error) {
 // startRegistry runs Debian's docker-registry with a config of its own;
 // extra is YAML added under the config's top level (auth, http.tls).
 func startRegistry(dir, extra string) (stop func(), addr string, err error) {
+	return startRegistryOn(dir, "127.0.0.1", extra)
+}
+
+// startRegistryOn is startRegistry listening on host (an address of this
+// machine's, such as a test bridge's).
+func startRegistryOn(dir, host, extra string) (stop func(), addr string, err error) {
 	port, err := freePort()
 	if err != nil {
 		return nil, "", err
 	}
-	addr = fmt.Sprintf("127.0.0.1:%d", port)
+	addr = net.JoinHostPort(host, strconv.Itoa(port))
 	if err := os.MkdirAll(dir, 0755); err != nil {
 		return nil, "", err
 	}

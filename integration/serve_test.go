@@ -19,6 +19,7 @@ import (
 
 // served is a running `builder serve`.
 type served struct {
+	root string
 	cmd  *exec.Cmd
 	mu   sync.Mutex
 	log  bytes.Buffer
@@ -34,14 +35,26 @@ func (s *served) output() string {
 // startServe runs builder serve on e's root and waits until it serves.
 func (e *env) startServe(t *testing.T, args ...string) *served {
 	t.Helper()
-	cmd := exec.Command(s.builder, append([]string{"--root", e.root, "serve"}, args...)...)
+	return e.startServeIn(t, "", args...)
+}
+
+// startServeIn is startServe inside the network namespace netns ("": this one).
+func (e *env) startServeIn(t *testing.T, netns string, args ...string) *served {
+	t.Helper()
+	argv := append([]string{s.builder, "--root", e.root, "serve"}, args...)
+	if netns != "" {
+		// nsenter switches the network namespace only: `ip netns exec`
+		// also remounts /sys, and runc then finds no cgroup mount.
+		argv = append([]string{"nsenter", "--net=/run/netns/" + netns, "--"}, argv...)
+	}
+	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Env = append(os.Environ(), "HOME="+filepath.Dir(e.root))
 	pr, pw := io.Pipe()
 	cmd.Stdout, cmd.Stderr = pw, pw
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	sv := &served{cmd: cmd, done: make(chan error, 1)}
+	sv := &served{root: e.root, cmd: cmd, done: make(chan error, 1)}
 	ready := make(chan struct{})
 	go func() {
 		sc := bufio.NewScanner(pr)

@@ -22,9 +22,19 @@ func makeCA(t *testing.T, dir string) {
 // IP 127.0.0.1 (server and client use).
 func signCert(t *testing.T, dir, name string) {
 	t.Helper()
+	signCertFor(t, dir, name, "127.0.0.1")
+}
+
+// signCertFor is signCert for the given IP addresses.
+func signCertFor(t *testing.T, dir, name string, ips ...string) {
+	t.Helper()
+	san := "DNS:localhost"
+	for _, ip := range ips {
+		san += ",IP:" + ip
+	}
 	openssl(t, dir, "req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN="+name, "-keyout", name+"-key.pem", "-out", name+".csr")
 	ext := filepath.Join(dir, name+".ext")
-	os.WriteFile(ext, []byte("subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth,clientAuth\n"), 0o644)
+	os.WriteFile(ext, []byte("subjectAltName="+san+"\nextendedKeyUsage=serverAuth,clientAuth\n"), 0o644)
 	openssl(t, dir, "x509", "-req", "-in", name+".csr", "-CA", "ca.pem", "-CAkey", "ca-key.pem", "-CAcreateserial",
 		"-days", "2", "-extfile", ext, "-out", name+".pem")
 }

@@ -21,6 +21,8 @@ import (
 	"github.com/moby/buildkit/client/connhelper"
 	bkconfig "github.com/moby/buildkit/cmd/buildkitd/config"
 	"github.com/moby/buildkit/util/apicaps"
+	"github.com/moby/buildkit/util/grpcerrors"
+	"google.golang.org/grpc/codes"
 	resolverconfig "github.com/moby/buildkit/util/resolver/config"
 
 	// BuildKit's gRPC proto codec; buildkitd and buildctl register it too.
@@ -347,4 +349,14 @@ func (opt Options) clientTLS() ([]client.ClientOpt, error) {
 		copts = append(copts, client.WithCredentials(opt.TLS.Cert, opt.TLS.Key))
 	}
 	return copts, nil
+}
+
+// NameLost says which remote solver a lost connection was to: with several
+// build hosts, "error reading from server: EOF" alone does not tell which
+// one went away. Other errors are returned as they are.
+func NameLost(err error, addr string) error {
+	if err == nil || addr == "" || grpcerrors.Code(err) != codes.Unavailable {
+		return err
+	}
+	return fmt.Errorf("lost the connection to the solver at %s: %w", addr, err)
 }

@@ -100,7 +100,7 @@ func buildCommand() *cli.Command {
 				}
 			}
 			_, err = frontend.Build(c.Context, env, opts)
-			return err
+			return solver.NameLost(err, c.String("addr"))
 		},
 	}
 }
