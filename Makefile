@@ -3,6 +3,9 @@
 GO ?= go
 RUNC_VERSION := v1.5.2
 BUILDKIT_VERSION = $(shell $(GO) list -m -f '{{.Version}}' github.com/moby/buildkit)
+# docker buildx, the client whose remote driver the tests point at builder
+# serve: the release built on the BuildKit version go.mod pins.
+BUILDX_VERSION := v0.38.2
 VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 
 .PHONY: all builder runc deps example image test unit integration peers crane bench clean
@@ -46,6 +49,13 @@ peers:
 		$(GO) get github.com/moby/buildkit/cmd/buildkitd@$(BUILDKIT_VERSION) github.com/moby/buildkit/cmd/buildctl@$(BUILDKIT_VERSION) && \
 		CGO_ENABLED=0 $(GO) build -ldflags "-X github.com/moby/buildkit/version.Version=$(BUILDKIT_VERSION)" -o $(CURDIR)/bin/ github.com/moby/buildkit/cmd/buildkitd github.com/moby/buildkit/cmd/buildctl && \
 		rm -rf $$tmp; \
+	fi
+	@if ! bin/docker-buildx version 2>/dev/null | grep -q " $(BUILDX_VERSION) "; then \
+		echo "building docker-buildx $(BUILDX_VERSION)"; \
+		tmp=$$(mktemp -d) && \
+		CGO_ENABLED=0 GOBIN=$$tmp $(GO) install -ldflags "-X github.com/docker/buildx/version.Version=$(BUILDX_VERSION)" \
+			github.com/docker/buildx/cmd/buildx@$(BUILDX_VERSION) && \
+		mv $$tmp/buildx $(CURDIR)/bin/docker-buildx && rm -rf $$tmp; \
 	fi
 
 # go-containerregistry's crane, at the version go.mod pins: the tests read

@@ -167,3 +167,67 @@ func TestServeBadInput(t *testing.T) {
 	// The root is free: a build takes it at once.
 	e.must("build", "-t", "after", helloContext(t))
 }
+
+// TestServeBuildx: docker buildx (built from its Go module, `make peers`)
+// drives builder serve through its remote driver with mutual TLS: the node
+// and its platforms listed, a type=local result, an image pushed to the
+// test registry, and one named into the serving root's store.
+func TestServeBuildx(t *testing.T) {
+	bx := filepath.Join(repoDir(t), "bin", "docker-buildx")
+	if _, err := os.Stat(bx); err != nil {
+		t.Fatalf("docker-buildx: %v (run `make peers`)", err)
+	}
+	clients := dockerClients(t)
+	dc := clients[0] // the newest docker CLI
+	pki := t.TempDir()
+	makeCA(t, pki)
+	signCert(t, pki, "server")
+	signCert(t, pki, "client")
+	p := func(n string) string { return filepath.Join(pki, n) }
+	e := newEnv(t)
+	port, err := freePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := fmt.Sprintf("tcp://127.0.0.1:%d", port)
+	e.startServe(t, "--addr", addr, "--tlscacert", p("ca.pem"), "--tlscert", p("server.pem"), "--tlskey", p("server-key.pem"))
+
+	dcfg := filepath.Join(t.TempDir(), "docker")
+	if err := os.MkdirAll(filepath.Join(dcfg, "cli-plugins"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(bx, filepath.Join(dcfg, "cli-plugins", "docker-buildx")); err != nil {
+		t.Fatal(err)
+	}
+	docker := func(args ...string) string {
+		t.Helper()
+		r := e.dockerRun(dc, dcfg, args...)
+		if r.code != 0 {
+			t.Fatalf("%s", r)
+		}
+		return r.stdout + r.stderr
+	}
+	docker("buildx", "create", "--name", "b", "--driver", "remote", "--driver-opt",
+		fmt.Sprintf("cacert=%s,cert=%s,key=%s", p("ca.pem"), p("client.pem"), p("client-key.pem")), addr)
+	if out := docker("buildx", "inspect", "--bootstrap", "b"); !strings.Contains(out, "Status:") || !strings.Contains(out, "running") || !strings.Contains(out, "linux/amd64") || !strings.Contains(out, "BuildKit version: v0.") || strings.Contains(out, "unknown") {
+		t.Fatalf("buildx inspect:\n%s", out)
+	}
+	if out := docker("buildx", "ls"); !strings.Contains(out, addr) || !strings.Contains(out, "running") {
+		t.Fatalf("buildx ls:\n%s", out)
+	}
+	ctxDir := writeContext(t, map[string]string{"Dockerfile": "FROM busybox\nRUN echo from-buildx > /f\n"})
+	dest := t.TempDir()
+	docker("buildx", "build", "--builder", "b", "-o", "type=local,dest="+dest, ctxDir)
+	if got, _ := os.ReadFile(filepath.Join(dest, "f")); string(got) != "from-buildx\n" {
+		t.Fatalf("type=local wrote %q", got)
+	}
+	ref := s.registry + "/buildx/served:1"
+	docker("buildx", "build", "--builder", "b", "--push", "-t", ref, ctxDir)
+	if out, err := exec.Command("skopeo", "inspect", "--tls-verify=false", "docker://"+ref).CombinedOutput(); err != nil {
+		t.Fatalf("skopeo inspect of the pushed image: %v\n%s", err, out)
+	}
+	docker("buildx", "build", "--builder", "b", "-o", "type=image,name=bx-named:1", ctxDir)
+	if got := e.must("run", "--rm", "bx-named:1", "cat", "/f").stdout; got != "from-buildx\n" {
+		t.Fatalf("the image buildx named printed %q", got)
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync"
@@ -22,6 +23,7 @@ import (
 	bkconfig "github.com/moby/buildkit/cmd/buildkitd/config"
 	"github.com/moby/buildkit/util/apicaps"
 	"github.com/moby/buildkit/util/grpcerrors"
+	"github.com/moby/buildkit/version"
 	"google.golang.org/grpc/codes"
 	resolverconfig "github.com/moby/buildkit/util/resolver/config"
 
@@ -40,6 +42,18 @@ import (
 func init() {
 	// Used only in BuildKit's "please update" messages.
 	apicaps.ExportedProduct = "builder"
+	// The BuildKit version workers report (buildctl debug workers, buildx
+	// inspect) is set at link time in BuildKit's own builds; builder's is
+	// the module version it was built with, whatever built it.
+	if version.Version == "v0.0.0+unknown" {
+		if bi, ok := debug.ReadBuildInfo(); ok {
+			for _, d := range bi.Deps {
+				if d.Path == "github.com/moby/buildkit" {
+					version.Version = d.Version
+				}
+			}
+		}
+	}
 }
 
 // Options says where the solver lives.
