@@ -23,9 +23,9 @@ import (
 	bkconfig "github.com/moby/buildkit/cmd/buildkitd/config"
 	"github.com/moby/buildkit/util/apicaps"
 	"github.com/moby/buildkit/util/grpcerrors"
+	resolverconfig "github.com/moby/buildkit/util/resolver/config"
 	"github.com/moby/buildkit/version"
 	"google.golang.org/grpc/codes"
-	resolverconfig "github.com/moby/buildkit/util/resolver/config"
 
 	// BuildKit's gRPC proto codec; buildkitd and buildctl register it too.
 	_ "github.com/moby/buildkit/util/grpcutil/encoding/proto"
