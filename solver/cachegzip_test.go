@@ -10,6 +10,7 @@ import (
 	"github.com/moby/buildkit/cache/remotecache"
 	"github.com/moby/buildkit/session"
 	"github.com/moby/buildkit/util/compression"
+	"github.com/opencontainers/go-digest"
 )
 
 type fakeExporter struct {
@@ -89,3 +90,24 @@ func TestFastGzipCompress(t *testing.T) {
 }
 
 func ptr(i int) *int { return &i }
+
+// The inline cache exporter is found by its ExportForLayers method (as
+// llbsolver's inlineCacheExporter); wrapped, it would silently export
+// nothing.
+func TestInlineExporterFound(t *testing.T) {
+	exporters, _ := cacheBackends(nil, nil, nil)
+	e, err := exporters["inline"](context.Background(), nil, map[string]string{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := e.(interface {
+		ExportForLayers(context.Context, []digest.Digest) ([]byte, error)
+	}); !ok {
+		t.Fatalf("the inline exporter %T hides ExportForLayers", e)
+	}
+	for _, typ := range []string{"registry", "local"} {
+		if _, ok := exporters[typ]; !ok {
+			t.Fatalf("no %s exporter", typ)
+		}
+	}
+}

@@ -130,7 +130,8 @@ func newEmbedded(ctx context.Context, opt Options) (*embedded, error) {
 
 // cacheBackends are the embedded solver's cache exporters and importers:
 // BuildKit's registry, local and inline ones, and the cloud ones where
-// linked in (cloudcache.go), each exporting gzip layers with fastGzip.
+// linked in (cloudcache.go), those that compress layers doing so with
+// fastGzip.
 func cacheBackends(sm *session.Manager, cs content.Store, hosts docker.RegistryHosts) (map[string]remotecache.ResolveCacheExporterFunc, map[string]remotecache.ResolveCacheImporterFunc) {
 	exporters := map[string]remotecache.ResolveCacheExporterFunc{
 		"inline":   inlineremotecache.ResolveCacheExporterFunc(),
@@ -146,7 +147,12 @@ func cacheBackends(sm *session.Manager, cs content.Store, hosts docker.RegistryH
 		exporters[k] = f
 	}
 	for k, f := range exporters {
-		exporters[k] = withFastGzip(f)
+		// The inline exporter is found by its ExportForLayers method,
+		// which a wrapper would hide, and compresses nothing itself: its
+		// layers are the image exporter's.
+		if k != "inline" {
+			exporters[k] = withFastGzip(f)
+		}
 	}
 	for k, f := range cloudImporters {
 		importers[k] = f
