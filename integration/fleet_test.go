@@ -1,6 +1,7 @@
 package integration
 
 import (
+	"encoding/json"
 	"fmt"
 	"math/rand"
 	"os"
@@ -135,16 +136,53 @@ func TestFleet(t *testing.T) {
 		t.Errorf("host B's image holds %q, host A's %q", b, a)
 	}
 
-	// Host B dies mid-build: the build fails naming it; A still serves.
-	slow := writeContext(t, map[string]string{"Dockerfile": "FROM busybox\nRUN sleep 67\n"})
-	build := exec.Command(s.builder, append(append([]string{"--root", clientB.root, "--addr", addrs[1]}, clientTLS...),
-		"build", "--progress", "plain", "-t", "slow", slow)...)
-	var blog lockedBuffer
-	build.Stdout, build.Stderr = &blog, &blog
-	if err := build.Start(); err != nil {
+	// One build over both hosts: each platform on a host that reports it
+	// (amd64 natively on A; arm64, emulated on both, on the less loaded
+	// B), pushed as one index.
+	if out, err := exec.Command("skopeo", "copy", "--all", "--quiet", "--src-tls-verify=false", "--dest-tls-verify=false",
+		"docker://"+s.registry+"/"+multiBusybox, "docker://"+reg+"/library/busybox-multi:latest").CombinedOutput(); err != nil {
+		t.Fatalf("skopeo copy: %v\n%s", err, out)
+	}
+	multi := writeContext(t, map[string]string{"Dockerfile": "FROM busybox-multi\nRUN uname -m > /arch\n"})
+	client := newEnv(t)
+	cfg := fmt.Sprintf("[registry.%q]\n  http = true\n", reg)
+	if err := os.WriteFile(filepath.Join(client.root, "config.toml"), []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 60*time.Second, func() bool { return strings.Contains(blog.String(), "RUN sleep 67") })
+	multiRef := reg + "/fleet/multi:1"
+	r = client.must(append(append([]string{"--addr", addrs[0], "--addr", addrs[1]}, clientTLS...), "build", "--progress", "plain",
+		"--platform", "linux/amd64,linux/arm64", "--push", "-t", multiRef, multi)...)
+	for _, want := range []string{"building linux/amd64 on " + addrs[0], "building linux/arm64 on " + addrs[1]} {
+		if !strings.Contains(r.stderr, want) {
+			t.Errorf("want %q in the build's output:\n%s", want, tail([]byte(r.stderr)))
+		}
+	}
+	raw, err := exec.Command("skopeo", "inspect", "--raw", "--tls-verify=false", "docker://"+multiRef).Output()
+	if err != nil {
+		t.Fatalf("skopeo inspect --raw: %v", err)
+	}
+	var idx struct {
+		Manifests []struct {
+			Platform struct{ OS, Architecture string }
+		}
+	}
+	json.Unmarshal(raw, &idx)
+	got := map[string]bool{}
+	for _, m := range idx.Manifests {
+		got[m.Platform.OS+"/"+m.Platform.Architecture] = true
+	}
+	if !got["linux/amd64"] || !got["linux/arm64"] {
+		t.Fatalf("the pushed index lists %v:\n%s", got, raw)
+	}
+	client.must("pull", "--platform", "linux/arm64", multiRef)
+	if arch := client.must("run", "--rm", "--platform", "linux/arm64", multiRef, "cat", "/arch").stdout; arch != "aarch64\n" {
+		t.Errorf("the arm64 image's RUN saw %q", arch)
+	}
+
+	// Host B dies mid-build: the build fails naming it; A still serves.
+	slow := writeContext(t, map[string]string{"Dockerfile": "FROM busybox\nRUN sleep 67\n"})
+	build, blog := startUntil(t, "RUN sleep 67", s.builder, append(append([]string{"--root", clientB.root, "--addr", addrs[1]}, clientTLS...),
+		"build", "--progress", "plain", "-t", "slow", slow)...)
 	servers[1].cmd.Process.Signal(syscall.SIGKILL)
 	done := make(chan error, 1)
 	go func() { done <- build.Wait() }()

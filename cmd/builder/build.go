@@ -6,6 +6,7 @@ import (
 	"os"
 
 	"github.com/builder-dev/builder/cache"
+	"github.com/builder-dev/builder/fleet"
 	"github.com/builder-dev/builder/solver"
 	"github.com/moby/buildkit/client"
 
@@ -90,7 +91,19 @@ func buildCommand() *cli.Command {
 			}
 			// Only a build with a cache to check reads the registry config
 			// here (the solver reads it too, for itself).
-			if c.String("addr") == "" && len(opts.CacheTo)+len(opts.CacheFrom) > 0 {
+			if addrs := c.StringSlice("addr"); len(addrs) > 1 {
+				reg, err := registryClient(c, root)
+				if err != nil {
+					return err
+				}
+				return fleet.Build(c.Context, fleet.BuildOptions{
+					Addrs: addrs, Build: opts, Env: env, Registry: reg,
+					Open: func(ctx context.Context, addr string) (*solver.Solver, error) {
+						return openSolverAt(ctx, c, root, addr)
+					},
+				})
+			}
+			if len(c.StringSlice("addr")) == 0 && len(opts.CacheTo)+len(opts.CacheFrom) > 0 {
 				reg, err := registryClient(c, root)
 				if err != nil {
 					return err
@@ -100,7 +113,8 @@ func buildCommand() *cli.Command {
 				}
 			}
 			_, err = frontend.Build(c.Context, env, opts)
-			return solver.NameLost(err, c.String("addr"))
+			a, _ := addr(c)
+			return solver.NameLost(err, a)
 		},
 	}
 }

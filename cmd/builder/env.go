@@ -50,11 +50,20 @@ func openStore(c *cli.Context) (*store.Store, string, error) {
 
 // openSolver connects to the embedded solver under root or to --addr.
 func openSolver(ctx context.Context, c *cli.Context, root string) (*solver.Solver, error) {
+	a, err := addr(c)
+	if err != nil {
+		return nil, err
+	}
+	return openSolverAt(ctx, c, root, a)
+}
+
+// openSolverAt connects to the embedded solver under root, or to addr.
+func openSolverAt(ctx context.Context, c *cli.Context, root, addr string) (*solver.Solver, error) {
 	cfg, err := config.Load(c.String("config"), root)
 	if err != nil {
 		return nil, err
 	}
-	opt := solver.Options{Root: root, Addr: c.String("addr"), Registries: cfg.Registries, GC: cfg.GC, Log: os.Stderr,
+	opt := solver.Options{Root: root, Addr: addr, Registries: cfg.Registries, GC: cfg.GC, Log: os.Stderr,
 		TLSServerName: c.String("tlsservername")}
 	if opt.TLS, err = tlsFiles(c); err != nil {
 		return nil, err
@@ -129,4 +138,17 @@ func tlsFiles(c *cli.Context) (solver.TLSFiles, error) {
 		return solver.TLSFilesFromDir(dir)
 	}
 	return f, nil
+}
+
+// addr is the one --addr given, or "" for the embedded solver. Only build
+// splits its platforms over several.
+func addr(c *cli.Context) (string, error) {
+	addrs := c.StringSlice("addr")
+	switch len(addrs) {
+	case 0:
+		return "", nil
+	case 1:
+		return addrs[0], nil
+	}
+	return "", fmt.Errorf("several --addr: only build uses several solvers (one platform's build each)")
 }

@@ -75,7 +75,7 @@ func newApp() *cli.App {
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "root", Usage: "state directory (default /var/lib/builder as root, $XDG_DATA_HOME/builder otherwise)", EnvVars: []string{"BUILDER_ROOT"}},
 			&cli.StringFlag{Name: "config", Usage: "config file with buildkitd.toml [registry] sections (default ROOT/config.toml, then /etc/builder/config.toml)", EnvVars: []string{"BUILDER_CONFIG"}},
-			&cli.StringFlag{Name: "addr", Usage: "use a remote buildkitd or builder serve (unix://, tcp://, docker-container://, kube-pod://, ssh://, ...) instead of the embedded solver", EnvVars: []string{"BUILDKIT_HOST"}},
+			&cli.StringSliceFlag{Name: "addr", Usage: "use a remote buildkitd or builder serve (unix://, tcp://, docker-container://, kube-pod://, ssh://, ...) instead of the embedded solver; build takes several, one platform's build each", EnvVars: []string{"BUILDKIT_HOST"}},
 			&cli.StringFlag{Name: "tlscacert", Usage: "with --addr tcp://: CA certificate that signed the server's"},
 			&cli.StringFlag{Name: "tlscert", Usage: "with --addr tcp://: client certificate"},
 			&cli.StringFlag{Name: "tlskey", Usage: "with --addr tcp://: client key"},
@@ -95,8 +95,14 @@ func newApp() *cli.App {
 			if err != nil {
 				return err
 			}
-			if err := (solver.Options{Addr: c.String("addr"), TLS: tlsf}).CheckRemote(); err != nil {
-				return err
+			addrs := c.StringSlice("addr")
+			if len(addrs) == 0 && !tlsf.Empty() {
+				return (solver.Options{TLS: tlsf}).CheckRemote()
+			}
+			for _, a := range addrs {
+				if err := (solver.Options{Addr: a, TLS: tlsf}).CheckRemote(); err != nil {
+					return err
+				}
 			}
 			// Without a writable root there is nothing to mount either; the
 			// command itself reports the root's problem.
