@@ -83,6 +83,7 @@ bench: all peers
 	bench/containers.sh
 	bench/ci.sh
 	bench/plugin.sh
+	bench/serve.sh
 
 clean:
 	rm -rf bin

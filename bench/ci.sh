@@ -15,31 +15,14 @@
 # CASES=b bench/ci.sh runs only (b), and so on.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-repo=$PWD
-bin=$repo/bin
-runs=${RUNS:-5}
-cases=${CASES:-abc}
-out=$repo/bench/results
-mkdir -p "$out"
-work=$(mktemp -d /tmp/builder-bench-ci-XXXXXX)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$work" 2>/dev/null || true
-}
-trap cleanup EXIT
-
 . bench/lib.sh
+bench_init ci
+cases=${CASES:-abc}
 start_registry
 printf '[registry."%s"]\n  http = true\n' "$reg" >"$work/registries.toml"
 B="$bin/builder --config $work/registries.toml"
 
-# The busybox base, from Debian's busybox-static, pushed with skopeo.
-bb=$work/busybox; busybox_context "$bb"
-$B --root "$work/bbroot" build --progress quiet -o type=oci,dest="$bb/image.tar" "$bb"
-skopeo copy --quiet --dest-tls-verify=false "oci-archive:$bb/image.tar" "docker://$reg/library/busybox:latest"
-base=$reg/library/busybox:latest
+push_busybox_base
 
 # The 20,000-file, ~400 MB context, as bench/run.sh makes it.
 big=$work/big; big_context "$big"

@@ -1,5 +1,35 @@
-# Shared set-up for the benchmarks; sourced, with $work set and a pids
-# array the caller's cleanup kills.
+# Shared set-up for the benchmarks; sourced from the repository root.
+
+# bench_init NAME sets repo, bin, runs ($RUNS, default 5) and out
+# (bench/results), makes a scratch directory $work, and on exit kills the
+# processes in the pids array and removes $work.
+bench_init() {
+  repo=$PWD
+  bin=$repo/bin
+  runs=${RUNS:-5}
+  out=$repo/bench/results
+  mkdir -p "$out"
+  work=$(mktemp -d "/tmp/builder-bench-$1-XXXXXX")
+  pids=()
+  trap bench_cleanup EXIT
+}
+
+bench_cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$work" 2>/dev/null || true
+}
+
+# push_busybox_base pushes a busybox base image (Debian's busybox-static,
+# FROM scratch) to the registry start_registry started, with skopeo, and
+# sets base to its name.
+push_busybox_base() {
+  local bb=$work/busybox
+  busybox_context "$bb"
+  "$bin/builder" --root "$work/bbroot" build --progress quiet -o type=oci,dest="$bb/image.tar" "$bb"
+  skopeo copy --quiet --dest-tls-verify=false "oci-archive:$bb/image.tar" "docker://$reg/library/busybox:latest"
+  base=$reg/library/busybox:latest
+}
 
 # start_registry runs Debian's docker-registry on a free loopback port,
 # storing under $work/registry, and sets reg to its host:port.

@@ -7,13 +7,8 @@
 # Usage: bench/plugin.sh after `make all` (make bench runs it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-repo=$PWD
-bin=$repo/bin
-runs=${RUNS:-5}
-out=$repo/bench/results
-mkdir -p "$out"
-work=$(mktemp -d /tmp/builder-bench-plugin-XXXXXX)
-trap 'rm -rf "$work"' EXIT
+. bench/lib.sh
+bench_init plugin
 
 hello=$work/hello; mkdir -p "$hello"
 cp examples/hello/Dockerfile examples/hello/hello.c "$hello/"

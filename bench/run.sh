@@ -28,11 +28,7 @@ trap cleanup EXIT
 . bench/lib.sh
 start_registry
 
-# The busybox base, from Debian's busybox-static, pushed with skopeo.
-bb=$work/busybox; busybox_context "$bb"
-"$bin/builder" --root "$work/bbroot" build --progress quiet -o type=oci,dest="$bb/image.tar" "$bb"
-skopeo copy --quiet --dest-tls-verify=false "oci-archive:$bb/image.tar" "docker://$reg/library/busybox:latest"
-base=$reg/library/busybox:latest
+push_busybox_base
 
 # Stock buildkitd, warm for the whole run.
 bk=$work/bk; mkdir -p "$bk"

@@ -21,16 +21,7 @@ func repoDir(t *testing.T) string {
 // the FROM scratch image, list it, run it.
 func TestHelloExample(t *testing.T) {
 	e := newEnv(t)
-	ctxDir := t.TempDir()
-	src := filepath.Join(repoDir(t), "examples", "hello")
-	for _, f := range []string{"Dockerfile", "hello.c"} {
-		if err := copyFile(filepath.Join(src, f), filepath.Join(ctxDir, f)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if out, err := exec.Command("gcc", "-static", "-O2", "-o", filepath.Join(ctxDir, "hello"), filepath.Join(ctxDir, "hello.c")).CombinedOutput(); err != nil {
-		t.Fatalf("gcc: %v\n%s", err, out)
-	}
+	ctxDir := helloContext(t)
 	e.must("build", "-t", "hello", ctxDir)
 
 	out := e.must("images").stdout

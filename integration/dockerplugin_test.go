@@ -90,6 +90,17 @@ func (e *env) dockerRun(dc dockerClient, dcfg string, args ...string) result {
 	return r
 }
 
+// installPlugin runs builder install-plugin (with args) for the docker
+// configuration directory dcfg.
+func installPlugin(t *testing.T, dcfg string, args ...string) {
+	t.Helper()
+	cmd := exec.Command(s.builder, append([]string{"install-plugin"}, args...)...)
+	cmd.Env = append(os.Environ(), "DOCKER_CONFIG="+dcfg)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("install-plugin %v: %v\n%s", args, err, out)
+	}
+}
+
 // TestDockerPlugin drives builder as the docker CLI plugin docker-bld with
 // each docker CLI binary on the machine: the plugin listed, docker bld
 // build/images/run, exit codes passed through, and with --default's alias
@@ -101,11 +112,7 @@ func TestDockerPlugin(t *testing.T) {
 		t.Run("docker-"+dc.version, func(t *testing.T) {
 			e := newEnv(t)
 			dcfg := filepath.Join(t.TempDir(), "docker")
-			cmd := exec.Command(s.builder, "install-plugin")
-			cmd.Env = append(os.Environ(), "DOCKER_CONFIG="+dcfg)
-			if out, err := cmd.CombinedOutput(); err != nil {
-				t.Fatalf("install-plugin: %v\n%s", err, out)
-			}
+			installPlugin(t, dcfg)
 			if _, err := os.Stat(filepath.Join(dcfg, "config.json")); !os.IsNotExist(err) {
 				t.Fatalf("install-plugin without --default touched config.json: %v", err)
 			}
@@ -140,11 +147,7 @@ func TestDockerPlugin(t *testing.T) {
 			}
 
 			// With the alias, docker build and docker builder are builder's.
-			cmd = exec.Command(s.builder, "install-plugin", "--default")
-			cmd.Env = append(os.Environ(), "DOCKER_CONFIG="+dcfg)
-			if out, err := cmd.CombinedOutput(); err != nil {
-				t.Fatalf("install-plugin --default: %v\n%s", err, out)
-			}
+			installPlugin(t, dcfg, "--default")
 			if r := e.dockerRun(dc, dcfg, "build", "-t", "hello2", hello); r.code != 0 {
 				t.Fatalf("%s", r)
 			}
@@ -187,11 +190,7 @@ func TestDockerPluginInterrupt(t *testing.T) {
 				}
 				e := newEnv(t)
 				dcfg := filepath.Join(t.TempDir(), "docker")
-				cmd := exec.Command(s.builder, "install-plugin")
-				cmd.Env = append(os.Environ(), "DOCKER_CONFIG="+dcfg)
-				if out, err := cmd.CombinedOutput(); err != nil {
-					t.Fatalf("install-plugin: %v\n%s", err, out)
-				}
+				installPlugin(t, dcfg)
 				marker := fmt.Sprintf("interrupt-%d", time.Now().UnixNano())
 				ctxDir := writeContext(t, map[string]string{"Dockerfile": "FROM busybox\nRUN echo " + marker + " && sleep 120\n"})
 				before := e.storeState()

@@ -199,13 +199,7 @@ func TestServe(t *testing.T) {
 
 	// SIGTERM lets a running build finish, then stops.
 	slow := writeContext(t, map[string]string{"Dockerfile": "FROM busybox\nRUN sleep 3 && echo done > /d\n"})
-	build := exec.Command(buildctlBin(t), dockerfileBuild("unix://"+sock, slow, "type=image,name=slow:1")...)
-	var blog lockedBuffer
-	build.Stdout, build.Stderr = &blog, &blog
-	if err := build.Start(); err != nil {
-		t.Fatal(err)
-	}
-	waitFor(t, 60*time.Second, func() bool { return strings.Contains(blog.String(), "RUN sleep 3") })
+	build, blog := startUntil(t, "RUN sleep 3", buildctlBin(t), dockerfileBuild("unix://"+sock, slow, "type=image,name=slow:1")...)
 	start := time.Now()
 	if err := sv.stop(t, 60*time.Second); err != nil {
 		t.Fatalf("serve exit after SIGTERM: %v\n%s", err, sv.output())
@@ -237,13 +231,7 @@ func TestServeStopTimeout(t *testing.T) {
 	sock := filepath.Join(t.TempDir(), "b.sock")
 	sv := e.startServe(t, "--addr", "unix://"+sock, "--stop-timeout", "2s")
 	slow := writeContext(t, map[string]string{"Dockerfile": "FROM busybox\nRUN sleep 120\n"})
-	build := exec.Command(buildctlBin(t), dockerfileBuild("unix://"+sock, slow, "type=image,name=never:1")...)
-	var blog lockedBuffer
-	build.Stdout, build.Stderr = &blog, &blog
-	if err := build.Start(); err != nil {
-		t.Fatal(err)
-	}
-	waitFor(t, 60*time.Second, func() bool { return strings.Contains(blog.String(), "RUN sleep 120") })
+	build, blog := startUntil(t, "RUN sleep 120", buildctlBin(t), dockerfileBuild("unix://"+sock, slow, "type=image,name=never:1")...)
 	before := e.storeState()
 	start := time.Now()
 	sv.stop(t, 40*time.Second)
@@ -260,6 +248,21 @@ func TestServeStopTimeout(t *testing.T) {
 		t.Fatal("the cancelled build changed the store")
 	}
 	e.must("images")
+}
+
+// startUntil starts a command and returns once its output (stdout and
+// stderr, kept) shows marker: a build that has reached a step.
+func startUntil(t *testing.T, marker, name string, args ...string) (*exec.Cmd, *lockedBuffer) {
+	t.Helper()
+	cmd := exec.Command(name, args...)
+	out := &lockedBuffer{}
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill() })
+	waitFor(t, 60*time.Second, func() bool { return strings.Contains(out.String(), marker) })
+	return cmd, out
 }
 
 func waitFor(t *testing.T, d time.Duration, cond func() bool) {

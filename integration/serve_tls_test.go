@@ -39,6 +39,22 @@ func signCertFor(t *testing.T, dir, name string, ips ...string) {
 		"-days", "2", "-extfile", ext, "-out", name+".pem")
 }
 
+// testPKI makes a test CA with a server and a client certificate for
+// 127.0.0.1 and returns the path of one of its files by name (ca.pem,
+// server.pem, server-key.pem, client.pem, client-key.pem). It skips,
+// visibly, without openssl.
+func testPKI(t *testing.T) func(string) string {
+	t.Helper()
+	if _, err := exec.LookPath("openssl"); err != nil {
+		t.Skip("SKIP: no openssl to make the test CA")
+	}
+	dir := t.TempDir()
+	makeCA(t, dir)
+	signCert(t, dir, "server")
+	signCert(t, dir, "client")
+	return func(n string) string { return filepath.Join(dir, n) }
+}
+
 func openssl(t *testing.T, dir string, args ...string) {
 	t.Helper()
 	cmd := exec.Command("openssl", args...)
@@ -52,17 +68,10 @@ func openssl(t *testing.T, dir string, args ...string) {
 // client with a certificate from the CA builds, one without a certificate
 // or with another CA's is refused.
 func TestServeTLS(t *testing.T) {
-	if _, err := exec.LookPath("openssl"); err != nil {
-		t.Skip("SKIP: no openssl to make the test CA")
-	}
-	pki := t.TempDir()
-	makeCA(t, pki)
-	signCert(t, pki, "server")
-	signCert(t, pki, "client")
+	p := testPKI(t)
 	rogue := t.TempDir()
 	makeCA(t, rogue)
 	signCert(t, rogue, "client")
-	p := func(n string) string { return filepath.Join(pki, n) }
 
 	e := newEnv(t)
 	port, err := freePort()
@@ -179,11 +188,7 @@ func TestServeBuildx(t *testing.T) {
 	}
 	clients := dockerClients(t)
 	dc := clients[0] // the newest docker CLI
-	pki := t.TempDir()
-	makeCA(t, pki)
-	signCert(t, pki, "server")
-	signCert(t, pki, "client")
-	p := func(n string) string { return filepath.Join(pki, n) }
+	p := testPKI(t)
 	e := newEnv(t)
 	port, err := freePort()
 	if err != nil {
