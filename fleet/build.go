@@ -2,6 +2,8 @@ package fleet
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"sort"
@@ -13,6 +15,8 @@ import (
 	"github.com/containerd/containerd/v2/core/images"
 	"github.com/containerd/platforms"
 	"github.com/distribution/reference"
+	"github.com/moby/buildkit/client"
+	"github.com/moby/buildkit/identity"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"golang.org/x/sync/errgroup"
 )
@@ -134,13 +138,24 @@ func Build(ctx context.Context, o BuildOptions) error {
 		}
 		manifests = append(manifests, *t)
 	}
+	var index ocispec.Descriptor
+	var names []string
 	for _, tag := range o.Build.Tags {
 		named, _ := reference.ParseNormalizedNamed(tag) // checked above
-		d, err := o.Registry.PutIndex(ctx, reference.TagNameOnly(named).String(), manifests)
-		if err != nil {
+		name := reference.TagNameOnly(named).String()
+		if index, err = o.Registry.PutIndex(ctx, name, manifests); err != nil {
 			return err
 		}
-		fmt.Fprintf(o.Env.Stderr, "pushed %s: %s (%d platforms from %d solvers)\n", tag, d.Digest, len(want), len(idxs))
+		names = append(names, name)
+		fmt.Fprintf(o.Env.Stderr, "pushed %s: %s (%d platforms from %d solvers)\n", tag, index.Digest, len(want), len(idxs))
 	}
-	return nil
+	// --iidfile and --metadata-file hold the index, as buildx writes them
+	// for a multi-platform push.
+	desc, _ := json.Marshal(index)
+	resp := &client.SolveResponse{ExporterResponse: map[string]string{
+		"containerimage.digest":     index.Digest.String(),
+		"containerimage.descriptor": base64.StdEncoding.EncodeToString(desc),
+		"image.name":                strings.Join(names, ","),
+	}}
+	return frontend.WriteFiles(o.Build, &frontend.BuildResult{ImageID: index.Digest.String(), Target: &index}, resp, identity.NewID(), nil)
 }

@@ -409,7 +409,7 @@ func Build(ctx context.Context, env BuildEnv, o BuildOptions) (*BuildResult, err
 			return nil, fmt.Errorf("--metadata-file: read provenance: %w", err)
 		}
 	}
-	if err := writeFiles(o, res, resp, opt.Ref, provenance); err != nil {
+	if err := WriteFiles(o, res, resp, opt.Ref, provenance); err != nil {
 		return nil, err
 	}
 	if o.Quiet && res.ImageID != "" {
@@ -570,7 +570,9 @@ func record(ctx context.Context, st *store.Store, tags []string, target ocispec.
 	return nil
 }
 
-func writeFiles(o BuildOptions, res *BuildResult, resp *client.SolveResponse, ref string, provenance json.RawMessage) error {
+// WriteFiles writes --iidfile and --metadata-file for a build whose solve
+// answered resp (ref names the build, as buildx's builder/node/ref).
+func WriteFiles(o BuildOptions, res *BuildResult, resp *client.SolveResponse, ref string, provenance json.RawMessage) error {
 	if o.IIDFile != "" && res.ImageID != "" {
 		if err := atomicfile.WriteFile(o.IIDFile, []byte(res.ImageID), 0644); err != nil {
 			return fmt.Errorf("--iidfile: %w", err)

@@ -1,6 +1,7 @@
 package integration
 
 import (
+	"crypto/sha256"
 	"encoding/json"
 	"fmt"
 	"math/rand"
@@ -150,8 +151,9 @@ func TestFleet(t *testing.T) {
 		t.Fatal(err)
 	}
 	multiRef := reg + "/fleet/multi:1"
+	iid, md := filepath.Join(t.TempDir(), "iid"), filepath.Join(t.TempDir(), "md.json")
 	r = client.must(append(append([]string{"--addr", addrs[0], "--addr", addrs[1]}, clientTLS...), "build", "--progress", "plain",
-		"--platform", "linux/amd64,linux/arm64", "--push", "-t", multiRef, multi)...)
+		"--platform", "linux/amd64,linux/arm64", "--push", "-t", multiRef, "--iidfile", iid, "--metadata-file", md, multi)...)
 	for _, want := range []string{"building linux/amd64 on " + addrs[0], "building linux/arm64 on " + addrs[1]} {
 		if !strings.Contains(r.stderr, want) {
 			t.Errorf("want %q in the build's output:\n%s", want, tail([]byte(r.stderr)))
@@ -173,6 +175,14 @@ func TestFleet(t *testing.T) {
 	}
 	if !got["linux/amd64"] || !got["linux/arm64"] {
 		t.Fatalf("the pushed index lists %v:\n%s", got, raw)
+	}
+	sum := fmt.Sprintf("sha256:%x", sha256.Sum256(raw))
+	if dt, _ := os.ReadFile(iid); string(dt) != sum {
+		t.Errorf("--iidfile holds %q, want the pushed index %s", dt, sum)
+	}
+	var meta map[string]any
+	if dt, err := os.ReadFile(md); err != nil || json.Unmarshal(dt, &meta) != nil || meta["containerimage.digest"] != sum {
+		t.Errorf("--metadata-file: %v %v, want containerimage.digest %s", meta, err, sum)
 	}
 	client.must("pull", "--platform", "linux/arm64", multiRef)
 	if arch := client.must("run", "--rm", "--platform", "linux/arm64", multiRef, "cat", "/arch").stdout; arch != "aarch64\n" {
