@@ -293,3 +293,64 @@ func (b *lockedBuffer) String() string {
 	defer b.mu.Unlock()
 	return b.buf.String()
 }
+
+// TestServeAsBuildkitd: builder serve started the way BuildKit's own
+// integration harness starts buildkitd (util/testutil/workers: the OCI
+// worker flags, --config, --root, --addr, --debug), through the shim that
+// stands in for buildkitd on PATH. Flags it cannot honour are refused by
+// name.
+func TestServeAsBuildkitd(t *testing.T) {
+	dir := t.TempDir()
+	root := filepath.Join(dir, "root")
+	sock := filepath.Join(dir, "bk.sock")
+	cfg := filepath.Join(dir, "buildkitd.toml")
+	os.WriteFile(cfg, []byte(fmt.Sprintf("[registry.\"docker.io\"]\n  mirrors = [%q]\n[registry.%q]\n  http = true\n", s.registry, s.registry)), 0o644)
+	shim := filepath.Join(repoDir(t), "scripts", "buildkitd-shim")
+	args := []string{"--oci-worker=true", "--containerd-worker=false", "--oci-worker-gc=false",
+		"--oci-worker-labels=org.mobyproject.buildkit.worker.sandbox=true", "--config=" + cfg,
+		"--root", root, "--addr", "unix://" + sock, "--debug"}
+	cmd := exec.Command(shim, args...)
+	cmd.Env = append(os.Environ(), "BUILDER="+s.builder)
+	out := &lockedBuffer{}
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Signal(syscall.SIGTERM); cmd.Wait() })
+	waitFor(t, 60*time.Second, func() bool { _, err := os.Stat(sock); return err == nil })
+	ws, err := buildctl(t, "--addr", "unix://"+sock, "debug", "workers", "-v")
+	if err != nil || !strings.Contains(ws, "org.mobyproject.buildkit.worker.sandbox:") || !strings.Contains(ws, "true") {
+		t.Fatalf("buildctl debug workers -v: %v\n%s", err, ws)
+	}
+	bb := writeContext(t, map[string]string{"Dockerfile": "FROM busybox\nRUN echo harness > /f\n"})
+	dest := t.TempDir()
+	if o, err := buildctl(t, dockerfileBuild("unix://"+sock, bb, "type=local,dest="+dest)...); err != nil {
+		t.Fatalf("buildctl build: %v\n%s", err, o)
+	}
+	if got, _ := os.ReadFile(filepath.Join(dest, "f")); string(got) != "harness\n" {
+		t.Fatalf("type=local wrote %q", got)
+	}
+	// The state is where --root said, not the default root.
+	if _, err := os.Stat(filepath.Join(root, "solver.lock")); err != nil {
+		t.Fatalf("--root %s: %v", root, err)
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--oci-worker=false"}, "--oci-worker=false is not supported"},
+		{[]string{"--containerd-worker=true"}, "--containerd-worker=true is not supported"},
+		{[]string{"--oci-worker-snapshotter=stargz"}, "--oci-worker-snapshotter stargz is not supported"},
+		{[]string{"--oci-worker-platform=linux/amd64"}, "oci-worker-platform"},
+	} {
+		c := exec.Command(shim, append(tc.args, "--root", filepath.Join(dir, "other"), "--addr", "unix://"+filepath.Join(dir, "o.sock"))...)
+		c.Env = append(os.Environ(), "BUILDER="+s.builder)
+		o, err := c.CombinedOutput()
+		if err == nil || !strings.Contains(string(o), tc.want) {
+			t.Errorf("%v: want an error with %q, got %v:\n%s", tc.args, tc.want, err, o)
+		}
+		if _, err := os.Stat(filepath.Join(dir, "o.sock")); !os.IsNotExist(err) {
+			t.Errorf("%v left a socket", tc.args)
+		}
+	}
+}

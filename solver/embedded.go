@@ -53,9 +53,12 @@ func newEmbedded(ctx context.Context, opt Options) (*embedded, error) {
 	if err != nil {
 		return nil, fmt.Errorf("create session manager: %w", err)
 	}
-	wopt, err := newWorkerOpt(opt.Root, snapshotterFactory(opt.Root), opt.Runc)
+	wopt, err := newWorkerOpt(opt.Root, snapshotterFactory(opt.Root, opt.Snapshotter), opt.Runc)
 	if err != nil {
 		return nil, fmt.Errorf("create runc worker under %s: %w", opt.Root, err)
+	}
+	for k, v := range opt.WorkerLabels {
+		wopt.Labels[k] = v
 	}
 	hosts := resolver.NewRegistryConfig(opt.Registries)
 	wopt.RegistryHosts = hosts // NewWorkerOpt leaves it nil; buildkitd sets it the same way.
@@ -179,15 +182,24 @@ func (e *embedded) close() error {
 // falls back to native copies (e.g. a root that itself sits on overlayfs).
 // The check mounts a test overlay (up to 70 ms here), so a root that already
 // has overlayfs state keeps it without checking again.
-func snapshotterFactory(root string) runc.SnapshotterFactory {
+// want ("overlayfs" or "native", as buildkitd's --oci-worker-snapshotter)
+// overrides the choice; "" or "auto" leaves it.
+func snapshotterFactory(root, want string) runc.SnapshotterFactory {
 	overlayFS := runc.SnapshotterFactory{Name: "overlayfs", New: func(r string) (ctdsnapshot.Snapshotter, error) {
 		return overlay.NewSnapshotter(r, overlay.AsynchronousRemove)
 	}}
+	nativeFS := runc.SnapshotterFactory{Name: "native", New: native.NewSnapshotter}
+	switch want {
+	case "overlayfs":
+		return overlayFS
+	case "native":
+		return nativeFS
+	}
 	if _, err := os.Stat(filepath.Join(root, "runc-overlayfs", "snapshots")); err == nil {
 		return overlayFS
 	}
 	if err := os.MkdirAll(root, 0700); err == nil && overlayutils.Supported(root) == nil {
 		return overlayFS
 	}
-	return runc.SnapshotterFactory{Name: "native", New: native.NewSnapshotter}
+	return nativeFS
 }

@@ -78,6 +78,11 @@ type Options struct {
 	// (default: Addr's host).
 	TLS           TLSFiles
 	TLSServerName string
+	// WorkerLabels are added to the worker's labels (buildkitd's
+	// --oci-worker-labels); Snapshotter is "", "auto", "overlayfs" or
+	// "native" (--oci-worker-snapshotter).
+	WorkerLabels map[string]string
+	Snapshotter  string
 	// Images, when set, receives the images clients name with type=image
 	// (builder serve); otherwise such names are not recorded.
 	Images ImageSink

@@ -41,11 +41,16 @@ func openStore(c *cli.Context) (*store.Store, string, error) {
 	if err != nil {
 		return nil, "", err
 	}
-	if err := os.MkdirAll(root, 0700); err != nil {
-		return nil, "", fmt.Errorf("create state root: %w", err)
-	}
-	st, err := store.Open(store.Location(root))
+	st, err := openStoreAt(root)
 	return st, root, err
+}
+
+// openStoreAt opens the local image store under root, creating the root.
+func openStoreAt(root string) (*store.Store, error) {
+	if err := os.MkdirAll(root, 0700); err != nil {
+		return nil, fmt.Errorf("create state root: %w", err)
+	}
+	return store.Open(store.Location(root))
 }
 
 // openSolver connects to the embedded solver under root or to --addr.

@@ -20,32 +20,43 @@ func serveCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "serve",
 		Usage: "Serve this root's solver over BuildKit's API, as buildkitd, for buildctl, buildx and builder --addr",
-		Flags: []cli.Flag{
+		Flags: append([]cli.Flag{
 			&cli.StringSliceFlag{Name: "addr", Usage: "listening address, repeatable: unix:///PATH, or tcp://HOST:PORT (a non-loopback one needs --tlscacert, --tlscert, --tlskey); ROOT/solver.sock is always served"},
 			&cli.StringFlag{Name: "tlscacert", Usage: "CA certificate: clients must present a certificate it signed"},
 			&cli.StringFlag{Name: "tlscert", Usage: "server certificate"},
 			&cli.StringFlag{Name: "tlskey", Usage: "server key"},
 			&cli.DurationFlag{Name: "stop-timeout", Value: time.Minute, Usage: "on SIGTERM or Ctrl-C, how long running builds may go on before they are cancelled"},
-		},
+		}, buildkitdFlags()...),
 		Action: func(c *cli.Context) error {
 			if c.NArg() != 0 {
 				return usageError(c, "accepts no arguments")
 			}
-			st, root, err := openStore(c)
+			bk, err := buildkitdOptions(c)
 			if err != nil {
 				return err
 			}
-			cfg, err := config.Load(c.String("config"), root)
+			st, err := openStoreAt(bk.root)
 			if err != nil {
 				return err
 			}
-			runc, err := findRunc()
+			root := bk.root
+			cfg, err := config.Load(bk.config, root)
 			if err != nil {
 				return err
+			}
+			if !bk.gc {
+				off := false
+				cfg.GC.GC = &off
+			}
+			runc := bk.runc
+			if runc == "" {
+				if runc, err = findRunc(); err != nil {
+					return err
+				}
 			}
 			o := solver.ServeOptions{
 				Options: solver.Options{Root: root, Registries: cfg.Registries, GC: cfg.GC, Runc: runc, Log: os.Stderr,
-					Images: storeSink(st)},
+					Images: storeSink(st), WorkerLabels: bk.labels, Snapshotter: bk.snapshotter},
 				Addrs:       c.StringSlice("addr"),
 				TLS:         solver.TLSFiles{CACert: c.String("tlscacert"), Cert: c.String("tlscert"), Key: c.String("tlskey")},
 				StopTimeout: c.Duration("stop-timeout"),
