@@ -205,11 +205,8 @@ func Serve(ctx context.Context, o ServeOptions) error {
 		}
 		specs = append(specs, l)
 	}
-	if err := os.MkdirAll(o.Root, 0o700); err != nil {
-		return fmt.Errorf("create state root: %w", err)
-	}
-	if err := os.Chmod(o.Root, 0o700); err != nil {
-		return fmt.Errorf("restrict state root: %w", err)
+	if err := prepareRoot(o.Root); err != nil {
+		return err
 	}
 	lock := flock.New(filepath.Join(o.Root, lockName))
 	// A builder command that owns the solver for a moment is waited for; a
@@ -232,38 +229,33 @@ func Serve(ctx context.Context, o ServeOptions) error {
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
-	defer lock.Unlock()
 
+	// The addresses are taken before the solver starts, so one in use
+	// fails at once.
 	var listeners []net.Listener
-	closeAll := func() {
-		for _, l := range listeners {
-			l.Close()
-		}
-	}
-	defer closeAll()
-	rootSpec := listenSpec{network: "unix", address: filepath.Join(o.Root, socketName)}
-	os.Remove(rootSpec.address) // left by a killed owner; we hold the lock
-	urls := []string{"unix://" + rootSpec.address}
-	for i, sp := range append([]listenSpec{rootSpec}, specs...) {
+	for _, sp := range specs {
 		l, err := sp.listen(cfg)
 		if err != nil {
+			for _, l := range listeners {
+				l.Close()
+			}
+			lock.Unlock()
 			return err
 		}
 		listeners = append(listeners, l)
-		if i > 0 {
-			urls = append(urls, o.Addrs[i-1])
-		}
 	}
-	defer os.Remove(rootSpec.address)
-
-	os.WriteFile(filepath.Join(o.Root, "solver.pid"), []byte(strconv.Itoa(os.Getpid())+"\n"), 0o600)
-	sweepStale(ctx, o.Root, o.Runc)
-	srvCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	defer cancel()
-	e, err := newEmbedded(srvCtx, o.Options)
+	ow, err := own(ctx, o.Options, lock)
 	if err != nil {
+		for _, l := range listeners {
+			l.Close()
+		}
 		return err
 	}
+	// Whoever reaches the socket runs builds as this user.
+	os.Chmod(ow.sock, 0o600)
+	listeners = append([]net.Listener{ow.ln}, listeners...)
+	urls := append([]string{"unix://" + ow.sock}, o.Addrs...)
+	e := ow.e
 	errs := make(chan error, len(listeners))
 	for _, l := range listeners {
 		go func() { errs <- e.srv.Serve(l) }()
@@ -294,9 +286,10 @@ func Serve(ctx context.Context, o ServeOptions) error {
 		e.srv.Stop()
 		<-stopped
 	}
-	e.collectIfDue(context.WithoutCancel(ctx), o.Root, o.Log)
-	cancel()
-	if err := e.close(); err != nil && serveErr == nil {
+	for _, l := range listeners {
+		l.Close()
+	}
+	if err := ow.shutdown(ctx, o.Log); err != nil && serveErr == nil {
 		serveErr = err
 	}
 	if errors.Is(serveErr, net.ErrClosed) {

@@ -132,13 +132,8 @@ func Open(ctx context.Context, opt Options) (*Solver, error) {
 	if opt.Log == nil {
 		opt.Log = io.Discard
 	}
-	if err := os.MkdirAll(opt.Root, 0700); err != nil {
-		return nil, fmt.Errorf("create state root: %w", err)
-	}
-	// MkdirAll leaves an existing directory's mode alone; others must never
-	// reach the rootfs directories below it (CVE-2021-41091).
-	if err := os.Chmod(opt.Root, 0700); err != nil {
-		return nil, fmt.Errorf("restrict state root: %w", err)
+	if err := prepareRoot(opt.Root); err != nil {
+		return nil, err
 	}
 	lock := flock.New(filepath.Join(opt.Root, lockName))
 	warned := false
@@ -195,7 +190,36 @@ func connect(ctx context.Context, root string) (*Solver, error) {
 	return &Solver{Client: c, Remote: true, close: c.Close}, nil
 }
 
-func serve(ctx context.Context, opt Options, lock *flock.Flock) (_ *Solver, retErr error) {
+// prepareRoot creates the state root, or restricts an existing one: others
+// must never reach the rootfs directories below it (CVE-2021-41091), and
+// MkdirAll leaves an existing directory's mode alone.
+func prepareRoot(root string) error {
+	if err := os.MkdirAll(root, 0700); err != nil {
+		return fmt.Errorf("create state root: %w", err)
+	}
+	if err := os.Chmod(root, 0700); err != nil {
+		return fmt.Errorf("restrict state root: %w", err)
+	}
+	return nil
+}
+
+// owner is this process owning a root's embedded solver: the root's lock,
+// the solver, and the root's socket, on which it is served to the other
+// builder processes on the root (Open) or to any client (Serve).
+type owner struct {
+	e      *embedded
+	root   string
+	lock   *flock.Flock
+	sock   string
+	ln     net.Listener
+	cancel context.CancelFunc
+}
+
+// own starts the embedded solver of opt.Root for the process holding lock:
+// it records the pid, sweeps what a killed owner left, starts the solver
+// (which outlives ctx until shutdown, while other processes use it) and
+// listens on the root's socket. On failure the lock is released.
+func own(ctx context.Context, opt Options, lock *flock.Flock) (_ *owner, retErr error) {
 	defer func() {
 		if retErr != nil {
 			lock.Unlock()
@@ -203,8 +227,6 @@ func serve(ctx context.Context, opt Options, lock *flock.Flock) (_ *Solver, retE
 	}()
 	os.WriteFile(filepath.Join(opt.Root, "solver.pid"), []byte(strconv.Itoa(os.Getpid())+"\n"), 0600)
 	sweepStale(ctx, opt.Root, opt.Runc)
-	// The controller must outlive the ctx of the command that created it
-	// while other processes are still attached to it.
 	srvCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	e, err := newEmbedded(srvCtx, opt)
 	if err != nil {
@@ -219,33 +241,47 @@ func serve(ctx context.Context, opt Options, lock *flock.Flock) (_ *Solver, retE
 		e.close()
 		return nil, fmt.Errorf("listen on %s: %w", sock, err)
 	}
-	tl := &trackingListener{Listener: l, idle: make(chan struct{})}
-	go e.srv.Serve(tl)
+	return &owner{e: e, root: opt.Root, lock: lock, sock: sock, ln: l, cancel: cancel}, nil
+}
 
-	c, err := client.New(ctx, "unix://"+sock)
+// shutdown ends ownership once the solver is no longer served: buildkitd
+// collects its cache a second after each build, and this process is about
+// to exit, so it collects here, at most once a minute per root (the same
+// throttle), while it still holds the lock; then it stops the solver and
+// releases the lock.
+func (o *owner) shutdown(ctx context.Context, log io.Writer) error {
+	o.ln.Close()
+	os.Remove(o.sock)
+	o.e.collectIfDue(context.WithoutCancel(ctx), o.root, log)
+	o.cancel()
+	err := o.e.close()
+	o.lock.Unlock()
+	return err
+}
+
+func serve(ctx context.Context, opt Options, lock *flock.Flock) (*Solver, error) {
+	o, err := own(ctx, opt, lock)
 	if err != nil {
-		cancel()
-		l.Close()
-		e.close()
+		return nil, err
+	}
+	tl := &trackingListener{Listener: o.ln, idle: make(chan struct{})}
+	go o.e.srv.Serve(tl)
+
+	c, err := client.New(ctx, "unix://"+o.sock)
+	if err != nil {
+		o.shutdown(ctx, opt.Log)
 		return nil, fmt.Errorf("connect to embedded solver: %w", err)
 	}
 	closeFn := func() error {
 		c.Close()
 		// No new peers from here on; those already attached finish first.
-		l.Close()
-		os.Remove(sock)
+		o.ln.Close()
+		os.Remove(o.sock)
 		if !tl.waitIdle(500 * time.Millisecond) {
 			fmt.Fprintf(opt.Log, "waiting for %d other builder process(es) using the solver in %s\n", tl.active(), opt.Root)
 			tl.waitIdle(0)
 		}
-		// buildkitd collects its cache a second after each build; this
-		// process is about to exit, so it collects here, at most once a
-		// minute per root (the same throttle), while it still holds the lock.
-		e.collectIfDue(context.WithoutCancel(ctx), opt.Root, opt.Log)
-		cancel()
-		err := e.close()
-		lock.Unlock()
-		return err
+		return o.shutdown(ctx, opt.Log)
 	}
 	return &Solver{Client: c, close: closeFn}, nil
 }
