@@ -57,14 +57,24 @@ func Build(ctx context.Context, o BuildOptions) error {
 			return fmt.Errorf("several --addr: every -t must name one repository (%s), for one index", repo.Name())
 		}
 	}
+	// Each connection asked for its platforms is the one its build uses;
+	// those no build uses are closed here.
 	nodes := make([]Node, len(o.Addrs))
+	solvers := make([]*solver.Solver, len(o.Addrs))
+	defer func() {
+		for _, s := range solvers {
+			if s != nil {
+				s.Close()
+			}
+		}
+	}()
 	for i, a := range o.Addrs {
 		s, err := o.Open(ctx, a)
 		if err != nil {
 			return fmt.Errorf("solver %s: %w", a, err)
 		}
+		solvers[i] = s
 		ws, err := s.Client.ListWorkers(ctx)
-		s.Close()
 		if err != nil {
 			return solver.NameLost(fmt.Errorf("solver %s: list workers: %w", a, err), a)
 		}
@@ -98,7 +108,8 @@ func Build(ctx context.Context, o BuildOptions) error {
 	targets := make([]*ocispec.Descriptor, len(nodes))
 	eg, ectx := errgroup.WithContext(ctx)
 	for _, i := range idxs {
-		addr, ps := nodes[i].Addr, perNode[i]
+		addr, ps, slv := nodes[i].Addr, perNode[i], solvers[i]
+		solvers[i] = nil // frontend.Build closes it once it opens it
 		fmt.Fprintf(o.Env.Stderr, "building %s on %s\n", strings.Join(ps, ","), addr)
 		eg.Go(func() error {
 			bo := o.Build
@@ -106,8 +117,12 @@ func Build(ctx context.Context, o BuildOptions) error {
 			bo.Push, bo.Tags, bo.IIDFile, bo.MetadataFile = false, nil, "", ""
 			bo.Outputs = []string{"type=image,name=" + repo.Name() + ",push=true,push-by-digest=true"}
 			env := o.Env
-			env.OpenSolver = func(ctx context.Context) (*solver.Solver, error) { return o.Open(ctx, addr) }
+			opened := false
+			env.OpenSolver = func(context.Context) (*solver.Solver, error) { opened = true; return slv, nil }
 			res, err := frontend.Build(ectx, env, bo)
+			if !opened {
+				slv.Close() // bad input: frontend.Build stopped before it
+			}
 			if err != nil {
 				return fmt.Errorf("build %s on %s: %w", bo.Platform, addr, solver.NameLost(err, addr))
 			}
