@@ -16,7 +16,7 @@ deps:
 	scripts/deps.sh build
 
 builder:
-	$(GO) build -ldflags "-X main.version=$(VERSION)" -o bin/builder ./cmd/builder
+	$(GO) build -ldflags "-X github.com/builder-dev/builder/version.Version=$(VERSION)" -o bin/builder ./cmd/builder
 
 # Debian's runc 1.1.5 lacks container-escape fixes: build the pinned current
 # one from its Go module; builder finds it beside its own binary.

@@ -1,5 +1,5 @@
 // Package dockerplugin makes builder a docker CLI plugin: the name it is
-// installed under, the metadata the docker CLI asks for, how an invocation
+// installed under, how an invocation
 // by the CLI is recognised, and installing the plugin (and the builder
 // alias that sends `docker build` to it) for the current user.
 //
@@ -9,11 +9,10 @@
 package dockerplugin
 
 import (
-	"encoding/json"
-	"io"
 	"path/filepath"
 	"strings"
 
+	"github.com/builder-dev/builder/dockerplugin/metareply"
 	"github.com/docker/cli/cli-plugins/metadata"
 )
 
@@ -28,31 +27,14 @@ const Name = "bld"
 // BinaryName is the plugin's file name in a plugin directory.
 const BinaryName = metadata.NamePrefix + Name
 
-// Metadata is what `docker-bld docker-cli-plugin-metadata` prints.
-func Metadata(version string) metadata.Metadata {
-	return metadata.Metadata{
-		SchemaVersion:    "0.1.0",
-		Vendor:           "builder-dev",
-		Version:          version,
-		ShortDescription: "Build and manage images, daemonless, on BuildKit (builder)",
-		URL:              "https://github.com/builder-dev/builder",
-	}
-}
-
-// WriteMetadata writes Metadata as the docker CLI reads it.
-func WriteMetadata(w io.Writer, version string) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "     ")
-	return enc.Encode(Metadata(version))
-}
-
 // Invocation is how the docker CLI ran this process.
 type Invocation int
 
 const (
 	// NotPlugin: run as builder itself.
 	NotPlugin Invocation = iota
-	// MetadataRequest: the CLI asks for Metadata.
+	// MetadataRequest: the CLI asks for the plugin's metadata (answered
+	// by metareply's init before main runs).
 	MetadataRequest
 	// Command: `docker bld VERB ...` (or `docker build` through the alias).
 	Command
@@ -71,7 +53,7 @@ func Parse(argv []string) (Invocation, []string) {
 	}
 	name := strings.TrimPrefix(filepath.Base(argv[0]), metadata.NamePrefix)
 	switch {
-	case len(argv) > 1 && argv[1] == metadata.MetadataSubcommandName:
+	case metareply.IsRequest(argv):
 		return MetadataRequest, nil
 	case len(argv) > 1 && argv[1] == name:
 		args := append([]string{argv[0]}, argv[2:]...)

@@ -46,25 +46,6 @@ func TestParse(t *testing.T) {
 	}
 }
 
-func TestWriteMetadata(t *testing.T) {
-	var buf bytes.Buffer
-	if err := WriteMetadata(&buf, "v1"); err != nil {
-		t.Fatal(err)
-	}
-	var m map[string]any
-	if err := json.Unmarshal(buf.Bytes(), &m); err != nil {
-		t.Fatal(err)
-	}
-	for _, k := range []string{"SchemaVersion", "Vendor", "Version", "ShortDescription", "URL"} {
-		if m[k] == "" || m[k] == nil {
-			t.Errorf("metadata lacks %s: %s", k, buf.String())
-		}
-	}
-	if m["SchemaVersion"] != "0.1.0" {
-		t.Errorf("SchemaVersion %v", m["SchemaVersion"])
-	}
-}
-
 func executable(t *testing.T) string {
 	t.Helper()
 	exe := filepath.Join(t.TempDir(), "builder")

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -172,6 +173,39 @@ func TestDockerPlugin(t *testing.T) {
 				t.Logf("SKIP (part): no Docker Engine to check its image store is untouched")
 			}
 		})
+	}
+}
+
+// TestDockerPluginMetadataEarly: the docker CLI asks the plugin for its
+// metadata before every run of it, so the answer comes from an init
+// function that runs before most of builder's packages are initialised
+// (dockerplugin/metareply). GODEBUG=inittrace=1 prints a line per package
+// initialised; the metadata request must initialise well under half of
+// what `builder --version` does.
+func TestDockerPluginMetadataEarly(t *testing.T) {
+	plugin := filepath.Join(t.TempDir(), "docker-bld")
+	if err := os.Symlink(s.builder, plugin); err != nil {
+		t.Fatal(err)
+	}
+	inits := func(args ...string) (int, string) {
+		cmd := exec.Command(args[0], args[1:]...)
+		cmd.Env = append(os.Environ(), "GODEBUG=inittrace=1")
+		var stdout, stderr bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		if err := cmd.Run(); err != nil {
+			t.Fatalf("%v: %v\n%s", args, err, stderr.String())
+		}
+		return strings.Count(stderr.String(), "\ninit ") + 1, stdout.String()
+	}
+	all, _ := inits(s.builder, "--version")
+	early, out := inits(plugin, "docker-cli-plugin-metadata")
+	var m struct{ SchemaVersion, Vendor, Version string }
+	if err := json.Unmarshal([]byte(out), &m); err != nil || m.SchemaVersion != "0.1.0" || m.Vendor != "builder-dev" {
+		t.Fatalf("metadata %q: %v", out, err)
+	}
+	t.Logf("packages initialised: %d for the metadata request, %d for --version", early, all)
+	if early*2 > all {
+		t.Fatalf("the metadata request initialised %d of %d packages: it is not answered early", early, all)
 	}
 }
 

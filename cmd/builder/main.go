@@ -11,8 +11,10 @@ import (
 	"syscall"
 
 	"github.com/builder-dev/builder/dockerplugin"
+	"github.com/builder-dev/builder/dockerplugin/metareply"
 	"github.com/builder-dev/builder/internal/scratch"
 	"github.com/builder-dev/builder/solver"
+	"github.com/builder-dev/builder/version"
 	"github.com/docker/cli/cli-plugins/socket"
 	"github.com/sirupsen/logrus"
 	"github.com/urfave/cli/v2"
@@ -22,7 +24,7 @@ func main() {
 	setGRPCBufferPool()
 	invocation, argv := dockerplugin.Parse(os.Args)
 	if invocation == dockerplugin.MetadataRequest {
-		if err := dockerplugin.WriteMetadata(os.Stdout, version); err != nil {
+		if err := metareply.Write(os.Stdout); err != nil {
 			os.Exit(reportError(err))
 		}
 		return
@@ -64,7 +66,7 @@ func newApp() *cli.App {
 	app := &cli.App{
 		Name:                 "builder",
 		Usage:                "build and manage container images, daemonless, on BuildKit",
-		Version:              version,
+		Version:              version.Version,
 		EnableBashCompletion: true,
 		HideHelpCommand:      true,
 		// docker never splits flag values on commas: -o type=x,dest=y is one value.

@@ -1,4 +1,0 @@
-package main
-
-// version is set at link time by the Makefile (-X main.version=...).
-var version = "dev"
