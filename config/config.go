@@ -2,7 +2,8 @@
 // which builder uses the [registry."host"] sections (mirrors, http,
 // insecure, ca) and the build cache's garbage collection settings of
 // [worker.oci] (gc, reservedSpace, maxUsedSpace, minFreeSpace, gcpolicy),
-// with BuildKit's own semantics.
+// [cdi] (devices for RUN --device), and, for builder serve,
+// insecure-entitlements and [history], with BuildKit's own semantics.
 package config
 
 import (
@@ -20,6 +21,14 @@ type Config struct {
 	Registries map[string]resolverconfig.RegistryConfig
 	// GC is [worker.oci]'s garbage collection of the build cache.
 	GC bkconfig.GCConfig
+	// Entitlements is insecure-entitlements: what builds may be granted
+	// (network.host, security.insecure, device).
+	Entitlements []string
+	// History is [history]: how many build records builder serve keeps
+	// (nil: BuildKit's defaults).
+	History *bkconfig.HistoryConfig
+	// CDI is [cdi]: where Container Device Interface specs are read from.
+	CDI bkconfig.CDIConfig
 	// Path is the file read ("" when none was found).
 	Path string
 }
@@ -52,5 +61,6 @@ func load(path string) (Config, error) {
 	if err != nil {
 		return Config{}, fmt.Errorf("load config %s: %w", path, err)
 	}
-	return Config{Registries: c.Registries, GC: c.Workers.OCI.GCConfig, Path: path}, nil
+	return Config{Registries: c.Registries, GC: c.Workers.OCI.GCConfig, Entitlements: c.Entitlements,
+		History: c.History, CDI: c.CDI, Path: path}, nil
 }

@@ -330,6 +330,13 @@ func TestServeAsBuildkitd(t *testing.T) {
 	if got, _ := os.ReadFile(filepath.Join(dest, "f")); string(got) != "harness\n" {
 		t.Fatalf("type=local wrote %q", got)
 	}
+	// As buildkitd, a served root grants only the config's
+	// insecure-entitlements (none here): a client asking for the host's
+	// network is refused.
+	if o, err := buildctl(t, append(dockerfileBuild("unix://"+sock, bb, "type=local,dest="+t.TempDir()), "--allow", "network.host")...); err == nil ||
+		!strings.Contains(o, "network.host is not allowed") {
+		t.Fatalf("--allow network.host without insecure-entitlements: %v\n%s", err, o)
+	}
 	// The state is where --root said, not the default root.
 	if _, err := os.Stat(filepath.Join(root, "solver.lock")); err != nil {
 		t.Fatalf("--root %s: %v", root, err)
@@ -341,6 +348,7 @@ func TestServeAsBuildkitd(t *testing.T) {
 		{[]string{"--oci-worker=false"}, "--oci-worker=false is not supported"},
 		{[]string{"--containerd-worker=true"}, "--containerd-worker=true is not supported"},
 		{[]string{"--oci-worker-snapshotter=stargz"}, "--oci-worker-snapshotter stargz is not supported"},
+		{[]string{"--allow-insecure-entitlement=root"}, "--allow-insecure-entitlement root: not an entitlement"},
 		{[]string{"--oci-worker-platform=linux/amd64"}, "oci-worker-platform"},
 	} {
 		c := exec.Command(shim, append(tc.args, "--root", filepath.Join(dir, "other"), "--addr", "unix://"+filepath.Join(dir, "o.sock"))...)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 
 	"github.com/containerd/containerd/v2/core/content"
 	"github.com/containerd/containerd/v2/core/remotes/docker"
@@ -30,11 +31,16 @@ import (
 	"github.com/moby/buildkit/util/db/boltutil"
 	"github.com/moby/buildkit/util/grpcerrors"
 	"github.com/moby/buildkit/util/resolver"
+	"github.com/moby/buildkit/util/tracing"
+	"github.com/moby/buildkit/util/tracing/detect"
 	"github.com/moby/buildkit/version"
 	"github.com/moby/buildkit/worker"
 	"github.com/moby/buildkit/worker/base"
 	"github.com/moby/buildkit/worker/runc"
 	bolt "go.etcd.io/bbolt"
+	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
+	"go.opentelemetry.io/otel/propagation"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"google.golang.org/grpc"
 )
 
@@ -46,6 +52,7 @@ type embedded struct {
 	ctrl   *control.Controller
 	srv    *grpc.Server
 	worker worker.Worker
+	traces *sdktrace.TracerProvider // nil: no history, no traces
 }
 
 func newEmbedded(ctx context.Context, opt Options) (*embedded, error) {
@@ -53,7 +60,17 @@ func newEmbedded(ctx context.Context, opt Options) (*embedded, error) {
 	if err != nil {
 		return nil, fmt.Errorf("create session manager: %w", err)
 	}
-	wopt, err := newWorkerOpt(opt.Root, snapshotterFactory(opt.Root, opt.Snapshotter), opt.Runc)
+	cdiManager, err := newCDIManager(opt.CDI)
+	if err != nil {
+		return nil, err
+	}
+	entitlements := opt.Entitlements
+	if cdiManager != nil && !slices.Contains(entitlements, "device") {
+		// buildkitd's rule: with CDI on, builds may ask for devices (each
+		// device's spec still says whether it is allowed).
+		entitlements = append(slices.Clone(entitlements), "device")
+	}
+	wopt, err := newWorkerOpt(opt.Root, snapshotterFactory(opt.Root, opt.Snapshotter), opt.Runc, cdiManager)
 	if err != nil {
 		return nil, fmt.Errorf("create runc worker under %s: %w", opt.Root, err)
 	}
@@ -95,12 +112,24 @@ func newEmbedded(ctx context.Context, opt Options) (*embedded, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open history db: %w", err)
 	}
-	// BuildKit keeps a history record per build (progress log, SLSA
-	// provenance, all written to its databases before the solve returns,
-	// about 12 ms of every build here) for `buildx history`, which builder
-	// has no verb for. Recording none is buildkitd's own switch for it.
-	noHistory := int64(0)
 	exporters, importers := cacheBackends(sm, w.ContentStore(), hosts)
+	// A history record carries the build's trace (`buildx history trace`),
+	// which BuildKit's solver collects from detect.Recorder, a variable of
+	// BuildKit's that buildkitd sets at start; the spans come from a tracer
+	// provider on the gRPC server, as buildkitd's. Only a server that keeps
+	// history pays for them.
+	var traces *sdktrace.TracerProvider
+	var traceCollector sdktrace.SpanExporter
+	serverOpts := []grpc.ServerOption{}
+	if recordsHistory(opt.History) {
+		if detect.Recorder == nil {
+			detect.Recorder = detect.NewTraceRecorder()
+		}
+		traceCollector = detect.Recorder
+		traces = sdktrace.NewTracerProvider(sdktrace.WithResource(detect.Resource()), sdktrace.WithSyncer(detect.Recorder))
+		serverOpts = append(serverOpts, grpc.StatsHandler(tracing.ServerStatsHandler(otelgrpc.WithTracerProvider(traces),
+			otelgrpc.WithPropagators(propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{})))))
+	}
 	ctrl, err := control.NewController(control.Opt{
 		SessionManager:            sm,
 		WorkerController:          wc,
@@ -108,13 +137,14 @@ func newEmbedded(ctx context.Context, opt Options) (*embedded, error) {
 		CacheManager:              solver.NewCacheManager(ctx, "local", cacheStorage, worker.NewCacheResultStorage(wc)),
 		CacheStore:                cacheStorage,
 		HistoryDB:                 historyDB,
-		HistoryConfig:             &bkconfig.HistoryConfig{MaxEntries: &noHistory},
+		HistoryConfig:             opt.History,
+		TraceCollector:            traceCollector,
 		ResolveCacheExporterFuncs: exporters,
 		ResolveCacheImporterFuncs: importers,
 		LeaseManager:              w.LeaseManager(),
 		ContentStore:              w.ContentStore(),
 		GarbageCollect:            w.GarbageCollect,
-		Entitlements:              []string{"network.host"},
+		Entitlements:              entitlements,
 		GracefulStop:              ctx.Done(),
 	})
 	if err != nil {
@@ -122,13 +152,19 @@ func newEmbedded(ctx context.Context, opt Options) (*embedded, error) {
 	}
 	// Without grpcerrors' interceptors the client loses typed errors such as
 	// Dockerfile source locations; without the size limits large graphs fail.
-	srv := grpc.NewServer(
+	srv := grpc.NewServer(append(serverOpts,
 		grpc.ChainUnaryInterceptor(append(interceptors, workersInterceptor(w, platformsCacheFile()))...),
 		grpc.StreamInterceptor(grpcerrors.StreamServerInterceptor),
 		grpc.MaxRecvMsgSize(defaults.DefaultMaxRecvMsgSize),
-		grpc.MaxSendMsgSize(defaults.DefaultMaxSendMsgSize))
+		grpc.MaxSendMsgSize(defaults.DefaultMaxSendMsgSize))...)
 	ctrl.Register(srv)
-	return &embedded{ctrl: ctrl, srv: srv, worker: w}, nil
+	return &embedded{ctrl: ctrl, srv: srv, worker: w, traces: traces}, nil
+}
+
+// recordsHistory is BuildKit's reading of [history] (its history queue's
+// own rule): records are kept unless maxEntries is 0.
+func recordsHistory(h *bkconfig.HistoryConfig) bool {
+	return h == nil || h.MaxEntries == nil || *h.MaxEntries != 0
 }
 
 // cacheBackends are the embedded solver's cache exporters and importers:
@@ -175,7 +211,11 @@ func EmbeddedCaches(typ string) bool {
 
 func (e *embedded) close() error {
 	e.srv.Stop()
-	return e.ctrl.Close()
+	err := e.ctrl.Close()
+	if e.traces != nil {
+		e.traces.Shutdown(context.Background())
+	}
+	return err
 }
 
 // snapshotterFactory picks overlayfs where the state root supports it and

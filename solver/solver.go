@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -86,6 +87,33 @@ type Options struct {
 	// Images, when set, receives the images clients name with type=image
 	// (builder serve); otherwise such names are not recorded.
 	Images ImageSink
+	// Entitlements are what builds may be granted (buildkitd's
+	// insecure-entitlements: network.host, security.insecure, device);
+	// History is buildkitd's [history] (nil: BuildKit's defaults, a record
+	// per build). Open sets both for a builder command's own solver
+	// (commandSolver); builder serve takes them from its config, as
+	// buildkitd does.
+	Entitlements []string
+	History      *bkconfig.HistoryConfig
+	// CDI is buildkitd's [cdi]: the Container Device Interface specs that
+	// RUN --device names (enabled by default, from BuildKit's spec
+	// directories, as buildkitd).
+	CDI bkconfig.CDIConfig
+}
+
+// commandSolver is the solver a builder command starts for itself, on a
+// root no builder serve owns: builds may use the host's network (the user
+// running the command is the one granting it, as with docker build), and no
+// history is recorded. BuildKit writes a record per build (progress log,
+// provenance, ~12 ms of every build here) for `buildx history`, for which
+// builder has no verb; recording none is buildkitd's own switch for it.
+func commandSolver(opt Options) Options {
+	if !slices.Contains(opt.Entitlements, "network.host") {
+		opt.Entitlements = append(slices.Clone(opt.Entitlements), "network.host")
+	}
+	none := int64(0)
+	opt.History = &bkconfig.HistoryConfig{MaxEntries: &none}
+	return opt
 }
 
 // Solver is a connected BuildKit client plus whatever must be torn down
@@ -144,7 +172,7 @@ func Open(ctx context.Context, opt Options) (*Solver, error) {
 			return nil, fmt.Errorf("lock state root %s: %w", opt.Root, err)
 		}
 		if ok {
-			return serve(ctx, opt, lock)
+			return serve(ctx, commandSolver(opt), lock)
 		}
 		if s, err := connect(ctx, opt.Root); err == nil {
 			return s, nil

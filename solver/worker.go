@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 
 	"github.com/containerd/containerd/v2/core/diff/apply"
@@ -16,11 +17,15 @@ import (
 	"github.com/containerd/containerd/v2/plugins/diff/walking"
 	"github.com/containerd/platforms"
 	"github.com/moby/buildkit/cache/metadata"
+	bkconfig "github.com/moby/buildkit/cmd/buildkitd/config"
 	"github.com/moby/buildkit/executor/oci"
 	"github.com/moby/buildkit/executor/resources"
 	"github.com/moby/buildkit/executor/runcexecutor"
 	containerdsnapshot "github.com/moby/buildkit/snapshot/containerd"
+	"github.com/moby/buildkit/solver/llbsolver/cdidevices"
 	"github.com/moby/buildkit/solver/pb"
+	"github.com/moby/buildkit/util/appdefaults"
+	"github.com/moby/buildkit/util/bklog"
 	"github.com/moby/buildkit/util/db/boltutil"
 	"github.com/moby/buildkit/util/leaseutil"
 	"github.com/moby/buildkit/util/network"
@@ -31,6 +36,7 @@ import (
 	"github.com/moby/buildkit/worker/runc"
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 	bolt "go.etcd.io/bbolt"
+	"tags.cncf.io/container-device-interface/pkg/cdi"
 )
 
 // newWorkerOpt is BuildKit's runc.NewWorkerOpt (v0.34) for root, host
@@ -38,7 +44,7 @@ import (
 // provider is created on first use. Creating it generates an RSA-2048 CA
 // key, 20-100 ms here, which every builder invocation would otherwise pay
 // for a feature (policy-driven egress proxies) that most builds never use.
-func newWorkerOpt(root string, sn runc.SnapshotterFactory, runcPath string) (base.WorkerOpt, error) {
+func newWorkerOpt(root string, sn runc.SnapshotterFactory, runcPath string, cdiManager *cdidevices.Manager) (base.WorkerOpt, error) {
 	var opt base.WorkerOpt
 	stateRoot := root
 	root = filepath.Join(root, "runc-"+sn.Name)
@@ -67,6 +73,7 @@ func newWorkerOpt(root string, sn runc.SnapshotterFactory, runcPath string) (bas
 		ProcessMode:       oci.ProcessSandbox,
 		ResourceMonitor:   rm,
 		ProxyProvider:     proxy,
+		CDIManager:        cdiManager,
 	}, np)
 	if err != nil {
 		return opt, err
@@ -129,6 +136,7 @@ func newWorkerOpt(root string, sn runc.SnapshotterFactory, runcPath string) (bas
 		GarbageCollect:   mdb.GarbageCollect,
 		MountPoolRoot:    filepath.Join(root, "cachemounts"),
 		ResourceMonitor:  rm,
+		CDIManager:       cdiManager,
 	}, nil
 }
 
@@ -156,4 +164,28 @@ func (l *lazyProxy) Close() error {
 		return l.p.Close()
 	}
 	return nil
+}
+
+// newCDIManager is buildkitd's getCDIManager: the Container Device
+// Interface specs under cfg's directories (BuildKit's defaults without
+// them), nil when cfg turns CDI off. A spec that fails to parse is logged
+// and skipped, as buildkitd does.
+func newCDIManager(cfg bkconfig.CDIConfig) (*cdidevices.Manager, error) {
+	if cfg.Disabled != nil && *cfg.Disabled {
+		return nil, nil
+	}
+	dirs := cfg.SpecDirs
+	if len(dirs) == 0 {
+		dirs = appdefaults.CDISpecDirs
+	}
+	cache, err := cdi.NewCache(cdi.WithSpecDirs(dirs...))
+	if err != nil {
+		return nil, fmt.Errorf("read CDI specs from %s: %w", strings.Join(dirs, ", "), err)
+	}
+	for dir, errs := range cache.GetErrors() {
+		for _, err := range errs {
+			bklog.L.Warnf("CDI spec %s: %v", dir, err)
+		}
+	}
+	return cdidevices.NewManager(cache, cfg.AutoAllowed), nil
 }

@@ -69,6 +69,7 @@ func openSolverAt(ctx context.Context, c *cli.Context, root, addr string) (*solv
 		return nil, err
 	}
 	opt := solver.Options{Root: root, Addr: addr, Registries: cfg.Registries, GC: cfg.GC, Log: os.Stderr,
+		Entitlements: cfg.Entitlements, CDI: cfg.CDI,
 		TLSServerName: c.String("tlsservername")}
 	if opt.TLS, err = tlsFiles(c); err != nil {
 		return nil, err

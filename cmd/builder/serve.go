@@ -44,6 +44,15 @@ func serveCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
+			if bk.cdiDisabled != nil {
+				cfg.CDI.Disabled = bk.cdiDisabled
+			}
+			if bk.cdiSpecDirs != nil {
+				cfg.CDI.SpecDirs = bk.cdiSpecDirs
+			}
+			if bk.entitlements != nil {
+				cfg.Entitlements = bk.entitlements
+			}
 			if !bk.gc {
 				off := false
 				cfg.GC.GC = &off
@@ -56,7 +65,8 @@ func serveCommand() *cli.Command {
 			}
 			o := solver.ServeOptions{
 				Options: solver.Options{Root: root, Registries: cfg.Registries, GC: cfg.GC, Runc: runc, Log: os.Stderr,
-					Images: storeSink(st), WorkerLabels: bk.labels, Snapshotter: bk.snapshotter},
+					Images: storeSink(st), WorkerLabels: bk.labels, Snapshotter: bk.snapshotter,
+					Entitlements: cfg.Entitlements, History: cfg.History, CDI: cfg.CDI},
 				Addrs:       c.StringSlice("addr"),
 				TLS:         solver.TLSFiles{CACert: c.String("tlscacert"), Cert: c.String("tlscert"), Key: c.String("tlskey")},
 				StopTimeout: c.Duration("stop-timeout"),

@@ -26,6 +26,9 @@ func buildkitdFlags() []cli.Flag {
 		&cli.StringSliceFlag{Name: "oci-worker-labels", Usage: "extra worker labels, KEY=VALUE"},
 		&cli.StringFlag{Name: "oci-worker-snapshotter", Value: "auto", Usage: "auto (overlayfs where the root supports it), overlayfs or native"},
 		&cli.StringFlag{Name: "oci-worker-binary", Usage: "runc binary for RUN steps (default: the pinned runc beside builder)"},
+		&cli.BoolFlag{Name: "cdi-disabled", Usage: "turn off Container Device Interface devices for RUN --device (buildkitd's)"},
+		&cli.StringSliceFlag{Name: "cdi-spec-dir", Usage: "directory to read CDI specs from (buildkitd's; replaces the config's [cdi] specDirs)"},
+		&cli.StringSliceFlag{Name: "allow-insecure-entitlement", Usage: "allow builds an insecure entitlement: network.host, security.insecure, device (replaces the config's insecure-entitlements)"},
 	}
 }
 
@@ -34,6 +37,9 @@ type serveFlags struct {
 	root, config, runc, snapshotter string
 	gc                              bool
 	labels                          map[string]string
+	entitlements                    []string // nil: the config's
+	cdiDisabled                     *bool    // nil: the config's
+	cdiSpecDirs                     []string // nil: the config's
 }
 
 func buildkitdOptions(c *cli.Context) (serveFlags, error) {
@@ -73,6 +79,21 @@ func buildkitdOptions(c *cli.Context) (serveFlags, error) {
 			}
 			f.labels[k] = v
 		}
+	}
+	for _, e := range c.StringSlice("allow-insecure-entitlement") {
+		switch e {
+		case "network.host", "security.insecure", "device":
+			f.entitlements = append(f.entitlements, e)
+		default:
+			return f, fmt.Errorf("--allow-insecure-entitlement %s: not an entitlement (network.host, security.insecure, device)", e)
+		}
+	}
+	if c.IsSet("cdi-disabled") {
+		d := c.Bool("cdi-disabled")
+		f.cdiDisabled = &d
+	}
+	if c.IsSet("cdi-spec-dir") {
+		f.cdiSpecDirs = c.StringSlice("cdi-spec-dir")
 	}
 	if c.Bool("debug") {
 		logrus.SetLevel(logrus.DebugLevel)
