@@ -8,7 +8,7 @@ BUILDKIT_VERSION = $(shell $(GO) list -m -f '{{.Version}}' github.com/moby/build
 BUILDX_VERSION := v0.38.2
 VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 
-.PHONY: all builder runc deps example image test unit integration peers crane bench clean
+.PHONY: all builder runc deps example image test unit integration peers crane buildkit-suite bench clean
 
 all: builder runc
 
@@ -70,11 +70,21 @@ crane:
 unit:
 	$(GO) test $$($(GO) list ./... | grep -v /integration)
 
+# BuildKit's own frontend/dockerfile integration tests against stock
+# buildkitd and builder serve side by side: `make test` runs this subset (a
+# few minutes); `make buildkit-suite` runs them all (about 10 minutes).
+BUILDKIT_SUITE_CI = TestCopy.*|TestDockerfileAdd.*|TestRun.*|TestHistory.*|TestDevice.*|TestCache.*|TestEnv.*|TestArg.*|TestWorkdir.*|TestUser.*|TestHeredoc.*|TestMultiStage.*|TestOnBuild.*
+
 test: all peers crane
 	scripts/deps.sh test
 	$(GO) vet ./...
 	scripts/test.sh
 	scripts/fuzz.sh
+	scripts/buildkit-suite.sh '$(BUILDKIT_SUITE_CI)'
+
+buildkit-suite: all peers
+	scripts/deps.sh test
+	scripts/buildkit-suite.sh
 
 bench: all peers
 	scripts/deps.sh bench
