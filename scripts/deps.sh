@@ -4,7 +4,7 @@
 # Only missing packages are installed, so a second run costs nothing.
 set -euo pipefail
 build=(gcc libc6-dev libseccomp-dev pkg-config make)
-test=(docker-registry skopeo busybox-static debootstrap tmux apache2-utils openssl time)
+test=(docker-registry skopeo busybox-static debootstrap tmux apache2-utils openssl time openssh-server)
 bench=(buildah hyperfine time)
 want=("${build[@]}")
 case "${1:-build}" in
@@ -21,7 +21,8 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 # Debian's docker-registry package starts a registry on :5000 at install;
-# the tests start their own on free ports and need nothing else running.
+# the tests start their own on free ports and need nothing else running
+# (openssh-server likewise: the ssh:// test runs its own sshd).
 # Multi-platform builds and their tests run arm64 programs under emulation.
 case "${1:-build}" in
   test|bench) "$(dirname "$0")/emulation.sh" ;;
