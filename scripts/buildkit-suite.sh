@@ -95,7 +95,8 @@ uucp:x:14:
 www-data:x:33:
 operator:x:37:
 users:x:100:
-nogroup:x:65534:
+nogroup:x:65533:
+nobody:x:65534:
 EOF
   # Debian's busybox lacks the official image's adduser and addgroup,
   # which the suite's ownership tests call; these do what those calls ask
