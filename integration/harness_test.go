@@ -212,10 +212,14 @@ func busyboxRootfs(rootfs, bb string, applets []string) error {
 		}
 	}
 	os.Symlink("/bin/env", filepath.Join(rootfs, "usr", "bin", "env"))
-	if err := os.WriteFile(filepath.Join(rootfs, "etc", "passwd"), []byte(busyboxPasswd), 0644); err != nil {
-		return err
+	// The official busybox image's users and groups, which the suite and
+	// scripts/buildkit-suite.sh both give their busybox bases.
+	for _, f := range []string{"passwd", "group"} {
+		if err := copyFile(filepath.Join("..", "testdata", "busybox", "etc", f), filepath.Join(rootfs, "etc", f)); err != nil {
+			return err
+		}
 	}
-	return os.WriteFile(filepath.Join(rootfs, "etc", "group"), []byte(busyboxGroup), 0644)
+	return nil
 }
 
 // buildBase builds dir's Dockerfile df to an OCI archive with builder and
@@ -238,46 +242,6 @@ func buildBase(dir, df string, names []string, args ...string) error {
 	}
 	return nil
 }
-
-const busyboxPasswd = `root:x:0:0:root:/root:/bin/sh
-daemon:x:1:1:daemon:/usr/sbin:/bin/false
-bin:x:2:2:bin:/bin:/bin/false
-sys:x:3:3:sys:/dev:/bin/false
-sync:x:4:100:sync:/bin:/bin/sync
-mail:x:8:8:mail:/var/spool/mail:/bin/false
-www-data:x:33:33:www-data:/var/www:/bin/false
-operator:x:37:37:Operator:/var:/bin/false
-nobody:x:65534:65534:nobody:/home:/bin/false
-`
-
-const busyboxGroup = `root:x:0:
-daemon:x:1:
-bin:x:2:
-sys:x:3:
-adm:x:4:
-tty:x:5:
-disk:x:6:
-lp:x:7:
-mail:x:8:
-kmem:x:9:
-wheel:x:10:root
-cdrom:x:11:
-dialout:x:18:
-floppy:x:19:
-video:x:28:
-audio:x:29:
-tape:x:32:
-www-data:x:33:
-operator:x:37:
-utmp:x:43:
-plugdev:x:46:
-staff:x:50:
-lock:x:54:
-netdev:x:82:
-users:x:100:
-nobody:x:65533:
-nogroup:x:65534:
-`
 
 // env is one user's builder: a state root of its own whose config makes the
 // suite's registry docker.io's mirror.

@@ -66,38 +66,7 @@ if [ ! -e "$mirror/filled" ]; then
   chmod 700 "$r/root"; chmod 1777 "$r/tmp"
   cp "$(command -v busybox)" "$r/bin/busybox"
   for a in $(busybox --list); do [ "$a" = busybox ] || ln -s busybox "$r/bin/$a"; done
-  cat >"$r/etc/passwd" <<'EOF'
-root:x:0:0:root:/root:/bin/sh
-daemon:x:1:1:daemon:/usr/sbin:/bin/false
-bin:x:2:2:bin:/bin:/bin/false
-sys:x:3:3:sys:/dev:/bin/false
-sync:x:4:100:sync:/bin:/bin/sync
-mail:x:8:8:mail:/var/spool/mail:/bin/false
-www-data:x:33:33:www-data:/var/www:/bin/false
-operator:x:37:37:Operator:/var:/bin/false
-nobody:x:65534:65534:nobody:/home:/bin/false
-EOF
-  cat >"$r/etc/group" <<'EOF'
-root:x:0:
-daemon:x:1:
-bin:x:2:
-sys:x:3:
-adm:x:4:
-tty:x:5:
-disk:x:6:
-lp:x:7:
-mail:x:8:
-kmem:x:9:
-wheel:x:10:root
-floppy:x:11:
-news:x:13:
-uucp:x:14:
-www-data:x:33:
-operator:x:37:
-users:x:100:
-nogroup:x:65533:
-nobody:x:65534:
-EOF
+  cp "$repo/testdata/busybox/etc/passwd" "$repo/testdata/busybox/etc/group" "$r/etc/"
   # Debian's busybox lacks the official image's adduser and addgroup,
   # which the suite's ownership tests call; these do what those calls ask
   # (adduser -D [-u UID] [-G GROUP] NAME, addgroup [-g GID] NAME).
