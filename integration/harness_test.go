@@ -215,7 +215,11 @@ func busyboxRootfs(rootfs, bb string, applets []string) error {
 	// The official busybox image's users and groups, which the suite and
 	// scripts/buildkit-suite.sh both give their busybox bases.
 	for _, f := range []string{"passwd", "group"} {
-		if err := copyFile(filepath.Join("..", "testdata", "busybox", "etc", f), filepath.Join(rootfs, "etc", f)); err != nil {
+		dt, err := os.ReadFile(filepath.Join("..", "testdata", "busybox", "etc", f))
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(filepath.Join(rootfs, "etc", f), dt, 0644); err != nil {
 			return err
 		}
 	}
