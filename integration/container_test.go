@@ -129,7 +129,7 @@ func TestRunOptions(t *testing.T) {
 		{[]string{"run", "--rm", "busybox", "sh", "-c", "exit 7"}, 7, ""},
 		{[]string{"run", "--rm", "busybox", "/no/such/cmd"}, 127, "no such file"},
 		{[]string{"run", "--rm", "busybox", "/etc/passwd"}, 126, "permission denied"},
-		{[]string{"run", "--rm", "nosuchimage"}, 125, "No such image: nosuchimage"},
+		{[]string{"run", "--rm", "nosuchimage"}, 125, "Unable to find image 'nosuchimage:latest' locally"},
 		{[]string{"run", "--rm", "-v", "relative:/x", "busybox", "true"}, 125, "-v"},
 	} {
 		r := e.run(tc.args...)
@@ -498,5 +498,54 @@ func TestForceRemoveRunning(t *testing.T) {
 	}
 	if out := e.must("ps", "-a", "-q").stdout; out != "" {
 		t.Errorf("containers left: %q", out)
+	}
+}
+
+// TestRunPulls: run pulls an image the store lacks, as docker run does
+// (--pull missing, the default), with docker's "Unable to find image"
+// line and pull's progress on stderr; --pull always pulls whatever the
+// store holds; --pull never and an image no registry has fail with exit
+// 125 and leave the store and the containers as they were.
+func TestRunPulls(t *testing.T) {
+	e := newEnv(t)
+	r := e.run("run", "--rm", "busybox", "echo", "hi")
+	if r.code != 0 || r.stdout != "hi\n" || !strings.Contains(r.stderr, "Unable to find image 'busybox:latest' locally\n") ||
+		!strings.Contains(r.stderr, "latest: Pulling from library/busybox") ||
+		!strings.Contains(r.stderr, "Status: Downloaded newer image for busybox:latest") {
+		t.Fatalf("run of a missing image: %s", r)
+	}
+	e.must("image", "inspect", "busybox")
+	if r := e.must("run", "--rm", "busybox", "true"); r.stderr != "" {
+		t.Fatalf("run of a stored image pulled it again: %q", r.stderr)
+	}
+	if r := e.must("run", "--rm", "--pull", "always", "busybox", "true"); !strings.Contains(r.stderr, "Status: Image is up to date for busybox:latest") ||
+		strings.Contains(r.stderr, "Unable to find") {
+		t.Fatalf("--pull always: %q", r.stderr)
+	}
+	if r := e.must("run", "--rm", "--pull", "always", "-q", "busybox", "true"); r.stderr != "" {
+		t.Fatalf("--pull always -q printed %q", r.stderr)
+	}
+
+	empty := newEnv(t)
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"run", "--rm", "--pull", "never", "busybox", "true"}, "No such image: busybox"},
+		{[]string{"run", "--rm", "nosuch/thing", "true"}, "Unable to find image 'nosuch/thing:latest' locally"},
+		{[]string{"run", "--pull", "sometimes", "busybox", "true"}, `invalid pull option: 'sometimes': must be one of "always", "missing" or "never"`},
+		{[]string{"run", "--rm", "Busy", "true"}, "invalid reference format"},
+	} {
+		before := empty.storeState()
+		r := empty.run(tc.args...)
+		if r.code != 125 || !strings.Contains(r.stderr, tc.want) {
+			t.Errorf("%v: exit %d, stderr %q; want 125 and %q", tc.args, r.code, r.stderr, tc.want)
+		}
+		if after := empty.storeState(); after != before {
+			t.Errorf("%v changed the store:\n%s\n%s", tc.args, before, after)
+		}
+		if out := empty.must("ps", "-a", "-q").stdout; out != "" {
+			t.Errorf("%v left a container: %q", tc.args, out)
+		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"os"
 
 	"github.com/builder-dev/builder/container"
+	"github.com/builder-dev/builder/registry"
 	"github.com/urfave/cli/v2"
 )
 
@@ -29,6 +30,8 @@ func runCommand() *cli.Command {
 			&cli.BoolFlag{Name: "read-only", Usage: "mount the container's root filesystem as read only"},
 			&cli.BoolFlag{Name: "detach", Aliases: []string{"d"}, Usage: "run the container in the background and print its ID"},
 			&cli.StringFlag{Name: "platform", Usage: "run this platform's image of a multi-platform image (os/arch[/variant]), under emulation if foreign"},
+			&cli.StringFlag{Name: "pull", Value: string(registry.PullMissing), Usage: `pull the image before running: "always", "missing" (when the store lacks it) or "never"`},
+			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "suppress the pull output"},
 			// -h is --hostname here, as in docker run; help is --help only.
 			&cli.BoolFlag{Name: "help", Usage: "show help"},
 		},
@@ -37,8 +40,17 @@ func runCommand() *cli.Command {
 			if c.NArg() < 1 {
 				return &exitError{code: container.ExitBuilderError, err: usageError(c, "requires at least 1 argument")}
 			}
+			policy, err := registry.ParsePullPolicy(c.String("pull"))
+			if err != nil {
+				return &exitError{code: container.ExitBuilderError, err: err}
+			}
 			m, err := openContainers(c)
 			if err != nil {
+				return &exitError{code: container.ExitBuilderError, err: err}
+			}
+			// As docker run: an image the store lacks is pulled first, with
+			// pull's progress on stderr.
+			if err := pullForRun(c, m, c.Args().First(), policy); err != nil {
 				return &exitError{code: container.ExitBuilderError, err: err}
 			}
 			opts := container.RunOptions{
@@ -73,4 +85,17 @@ func runCommand() *cli.Command {
 			return containerExit(code, err)
 		},
 	}
+}
+
+// pullForRun pulls image for a container as policy says (registry.Ensure).
+func pullForRun(c *cli.Context, m container.Manager, image string, policy registry.PullPolicy) error {
+	if policy == registry.PullNever {
+		return nil
+	}
+	reg, err := registryClient(c, m.Root)
+	if err != nil {
+		return err
+	}
+	return reg.Ensure(c.Context, m.Store, image, policy,
+		registry.PullOptions{Platform: c.String("platform"), Quiet: c.Bool("quiet")}, os.Stderr)
 }
