@@ -33,8 +33,10 @@ func ParsePullPolicy(s string) (PullPolicy, error) {
 // PullMissing it pulls only when st has no image by that name, first
 // saying "Unable to find image 'NAME:TAG' locally"; with PullAlways it
 // pulls whatever st holds; with PullNever it does nothing and the caller
-// reports the missing image. Pull's progress goes to w, none with o.Quiet.
-func (c *Client) Ensure(ctx context.Context, st *store.Store, ref string, policy PullPolicy, o PullOptions, w io.Writer) error {
+// reports the missing image. client is called only when there is a pull to
+// make, so that running a stored image reads no registry configuration.
+// Pull's progress goes to w, none with o.Quiet.
+func Ensure(ctx context.Context, st *store.Store, ref string, policy PullPolicy, client func() (*Client, error), o PullOptions, w io.Writer) error {
 	if policy == PullNever {
 		return nil
 	}
@@ -54,6 +56,10 @@ func (c *Client) Ensure(ctx context.Context, st *store.Store, ref string, policy
 	named = reference.TagNameOnly(named)
 	if policy == PullMissing {
 		fmt.Fprintf(w, "Unable to find image '%s' locally\n", reference.FamiliarString(named))
+	}
+	c, err := client()
+	if err != nil {
+		return err
 	}
 	if o.Quiet {
 		// docker run -q: no pull output at all (pull -q would print

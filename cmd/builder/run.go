@@ -89,13 +89,7 @@ func runCommand() *cli.Command {
 
 // pullForRun pulls image for a container as policy says (registry.Ensure).
 func pullForRun(c *cli.Context, m container.Manager, image string, policy registry.PullPolicy) error {
-	if policy == registry.PullNever {
-		return nil
-	}
-	reg, err := registryClient(c, m.Root)
-	if err != nil {
-		return err
-	}
-	return reg.Ensure(c.Context, m.Store, image, policy,
+	client := func() (*registry.Client, error) { return registryClient(c, m.Root) }
+	return registry.Ensure(c.Context, m.Store, image, policy, client,
 		registry.PullOptions{Platform: c.String("platform"), Quiet: c.Bool("quiet")}, os.Stderr)
 }
