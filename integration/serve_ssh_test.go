@@ -83,23 +83,9 @@ UsePAM no
 
 	client := newEnv(t)
 	hello := helloContext(t)
-	ssh := func(args ...string) result {
-		cmd := client.cmd(t.Context(), append([]string{"--addr", addr}, args...)...)
-		cmd.Env = append(cmd.Env, "PATH="+localBin+":"+os.Getenv("PATH"))
-		r := result{args: args}
-		var stdout, stderr strings.Builder
-		cmd.Stdout, cmd.Stderr = &stdout, &stderr
-		err := cmd.Run()
-		r.stdout, r.stderr = stdout.String(), stderr.String()
-		if err != nil {
-			r.code = 1
-			if ee, ok := err.(*exec.ExitError); ok {
-				r.code = ee.ExitCode()
-			}
-		}
-		return r
-	}
-	if r := ssh("build", "-t", "via-ssh", hello); r.code != 0 {
+	// builder's commands from here on find the wrapper as "ssh".
+	t.Setenv("PATH", localBin+string(os.PathListSeparator)+os.Getenv("PATH"))
+	if r := client.run("--addr", addr, "build", "-t", "via-ssh", hello); r.code != 0 {
 		t.Fatalf("build over ssh://: %s\nsshd: %s", r, dlog.String())
 	}
 	if !strings.Contains(dlog.String(), "Accepted publickey for root") {
@@ -111,10 +97,8 @@ UsePAM no
 	// A host that is not there: one error naming it, nothing stored.
 	before := client.storeState()
 	bad := fmt.Sprintf("ssh://root@127.0.0.1:%d%s", port, filepath.Join(dir, "nobody.sock"))
-	cmd := client.cmd(t.Context(), "--addr", bad, "build", "-t", "nowhere", hello)
-	cmd.Env = append(cmd.Env, "PATH="+localBin+":"+os.Getenv("PATH"))
-	if out, err := cmd.CombinedOutput(); err == nil || !strings.Contains(string(out), "nobody.sock") {
-		t.Fatalf("build over ssh:// to a socket nobody serves: %v\n%s", err, out)
+	if r := client.run("--addr", bad, "build", "-t", "nowhere", hello); r.code == 0 || !strings.Contains(r.stdout+r.stderr, "nobody.sock") {
+		t.Fatalf("build over ssh:// to a socket nobody serves: %s", r)
 	}
 	if after := client.storeState(); after != before {
 		t.Fatalf("a failed build changed the store:\n%s\n%s", before, after)
