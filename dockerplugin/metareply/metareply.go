@@ -4,9 +4,8 @@
 //
 // The docker CLI asks every plugin for its metadata before each run of it
 // (`docker bld build` starts builder twice), and builder's ~380 packages
-// spend ~25 ms in their init functions. This package imports only the
-// os, encoding/json, docker/cli's metadata definitions and builder's
-// version. Go's linker runs, at each step, the lexically first package
+// spend ~25 ms in their init functions. This package imports only os,
+// encoding/json, docker/cli's metadata definitions and builder's version. Go's linker runs, at each step, the lexically first package
 // whose imports are initialised, so every import that sorts after
 // "github.com" (path/filepath, strings) lets the github.com packages that
 // are ready by then run first: with those two, 182 packages ran before
