@@ -233,12 +233,15 @@ func Serve(ctx context.Context, o ServeOptions) error {
 	// The addresses are taken before the solver starts, so one in use
 	// fails at once.
 	var listeners []net.Listener
+	closeAll := func() {
+		for _, l := range listeners {
+			l.Close()
+		}
+	}
 	for _, sp := range specs {
 		l, err := sp.listen(cfg)
 		if err != nil {
-			for _, l := range listeners {
-				l.Close()
-			}
+			closeAll()
 			lock.Unlock()
 			return err
 		}
@@ -246,9 +249,7 @@ func Serve(ctx context.Context, o ServeOptions) error {
 	}
 	ow, err := own(ctx, o.Options, lock)
 	if err != nil {
-		for _, l := range listeners {
-			l.Close()
-		}
+		closeAll()
 		return err
 	}
 	// Whoever reaches the socket runs builds as this user.
@@ -286,9 +287,7 @@ func Serve(ctx context.Context, o ServeOptions) error {
 		e.srv.Stop()
 		<-stopped
 	}
-	for _, l := range listeners {
-		l.Close()
-	}
+	closeAll()
 	if err := ow.shutdown(ctx, o.Log); err != nil && serveErr == nil {
 		serveErr = err
 	}
