@@ -1,0 +1,327 @@
+// Package rootless lets an unprivileged account run builder as root runs it.
+// The command runs again in a user namespace in which the account is root
+// and its /etc/subuid and /etc/subgid ranges are mapped after it (through
+// the setuid newuidmap and newgidmap of Debian's uidmap), with a mount
+// namespace of its own, as buildah and podman run: the files of an image
+// keep their owners (0, 1234, 65534 inside, subordinate IDs on the host),
+// and overlay mounts work.
+//
+// The namespace is made by go.podman.io/storage/pkg/unshare, buildah's and
+// podman's own: its C constructor unshares the user namespace in the child
+// before the Go runtime starts threads (a multi-threaded process cannot),
+// so the child keeps its capabilities without a second exec.
+package rootless
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"os/signal"
+	"os/user"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"github.com/builder-dev/builder/internal/atomicfile"
+	"github.com/gofrs/flock"
+	mobyuser "github.com/moby/sys/user"
+	"github.com/opencontainers/runtime-spec/specs-go"
+	"go.podman.io/storage/pkg/reexec"
+	"go.podman.io/storage/pkg/unshare"
+)
+
+// hostUIDEnv carries the account's UID into the namespace; unshare sets it
+// (podman and buildah read the same variable).
+const (
+	hostUIDEnv = "_CONTAINERS_ROOTLESS_UID"
+	hostGIDEnv = "_CONTAINERS_ROOTLESS_GID"
+)
+
+// executableEnv carries builder's path into the namespace, where a
+// process's /proc/self/exe may name no file: unshare's child runs itself
+// again from a read-only bind of its binary (against overwriting through
+// /proc/self/exe), unmounted at once.
+const executableEnv = "_BUILDER_EXECUTABLE"
+
+// Executable is the path of builder's binary, as os.Executable outside a
+// namespace: what builder runs again (a container's monitor) and what it
+// finds beside itself (runc).
+func Executable() (string, error) {
+	if p := os.Getenv(executableEnv); p != "" && Inside() {
+		return p, nil
+	}
+	return os.Executable()
+}
+
+// Inside reports whether this process is builder run again by Run: root in
+// the account's user namespace.
+func Inside() bool {
+	return os.Geteuid() == 0 && os.Getenv(hostUIDEnv) != "" && HostUID() != 0
+}
+
+// HostUID is the account's UID on the host: the process's own outside a
+// namespace.
+func HostUID() int {
+	if s := os.Getenv(hostUIDEnv); s != "" && os.Geteuid() == 0 {
+		if uid, err := strconv.Atoi(s); err == nil {
+			return uid
+		}
+	}
+	return os.Geteuid()
+}
+
+// Files that decide whether an account may have a namespace; a test points
+// them elsewhere.
+type Files struct {
+	MaxUserNamespaces string // /proc/sys/user/max_user_namespaces
+	SubUID, SubGID    string // /etc/subuid, /etc/subgid
+}
+
+// HostFiles are the host's.
+func HostFiles() Files {
+	return Files{
+		MaxUserNamespaces: "/proc/sys/user/max_user_namespaces",
+		SubUID:            "/etc/subuid",
+		SubGID:            "/etc/subgid",
+	}
+}
+
+// Mappings are the ID maps of the account's namespace: the account as 0,
+// then its subordinate ranges from 1 on.
+type Mappings struct {
+	UIDs, GIDs []specs.LinuxIDMapping
+}
+
+// Check says what keeps the account (uid, gid, name) from having a user
+// namespace, as an error that names the fix, or returns its mappings.
+func (f Files) Check(uid, gid int, name string) (Mappings, error) {
+	if dt, err := os.ReadFile(f.MaxUserNamespaces); err == nil && strings.TrimSpace(string(dt)) == "0" {
+		return Mappings{}, fmt.Errorf("user namespaces are disabled (%s is 0), and builder needs one to run without root: as root, run `sysctl -w user.max_user_namespaces=15000`", f.MaxUserNamespaces)
+	}
+	for _, tool := range []string{"newuidmap", "newgidmap"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			return Mappings{}, fmt.Errorf("%s not found, and builder needs it to run without root: install Debian's uidmap package (`apt-get install uidmap`)", tool)
+		}
+	}
+	uids, err := subIDs(f.SubUID, uid, name)
+	if err != nil {
+		return Mappings{}, err
+	}
+	gids, err := subIDs(f.SubGID, uid, name)
+	if err != nil {
+		return Mappings{}, err
+	}
+	if len(uids) == 0 || len(gids) == 0 {
+		file := f.SubUID
+		if len(uids) > 0 {
+			file = f.SubGID
+		}
+		return Mappings{}, fmt.Errorf("%s has no subordinate IDs for %s, and builder needs a range of them to run without root: as root, run `usermod --add-subuids 100000-165535 --add-subgids 100000-165535 %s` (a range no other account's overlaps)", file, name, name)
+	}
+	return Mappings{UIDs: mapping(uid, uids), GIDs: mapping(gid, gids)}, nil
+}
+
+// subIDs are the ranges file gives the account, by name or by UID as
+// shadow's tools read it; a missing file gives none.
+func subIDs(file string, uid int, name string) ([]mobyuser.SubID, error) {
+	ids, err := mobyuser.ParseSubIDFileFilter(file, func(s mobyuser.SubID) bool {
+		return s.Name == name || s.Name == strconv.Itoa(uid)
+	})
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", file, err)
+	}
+	return ids, nil
+}
+
+func mapping(id int, ranges []mobyuser.SubID) []specs.LinuxIDMapping {
+	m := []specs.LinuxIDMapping{{ContainerID: 0, HostID: uint32(id), Size: 1}}
+	next := uint32(1)
+	for _, r := range ranges {
+		m = append(m, specs.LinuxIDMapping{ContainerID: next, HostID: uint32(r.SubID), Size: uint32(r.Count)})
+		next += uint32(r.Count)
+	}
+	return m
+}
+
+// HolderCommand is the hidden verb of the process that keeps an account's
+// namespace (Hold).
+const HolderCommand = "__rootless-namespace"
+
+// Exec replaces this process with argv (this program's own arguments) run
+// as root of the account's user namespace, which has its mount namespace:
+// util-linux's nsenter joins them and runs builder again, so the command
+// keeps this process's PID, stdio and signals, and its exit status is this
+// process's. It returns only on error.
+//
+// The namespace is one per account and outlives the command, held by a
+// process of its own (started here when there is none), as podman's pause
+// process holds podman's: a container that `run -d` leaves running lives
+// in it, and `exec`, `stop` or `commit` must reach it from there (a
+// sibling namespace may neither signal nor enter it), as its overlay
+// mounts must be seen.
+//
+// runtimeDir is the account's runtime directory when the session has none
+// ($XDG_RUNTIME_DIR, which a login through su or a CI runner lacks): the
+// holder's PID file, and runc's state (root in the namespace, but not of
+// the host's /run/runc), are kept there, as for rootless BuildKit.
+func Exec(argv []string, runtimeDir string) error {
+	u, err := user.Current()
+	if err != nil {
+		return fmt.Errorf("find the current account: %w", err)
+	}
+	m, err := HostFiles().Check(os.Geteuid(), os.Getegid(), u.Username)
+	if err != nil {
+		return err
+	}
+	nsenter, err := exec.LookPath("nsenter")
+	if err != nil {
+		return fmt.Errorf("nsenter not found, and builder needs it to run without root: install Debian's util-linux package")
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return fmt.Errorf("find builder's executable: %w", err)
+	}
+	env := append(os.Environ(), executableEnv+"="+exe,
+		hostUIDEnv+"="+strconv.Itoa(os.Geteuid()), hostGIDEnv+"="+strconv.Itoa(os.Getegid()))
+	if d := os.Getenv("XDG_RUNTIME_DIR"); d != "" {
+		runtimeDir = filepath.Join(d, "builder")
+	} else {
+		env = append(env, "XDG_RUNTIME_DIR="+runtimeDir)
+	}
+	if err := os.MkdirAll(runtimeDir, 0700); err != nil {
+		return fmt.Errorf("create runtime directory: %w", err)
+	}
+	pid, err := holder(runtimeDir, exe, env, m)
+	if err != nil {
+		return err
+	}
+	args := append([]string{"nsenter", "--target", strconv.Itoa(pid), "--user", "--mount", "--preserve-credentials", "--", exe}, argv[1:]...)
+	if err := syscall.Exec(nsenter, args, env); err != nil {
+		return fmt.Errorf("run %s: %w", nsenter, err)
+	}
+	return nil
+}
+
+// holder returns the PID of the account's namespace holder, starting one
+// if none runs; the lock keeps two commands from starting two.
+func holder(dir, exe string, env []string, m Mappings) (int, error) {
+	lock := flock.New(filepath.Join(dir, "namespace.lock"))
+	if err := lock.Lock(); err != nil {
+		return 0, fmt.Errorf("lock %s: %w", lock.Path(), err)
+	}
+	defer lock.Unlock()
+	pidFile := filepath.Join(dir, "namespace.pid")
+	if dt, err := os.ReadFile(pidFile); err == nil {
+		if pid, err := strconv.Atoi(strings.TrimSpace(string(dt))); err == nil && holds(pid) {
+			return pid, nil
+		}
+	}
+	// unshare's commands come from its reexec package, which insists that
+	// main has called Init; builder registers no reexec handlers, so Init
+	// only records that it ran.
+	reexec.Init()
+	cmd := unshare.Command(exe, HolderCommand)
+	cmd.Env = env
+	cmd.Dir = "/"
+	cmd.Setsid = true // no terminal's signals reach it
+	cmd.UnshareFlags = syscall.CLONE_NEWUSER | syscall.CLONE_NEWNS
+	cmd.UseNewuidmap, cmd.UidMappings = true, m.UIDs
+	cmd.UseNewgidmap, cmd.GidMappings = true, m.GIDs
+	cmd.GidMappingsEnableSetgroups = true
+	cmd.Hook = func(pid int) error {
+		// unshare falls back to mapping the account alone when newuidmap
+		// fails, with a warning only: the files of any image with other
+		// owners would then fail to unpack, so refuse here instead.
+		return fullyMapped(pid, len(m.UIDs))
+	}
+	if err := cmd.Start(); err != nil {
+		return 0, fmt.Errorf("create a user namespace: %w", err)
+	}
+	pid := cmd.Process.Pid
+	cmd.Process.Release()
+	if err := atomicfile.WriteFile(pidFile, []byte(strconv.Itoa(pid)+"\n"), 0600); err != nil {
+		syscall.Kill(pid, syscall.SIGKILL)
+		return 0, fmt.Errorf("record the namespace's holder: %w", err)
+	}
+	return pid, nil
+}
+
+// holds reports whether pid is this account's namespace holder, not a
+// process that took its PID after it died.
+func holds(pid int) bool {
+	cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+	if err != nil || !strings.Contains(string(cmdline), HolderCommand) {
+		return false
+	}
+	fi, err := os.Stat(fmt.Sprintf("/proc/%d", pid))
+	return err == nil && owner(fi) == os.Geteuid()
+}
+
+// Hold is the namespace holder's life: nothing, until it is killed. It
+// ignores the signals of a closing terminal or session.
+func Hold() {
+	signal.Ignore(syscall.SIGHUP, syscall.SIGINT, syscall.SIGPIPE)
+	select {}
+}
+
+func fullyMapped(pid, want int) error {
+	dt, err := os.ReadFile(fmt.Sprintf("/proc/%d/uid_map", pid))
+	if err != nil {
+		return fmt.Errorf("read the namespace's uid_map: %w", err)
+	}
+	if got := len(strings.Split(strings.TrimSpace(string(dt)), "\n")); got < want {
+		return fmt.Errorf("newuidmap did not map the subordinate IDs of /etc/subuid (uid_map: %q): check that /usr/bin/newuidmap is setuid root and the ranges are the account's", strings.TrimSpace(string(dt)))
+	}
+	return nil
+}
+
+// CheckOwner refuses a state root that belongs to another account: its
+// files would end up owned by two accounts, and neither could manage them
+// all. A root this account cannot reach is named by the owner of the
+// nearest directory above it that it can (another's home, typically).
+// Inside the namespace the process that made it has checked already.
+func CheckOwner(root string) error {
+	if Inside() {
+		return nil
+	}
+	fi, err := os.Stat(root)
+	if errors.Is(err, fs.ErrPermission) {
+		for p := filepath.Dir(root); fi == nil; p = filepath.Dir(p) {
+			fi, _ = os.Stat(p)
+			if p == filepath.Dir(p) {
+				break
+			}
+		}
+		if fi == nil || owner(fi) == os.Geteuid() {
+			return fmt.Errorf("state root %s: %w", root, err)
+		}
+	} else if err != nil {
+		return nil // made later, by this account
+	}
+	uid := owner(fi)
+	if uid == os.Geteuid() {
+		return nil
+	}
+	name := "uid " + strconv.Itoa(uid)
+	if u, err := user.LookupId(strconv.Itoa(uid)); err == nil {
+		name = u.Username + " (uid " + strconv.Itoa(uid) + ")"
+	}
+	me := strconv.Itoa(os.Geteuid())
+	if u, err := user.Current(); err == nil {
+		me = u.Username
+	}
+	return fmt.Errorf("state root %s belongs to %s, not to %s: each account needs a root of its own (--root or BUILDER_ROOT)", root, name, me)
+}
+
+func owner(fi fs.FileInfo) int {
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+		return int(st.Uid)
+	}
+	return -1
+}
