@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/builder-dev/builder/internal/runtime"
+	"github.com/builder-dev/builder/rootless"
 	"github.com/moby/moby/api/pkg/stdcopy"
 )
 
@@ -21,7 +22,7 @@ const MonitorCommand = "__container-monitor"
 // it outlives this builder; the container's output goes to its log, and
 // what the monitor itself says to monitor.log.
 func spawnMonitor(p Paths, c *Container, rt runtime.Runtime) error {
-	exe, err := os.Executable()
+	exe, err := rootless.Executable()
 	if err != nil {
 		return err
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/builder-dev/builder/container"
 	"github.com/builder-dev/builder/internal/runtime"
 	"github.com/builder-dev/builder/registry"
+	"github.com/builder-dev/builder/rootless"
 	"github.com/builder-dev/builder/solver"
 	"github.com/builder-dev/builder/store"
 	"github.com/urfave/cli/v2"
@@ -20,7 +21,7 @@ func rootDir(c *cli.Context) (string, error) {
 	root := c.String("root")
 	if root == "" {
 		root = "/var/lib/builder"
-		if os.Geteuid() != 0 {
+		if rootless.HostUID() != 0 {
 			data := os.Getenv("XDG_DATA_HOME")
 			if data == "" {
 				home, err := os.UserHomeDir()

@@ -8,11 +8,13 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 
 	"github.com/builder-dev/builder/dockerplugin"
 	"github.com/builder-dev/builder/dockerplugin/metareply"
 	"github.com/builder-dev/builder/internal/scratch"
+	"github.com/builder-dev/builder/rootless"
 	"github.com/builder-dev/builder/solver"
 	"github.com/builder-dev/builder/version"
 	"github.com/docker/cli/cli-plugins/socket"
@@ -28,6 +30,9 @@ func main() {
 			os.Exit(reportError(err))
 		}
 		return
+	}
+	if len(os.Args) == 2 && os.Args[1] == rootless.HolderCommand {
+		rootless.Hold()
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	if invocation == dockerplugin.Command {
@@ -106,9 +111,20 @@ func newApp() *cli.App {
 					return err
 				}
 			}
+			root, err := rootDir(c)
+			if err == nil {
+				if err := rootless.CheckOwner(root); err != nil {
+					return err
+				}
+			}
+			if c.NArg() > 0 && os.Geteuid() != 0 && err == nil {
+				// An unprivileged account: the command runs again, in this
+				// process, as root of the account's user namespace.
+				return rootless.Exec(os.Args, filepath.Join(root, "run"))
+			}
 			// Without a writable root there is nothing to mount either; the
 			// command itself reports the root's problem.
-			if root, err := rootDir(c); err == nil && os.MkdirAll(root, 0700) == nil {
+			if err == nil && os.MkdirAll(root, 0700) == nil {
 				if tmp, err = scratch.Claim(root); err != nil {
 					logrus.Debugf("scratch directory: %v", err)
 				}

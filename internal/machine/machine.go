@@ -5,13 +5,17 @@ package machine
 import (
 	"os"
 	"path/filepath"
+
+	"github.com/builder-dev/builder/rootless"
 )
 
 // CacheDir is a per-machine directory the user owns: /run/builder for
 // root, $XDG_RUNTIME_DIR/builder otherwise ("" disables these caches).
-// /run is cleared at boot, as such facts may change then.
+// /run is cleared at boot, as such facts may change then. An account run
+// in its user namespace (rootless) is root there but not the owner of
+// /run/builder.
 func CacheDir() string {
-	if os.Geteuid() == 0 {
+	if rootless.HostUID() == 0 {
 		return "/run/builder"
 	}
 	if d := os.Getenv("XDG_RUNTIME_DIR"); d != "" {
