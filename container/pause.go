@@ -11,6 +11,7 @@ import (
 
 	"github.com/builder-dev/builder/internal/runtime"
 	"github.com/gofrs/flock"
+	"github.com/moby/sys/userns"
 )
 
 // Pause freezes running containers, as docker pause does.
@@ -79,6 +80,11 @@ func (p Paths) pauseForCommit(ctx context.Context, rt runtime.Runtime, c *Contai
 	if err := rt.Pause(ctx, c.ID); err != nil {
 		os.Remove(p.commitLock(c.ID))
 		l.Unlock()
+		if userns.RunningInUserNS() {
+			// Without root, containers get no cgroup (rootless runc on a
+			// host without delegated cgroup v2), so there is no freezer.
+			return nil, fmt.Errorf("%w: a container run without root cannot be paused here; commit it with --pause=false, or stop it first", err)
+		}
 		return nil, err
 	}
 	return func() {

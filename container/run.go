@@ -25,8 +25,10 @@ import (
 	"github.com/containerd/containerd/v2/core/containers"
 	"github.com/containerd/containerd/v2/pkg/namespaces"
 	"github.com/containerd/containerd/v2/pkg/oci"
+	"github.com/moby/buildkit/util/rootless/specconv"
 	"github.com/moby/moby/api/pkg/stdcopy"
 	"github.com/moby/profiles/seccomp"
+	"github.com/moby/sys/userns"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
@@ -357,6 +359,14 @@ func newSpec(ctx context.Context, c *Container, rootfs string, o RunOptions) (*s
 	// docker's default seccomp profile, adjusted to the spec's capabilities.
 	if spec.Linux.Seccomp, err = seccomp.GetDefaultProfile(spec); err != nil {
 		return nil, fmt.Errorf("seccomp profile: %w", err)
+	}
+	if userns.RunningInUserNS() {
+		// builder run by an unprivileged account: no cgroup of the host's
+		// may be written, and /sys cannot be mounted in the host's network
+		// namespace; the same conversion as the build steps' (BuildKit's).
+		if _, err := specconv.ToRootless(spec); err != nil {
+			return nil, fmt.Errorf("container config: %w", err)
+		}
 	}
 	return spec, nil
 }

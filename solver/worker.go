@@ -34,6 +34,7 @@ import (
 	"github.com/moby/buildkit/worker/base"
 	wlabel "github.com/moby/buildkit/worker/label"
 	"github.com/moby/buildkit/worker/runc"
+	"github.com/moby/sys/userns"
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 	bolt "go.etcd.io/bbolt"
 	"tags.cncf.io/container-device-interface/pkg/cdi"
@@ -71,9 +72,13 @@ func newWorkerOpt(root string, sn runc.SnapshotterFactory, runcPath string, cdiM
 		Root:              filepath.Join(root, "executor"),
 		CommandCandidates: []string{runcPath},
 		ProcessMode:       oci.ProcessSandbox,
-		ResourceMonitor:   rm,
-		ProxyProvider:     proxy,
-		CDIManager:        cdiManager,
+		// In a user namespace (builder run by an unprivileged account, or
+		// in a rootless container) runc gets BuildKit's rootless spec: no
+		// cgroup settings it may not write, /sys bound rather than mounted.
+		Rootless:        userns.RunningInUserNS(),
+		ResourceMonitor: rm,
+		ProxyProvider:   proxy,
+		CDIManager:      cdiManager,
 	}, np)
 	if err != nil {
 		return opt, err
