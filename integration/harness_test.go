@@ -51,6 +51,10 @@ func setup(m *testing.M) (int, error) {
 		return 0, err
 	}
 	defer os.RemoveAll(dir)
+	// The accounts the rootless tests create run the binaries in bin.
+	if err := os.Chmod(dir, 0711); err != nil {
+		return 0, err
+	}
 	s.dir = dir
 	_, here, _, _ := runtime.Caller(0)
 	repo := filepath.Dir(filepath.Dir(here))
@@ -252,6 +256,10 @@ func buildBase(dir, df string, names []string, args ...string) error {
 type env struct {
 	t    *testing.T
 	root string
+	// as, when set, is the unprivileged account the commands run as, with
+	// its default root (no --root); pathEnv replaces its PATH.
+	as      *account
+	pathEnv string
 }
 
 func newEnv(t *testing.T) *env {
@@ -279,6 +287,13 @@ func (r result) String() string {
 }
 
 func (e *env) cmd(ctx context.Context, args ...string) *exec.Cmd {
+	if e.as != nil {
+		cmd := e.as.login(exec.CommandContext(ctx, s.builder, args...))
+		if e.pathEnv != "" {
+			cmd.Env = append(cmd.Env, "PATH="+e.pathEnv)
+		}
+		return cmd
+	}
 	cmd := exec.CommandContext(ctx, s.builder, append([]string{"--root", e.root}, args...)...)
 	cmd.Env = append(os.Environ(), "BUILDKIT_PROGRESS=plain", "HOME="+filepath.Dir(e.root))
 	return cmd

@@ -1,0 +1,323 @@
+package integration
+
+import (
+	"archive/tar"
+	"bytes"
+	"compress/gzip"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+)
+
+// account is an unprivileged login the test creates, with the subordinate
+// ID ranges useradd gives a new account, and removes at the end.
+type account struct {
+	name     string
+	uid, gid int
+	home     string
+}
+
+func newAccount(t *testing.T, name string) *account {
+	t.Helper()
+	removeAccount(name) // left by an interrupted run
+	if out, err := exec.Command("useradd", "--create-home", "--shell", "/bin/sh", name).CombinedOutput(); err != nil {
+		t.Fatalf("useradd %s: %v\n%s", name, err, out)
+	}
+	t.Cleanup(func() { removeAccount(name) })
+	u, err := user.Lookup(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := &account{name: name, home: u.HomeDir}
+	a.uid, _ = strconv.Atoi(u.Uid)
+	a.gid, _ = strconv.Atoi(u.Gid)
+	// Debian's useradd allocates ranges (SUB_UID_COUNT in login.defs); a
+	// machine configured otherwise gets one here.
+	if dt, _ := os.ReadFile("/etc/subuid"); !strings.Contains("\n"+string(dt), "\n"+name+":") {
+		t.Fatalf("useradd gave %s no range in /etc/subuid", name)
+	}
+	return a
+}
+
+func removeAccount(name string) {
+	if _, err := user.Lookup(name); err != nil {
+		return
+	}
+	exec.Command("pkill", "-KILL", "-u", name).Run()
+	exec.Command("userdel", "--remove", "--force", name).Run()
+}
+
+// env is builder as the account runs it: its own default root
+// (~/.local/share/builder, no --root), with the suite's registry config,
+// and a login's environment, not root's.
+func (a *account) env(t *testing.T) *env {
+	t.Helper()
+	root := filepath.Join(a.home, ".local", "share", "builder")
+	if err := os.MkdirAll(root, 0700); err != nil {
+		t.Fatal(err)
+	}
+	cfg := fmt.Sprintf("[registry.\"docker.io\"]\n  mirrors = [%q]\n[registry.%q]\n  http = true\n", s.registry, s.registry)
+	if err := os.WriteFile(filepath.Join(root, "config.toml"), []byte(cfg), 0644); err != nil {
+		t.Fatal(err)
+	}
+	a.chown(t, filepath.Join(a.home, ".local"))
+	return &env{t: t, root: root, as: a}
+}
+
+func (a *account) chown(t *testing.T, path string) {
+	t.Helper()
+	if out, err := exec.Command("chown", "-R", fmt.Sprintf("%d:%d", a.uid, a.gid), path).CombinedOutput(); err != nil {
+		t.Fatalf("chown: %v\n%s", err, out)
+	}
+}
+
+// own copies dir into the account's home, as the account's, and returns
+// the copy: test directories are root's and closed to others.
+func (a *account) own(t *testing.T, dir string) string {
+	t.Helper()
+	dst, err := os.MkdirTemp(a.home, "ctx-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command("cp", "-a", dir+"/.", dst).CombinedOutput(); err != nil {
+		t.Fatalf("cp: %v\n%s", err, out)
+	}
+	a.chown(t, dst)
+	return dst
+}
+
+// login makes cmd run as the account, with a login's environment.
+func (a *account) login(cmd *exec.Cmd) *exec.Cmd {
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(a.uid), Gid: uint32(a.gid)}}
+	cmd.Env = []string{"HOME=" + a.home, "USER=" + a.name, "LOGNAME=" + a.name, "PATH=/usr/local/bin:/usr/bin:/bin", "BUILDKIT_PROGRESS=plain"}
+	cmd.Dir = a.home
+	return cmd
+}
+
+// layerOwners reads a docker-archive and returns the owner (uid:gid) of
+// every path in its layers, as the layer tars record them.
+func layerOwners(t *testing.T, archive string) map[string]string {
+	t.Helper()
+	owners := map[string]string{}
+	for name, e := range readTar(t, archive).m {
+		if !strings.HasSuffix(name, ".tar") && !strings.HasPrefix(name, "blobs/") {
+			continue
+		}
+		var r io.Reader = bytes.NewReader(e.data)
+		if zr, err := gzip.NewReader(bytes.NewReader(e.data)); err == nil {
+			r = zr
+		}
+		tr := tar.NewReader(r)
+		for {
+			h, err := tr.Next()
+			if err != nil {
+				break
+			}
+			io.Copy(io.Discard, tr)
+			owners[strings.TrimSuffix(h.Name, "/")] = fmt.Sprintf("%d:%d", h.Uid, h.Gid)
+		}
+	}
+	return owners
+}
+
+// TestRootless is builder run by an unprivileged account created for the
+// test: a user namespace of its own, state in ~/.local/share/builder, and
+// images whose files keep the owners the Dockerfile gives them.
+func TestRootless(t *testing.T) {
+	a := newAccount(t, "bldrl1")
+	e := a.env(t)
+
+	e.must("build", "-t", "hello", a.own(t, helloContext(t)))
+	if got := e.must("run", "--rm", "hello").stdout; got != "hello docker\n" {
+		t.Errorf("run --rm hello printed %q", got)
+	}
+	if fi, err := os.Stat(filepath.Join(e.root, "images", "index.json")); err != nil {
+		t.Fatalf("the default root %s holds no store: %v", e.root, err)
+	} else if st := fi.Sys().(*syscall.Stat_t); int(st.Uid) != a.uid {
+		t.Errorf("the store's index is owned by uid %d, not the account's %d", st.Uid, a.uid)
+	}
+
+	// Owners the image gives: COPY --chown, RUN chown, USER nobody.
+	dir := a.own(t, writeContext(t, map[string]string{
+		"Dockerfile": "FROM busybox\nCOPY --chown=1234:1234 f /owned\nRUN mkdir /nob && chown 65534:65534 /nob && id -u > /rootid\nUSER nobody\nRUN id -u > /tmp/nobodyid\n",
+		"f":          "f\n",
+	}))
+	e.must("build", "-t", "owned", dir)
+	got := e.must("run", "--rm", "owned", "sh", "-c", "cat /rootid /tmp/nobodyid; stat -c '%u:%g %n' /owned /nob /tmp/nobodyid").stdout
+	if want := "0\n65534\n1234:1234 /owned\n65534:65534 /nob\n65534:65534 /tmp/nobodyid\n"; got != want {
+		t.Errorf("in the container:\n%s\nwant:\n%s", got, want)
+	}
+	saved := filepath.Join(a.home, "owned.tar")
+	e.must("save", "-o", saved, "owned")
+	owners := layerOwners(t, saved)
+	for path, want := range map[string]string{"owned": "1234:1234", "nob": "65534:65534", "tmp/nobodyid": "65534:65534", "rootid": "0:0", "bin/busybox": "0:0"} {
+		if owners[path] != want {
+			t.Errorf("saved layer: %s owned by %q, want %s", path, owners[path], want)
+		}
+	}
+	if st, err := os.Stat(saved); err == nil && int(st.Sys().(*syscall.Stat_t).Uid) != a.uid {
+		t.Errorf("save -o wrote a file owned by uid %d", st.Sys().(*syscall.Stat_t).Uid)
+	}
+	e.must("rmi", "owned")
+	e.must("load", "-i", saved)
+	if got := e.must("run", "--rm", "owned", "stat", "-c", "%u", "/owned").stdout; got != "1234\n" {
+		t.Errorf("after save and load: /owned owned by %q", got)
+	}
+
+	// push and pull against the suite's registry.
+	ref := s.registry + "/rootless/owned:1"
+	e.must("tag", "owned", ref)
+	e.must("push", ref)
+	e.must("rmi", "owned", ref)
+	e.must("pull", ref)
+	if got := e.must("run", "--rm", ref, "stat", "-c", "%u:%g", "/nob").stdout; got != "65534:65534\n" {
+		t.Errorf("after push and pull: /nob owned by %q", got)
+	}
+
+	// The tutorial's walk: change a container, commit it, run the result.
+	e.must("run", "--name", "web", "busybox", "sh", "-c", "echo hi > /newfile; rm /bin/vi; chown 1234 /newfile")
+	e.must("commit", "-m", "A new image", "--author", "Aomine", "web", "aoct/apache2")
+	if got := e.must("inspect", "--format", "{{.Comment}}|{{.Author}}", "aoct/apache2").stdout; got != "A new image|Aomine\n" {
+		t.Errorf("inspect: %q", got)
+	}
+	if got := e.must("run", "--rm", "aoct/apache2", "sh", "-c", "stat -c '%u %n' /newfile; test ! -e /bin/vi && echo vi-gone").stdout; got != "1234 /newfile\nvi-gone\n" {
+		t.Errorf("committed image: %q", got)
+	}
+	e.must("rm", "web")
+
+	// A detached container, reached by later commands: they all run in the
+	// account's one namespace.
+	e.must("run", "-d", "--name", "bg", "busybox", "sh", "-c", "echo started; echo x > /made; sleep 60")
+	if got := e.must("exec", "bg", "id", "-u").stdout; got != "0\n" {
+		t.Errorf("exec bg id -u = %q", got)
+	}
+	if got := e.must("logs", "bg").stdout; got != "started\n" {
+		t.Errorf("logs bg = %q", got)
+	}
+	// Without root there is no freezer cgroup unless the host delegates
+	// cgroup v2 to the account; where there is none, the error says what
+	// to do instead.
+	if r := e.run("commit", "bg", "snap"); r.code != 0 && !strings.Contains(r.stderr, "--pause=false") {
+		t.Errorf("commit of a running container without a freezer: want --pause=false named, got %s", r)
+	}
+	e.must("commit", "--pause=false", "bg", "snap")
+	if got := e.must("run", "--rm", "snap", "cat", "/made").stdout; got != "x\n" {
+		t.Errorf("commit --pause=false: /made = %q", got)
+	}
+	e.must("stop", "-t", "1", "bg")
+	e.must("rm", "bg")
+
+	// A bind mount of the account's own directory: what the container
+	// writes as its root is the account's on the host.
+	vol := filepath.Join(a.home, "vol")
+	e.must("run", "--rm", "-v", vol+":/vol", "busybox", "sh", "-c", "echo x > /vol/f")
+	if fi, err := os.Stat(filepath.Join(vol, "f")); err != nil {
+		t.Errorf("-v: %v", err)
+	} else if st := fi.Sys().(*syscall.Stat_t); int(st.Uid) != a.uid {
+		t.Errorf("-v: the container's file is owned by uid %d on the host, not the account's %d", st.Uid, a.uid)
+	}
+}
+
+// TestRootlessPython is the python example (a Debian base, apt-get install
+// in a RUN, which drops to apt's own user) built by an unprivileged account.
+func TestRootlessPython(t *testing.T) {
+	debianBase(t)
+	a := newAccount(t, "bldrl2")
+	e := a.env(t)
+	e.must("build", "-t", "pyhello", a.own(t, filepath.Join(repoDir(t), "examples", "python")))
+	if got := e.must("run", "--rm", "pyhello").stdout; !strings.Contains(got, "hello") {
+		t.Errorf("python example printed %q", got)
+	}
+}
+
+// TestRootlessErrors: what keeps an account from running builder is named,
+// with the fix, before anything is written.
+func TestRootlessErrors(t *testing.T) {
+	a := newAccount(t, "bldrl3")
+	e := a.env(t)
+	check := func(what string, r result, want string) {
+		t.Helper()
+		if r.code == 0 || !strings.Contains(r.stderr, want) || strings.Count(strings.TrimSpace(r.stderr), "\n") > 0 {
+			t.Errorf("%s: want one error line containing %q, got %s", what, want, r)
+		}
+		if entries, _ := os.ReadDir(e.root); len(entries) != 1 { // config.toml
+			t.Errorf("%s: the root holds %d entries, want only config.toml", what, len(entries))
+		}
+	}
+
+	e.pathEnv = "/nonexistent"
+	check("no newuidmap", e.run("images"), "install Debian's uidmap package (`apt-get install uidmap`)")
+	e.pathEnv = ""
+
+	dt, err := os.ReadFile("/proc/sys/user/max_user_namespaces")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile("/proc/sys/user/max_user_namespaces", []byte("0\n"), 0644); err != nil {
+		// A VM or container whose /proc/sys is not root's to change; the
+		// message itself is rootless's unit test.
+		t.Logf("SKIP: user namespaces disabled: cannot set max_user_namespaces here: %v", err)
+	} else {
+		r := e.run("images")
+		os.WriteFile("/proc/sys/user/max_user_namespaces", dt, 0644)
+		check("user namespaces disabled", r, "user namespaces are disabled (/proc/sys/user/max_user_namespaces is 0)")
+	}
+
+	sub, _ := os.ReadFile("/etc/subuid")
+	for _, l := range strings.Split(string(sub), "\n") {
+		if f := strings.Split(l, ":"); len(f) == 3 && f[0] == a.name {
+			start, _ := strconv.Atoi(f[1])
+			n, _ := strconv.Atoi(f[2])
+			rng := fmt.Sprintf("%d-%d", start, start+n-1)
+			if out, err := exec.Command("usermod", "--del-subuids", rng, "--del-subgids", rng, a.name).CombinedOutput(); err != nil {
+				t.Fatalf("usermod: %v\n%s", err, out)
+			}
+		}
+	}
+	check("no subordinate IDs", e.run("images"), "/etc/subuid has no subordinate IDs for bldrl3, and builder needs a range of them to run without root: as root, run `usermod --add-subuids 100000-165535 --add-subgids 100000-165535 bldrl3`")
+}
+
+// TestRootlessTwoAccounts: two accounts build at once, each in its own
+// root; neither reaches the other's root, and a root is never shared.
+func TestRootlessTwoAccounts(t *testing.T) {
+	a, b := newAccount(t, "bldrl4"), newAccount(t, "bldrl5")
+	ea, eb := a.env(t), b.env(t)
+	df := "FROM busybox\nRUN echo %s > /who && sleep 1\n"
+	ctxA := a.own(t, writeContext(t, map[string]string{"Dockerfile": fmt.Sprintf(df, "a")}))
+	ctxB := b.own(t, writeContext(t, map[string]string{"Dockerfile": fmt.Sprintf(df, "b")}))
+	var wg sync.WaitGroup
+	var ra, rb result
+	wg.Add(2)
+	go func() { defer wg.Done(); ra = ea.run("build", "-t", "mine", ctxA) }()
+	go func() { defer wg.Done(); rb = eb.run("build", "-t", "mine", ctxB) }()
+	wg.Wait()
+	if ra.code != 0 || rb.code != 0 {
+		t.Fatalf("concurrent builds:\n%s\n%s", ra, rb)
+	}
+	for who, e := range map[string]*env{"a": ea, "b": eb} {
+		if got := e.must("run", "--rm", "mine", "cat", "/who").stdout; got != who+"\n" {
+			t.Errorf("account %s's image holds %q", who, got)
+		}
+	}
+	// The root, and the solver socket in it, are closed to others.
+	if out, err := b.login(exec.Command("ls", ea.root)).CombinedOutput(); err == nil {
+		t.Errorf("%s listed %s's root:\n%s", b.name, a.name, out)
+	}
+	// A root of another account's is refused, by name, for root too.
+	r := eb.run("--root", ea.root, "images")
+	if r.code == 0 || !strings.Contains(r.stderr, "belongs to bldrl4") {
+		t.Errorf("bldrl5 on bldrl4's root: %s", r)
+	}
+	root := &env{t: t, root: ea.root}
+	if r := root.run("images"); r.code == 0 || !strings.Contains(r.stderr, "state root "+ea.root+" belongs to bldrl4") {
+		t.Errorf("root on bldrl4's root: %s", r)
+	}
+}
