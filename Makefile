@@ -94,6 +94,7 @@ bench: all peers
 	bench/ci.sh
 	bench/plugin.sh
 	bench/serve.sh
+	bench/rootless.sh
 
 clean:
 	rm -rf bin
