@@ -145,6 +145,16 @@ func TestRootless(t *testing.T) {
 		t.Errorf("the store's index is owned by uid %d, not the account's %d", st.Uid, a.uid)
 	}
 
+	// As the docker CLI plugin (docker-bld in a plugin directory, which
+	// the CLI runs by its path): the verb after the plugin's name.
+	plugin := filepath.Join(a.home, "docker-bld")
+	if err := os.Symlink(s.builder, plugin); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := a.login(exec.Command(plugin, "bld", "images", "--format", "{{.Repository}}")).CombinedOutput(); err != nil || string(out) != "hello\n" {
+		t.Errorf("docker-bld bld images: %v\n%s", err, out)
+	}
+
 	// Owners the image gives: COPY --chown, RUN chown, USER nobody.
 	dir := a.own(t, writeContext(t, map[string]string{
 		"Dockerfile": "FROM busybox\nCOPY --chown=1234:1234 f /owned\nRUN mkdir /nob && chown 65534:65534 /nob && id -u > /rootid\nUSER nobody\nRUN id -u > /tmp/nobodyid\n",

@@ -201,7 +201,15 @@ func Exec(argv []string, runtimeDir string) error {
 	if err != nil {
 		return err
 	}
-	args := append([]string{"nsenter", "--target", strconv.Itoa(pid), "--user", "--mount", "--preserve-credentials", "--", exe}, argv[1:]...)
+	// The command is run by the name it was given where that is a path:
+	// as the docker CLI plugin, docker-NAME is what says so.
+	prog := exe
+	if strings.Contains(argv[0], "/") {
+		if p, err := filepath.Abs(argv[0]); err == nil {
+			prog = p
+		}
+	}
+	args := append([]string{"nsenter", "--target", strconv.Itoa(pid), "--user", "--mount", "--preserve-credentials", "--", prog}, argv[1:]...)
 	if err := syscall.Exec(nsenter, args, env); err != nil {
 		return fmt.Errorf("run %s: %w", nsenter, err)
 	}
