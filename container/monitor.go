@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/builder-dev/builder/internal/runtime"
-	"github.com/builder-dev/builder/rootless"
 	"github.com/moby/moby/api/pkg/stdcopy"
 )
 
@@ -22,7 +21,7 @@ const MonitorCommand = "__container-monitor"
 // it outlives this builder; the container's output goes to its log, and
 // what the monitor itself says to monitor.log.
 func spawnMonitor(p Paths, c *Container, rt runtime.Runtime) error {
-	exe, err := rootless.Executable()
+	exe, err := os.Executable()
 	if err != nil {
 		return err
 	}

@@ -145,6 +145,16 @@ func TestRootless(t *testing.T) {
 		t.Errorf("the store's index is owned by uid %d, not the account's %d", st.Uid, a.uid)
 	}
 
+	// With the account's namespace holder running, a command joins it
+	// before Go starts (rootless/join.c): no nsenter, no second builder.
+	trace := filepath.Join(a.home, "trace")
+	if out, err := a.login(exec.Command("strace", "-f", "-e", "trace=execve", "-o", trace, s.builder, "images")).CombinedOutput(); err != nil {
+		t.Fatalf("strace builder images: %v\n%s", err, out)
+	}
+	if dt, _ := os.ReadFile(trace); strings.Count(string(dt), "execve(") != 1 {
+		t.Errorf("builder images with the holder running executed more than itself:\n%s", dt)
+	}
+
 	// As the docker CLI plugin (docker-bld in a plugin directory, which
 	// the CLI runs by its path): the verb after the plugin's name.
 	plugin := filepath.Join(a.home, "docker-bld")

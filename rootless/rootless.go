@@ -33,44 +33,69 @@ import (
 	"go.podman.io/storage/pkg/unshare"
 )
 
-// hostUIDEnv carries the account's UID into the namespace; unshare sets it
-// (podman and buildah read the same variable).
-const (
-	hostUIDEnv = "_CONTAINERS_ROOTLESS_UID"
-	hostGIDEnv = "_CONTAINERS_ROOTLESS_GID"
-)
-
-// executableEnv carries builder's path into the namespace, where a
-// process's /proc/self/exe may name no file: unshare's child runs itself
-// again from a read-only bind of its binary (against overwriting through
-// /proc/self/exe), unmounted at once.
-const executableEnv = "_BUILDER_EXECUTABLE"
-
-// Executable is the path of builder's binary, as os.Executable outside a
-// namespace: what builder runs again (a container's monitor) and what it
-// finds beside itself (runc).
-func Executable() (string, error) {
-	if p := os.Getenv(executableEnv); p != "" && Inside() {
-		return p, nil
-	}
-	return os.Executable()
-}
-
-// Inside reports whether this process is builder run again by Run: root in
-// the account's user namespace.
+// Inside reports whether this process is root of a user namespace whose
+// root is an unprivileged account (builder joined to the account's).
 func Inside() bool {
-	return os.Geteuid() == 0 && os.Getenv(hostUIDEnv) != "" && HostUID() != 0
+	return os.Geteuid() == 0 && HostUID() != 0
 }
 
-// HostUID is the account's UID on the host: the process's own outside a
-// namespace.
+// HostUID is the account's UID on the host: the UID this process's root
+// maps to in /proc/self/uid_map, its own outside a namespace.
 func HostUID() int {
-	if s := os.Getenv(hostUIDEnv); s != "" && os.Geteuid() == 0 {
-		if uid, err := strconv.Atoi(s); err == nil {
-			return uid
+	uid := os.Geteuid()
+	if uid != 0 {
+		return uid
+	}
+	dt, err := os.ReadFile("/proc/self/uid_map")
+	if err != nil {
+		return 0
+	}
+	for _, l := range strings.Split(string(dt), "\n") {
+		if f := strings.Fields(l); len(f) == 3 && f[0] == "0" {
+			if host, err := strconv.Atoi(f[1]); err == nil {
+				return host
+			}
 		}
 	}
-	return os.Geteuid()
+	return 0
+}
+
+// RuntimeDir is the account's runtime directory: $XDG_RUNTIME_DIR, or
+// /tmp/builder-run-UID where the session has none (a login through su, a
+// CI runner), as podman's /tmp/podman-run-UID. The namespace holder's PID
+// is kept in its builder directory (join.c reads it there), and runc, root
+// in the namespace but not of the host's /run/runc, keeps its state in it
+// as for rootless BuildKit. It is made 0700, and refused when another
+// account has it.
+func RuntimeDir() (string, error) {
+	if d := os.Getenv("XDG_RUNTIME_DIR"); strings.HasPrefix(d, "/") {
+		return d, nil
+	}
+	d := fmt.Sprintf("/tmp/builder-run-%d", HostUID())
+	if err := os.Mkdir(d, 0700); err != nil && !errors.Is(err, fs.ErrExist) {
+		return "", fmt.Errorf("create runtime directory: %w", err)
+	}
+	fi, err := os.Lstat(d)
+	if err != nil {
+		return "", fmt.Errorf("runtime directory: %w", err)
+	}
+	if !fi.IsDir() || fi.Mode().Perm() != 0700 || owner(fi) != os.Geteuid() {
+		return "", fmt.Errorf("runtime directory %s is not a directory of this account's only (mode 0700): remove it, or set XDG_RUNTIME_DIR", d)
+	}
+	return d, nil
+}
+
+// SetRuntimeDir gives this process's children (runc) the account's
+// runtime directory when the session has none.
+func SetRuntimeDir() error {
+	if os.Getenv("XDG_RUNTIME_DIR") != "" {
+		return nil
+	}
+	d, err := RuntimeDir()
+	if err != nil {
+		return err
+	}
+	return os.Setenv("XDG_RUNTIME_DIR", d)
 }
 
 // Files that decide whether an account may have a namespace; a test points
@@ -157,7 +182,8 @@ const HolderCommand = "__rootless-namespace"
 // as root of the account's user namespace, which has its mount namespace:
 // util-linux's nsenter joins them and runs builder again, so the command
 // keeps this process's PID, stdio and signals, and its exit status is this
-// process's. It returns only on error.
+// process's. It returns only on error. (A command that finds the holder
+// running joins before Go starts, in join.c, and never gets here.)
 //
 // The namespace is one per account and outlives the command, held by a
 // process of its own (started here when there is none), as podman's pause
@@ -165,12 +191,7 @@ const HolderCommand = "__rootless-namespace"
 // in it, and `exec`, `stop` or `commit` must reach it from there (a
 // sibling namespace may neither signal nor enter it), as its overlay
 // mounts must be seen.
-//
-// runtimeDir is the account's runtime directory when the session has none
-// ($XDG_RUNTIME_DIR, which a login through su or a CI runner lacks): the
-// holder's PID file, and runc's state (root in the namespace, but not of
-// the host's /run/runc), are kept there, as for rootless BuildKit.
-func Exec(argv []string, runtimeDir string) error {
+func Exec(argv []string) error {
 	u, err := user.Current()
 	if err != nil {
 		return fmt.Errorf("find the current account: %w", err)
@@ -187,17 +208,15 @@ func Exec(argv []string, runtimeDir string) error {
 	if err != nil {
 		return fmt.Errorf("find builder's executable: %w", err)
 	}
-	env := append(os.Environ(), executableEnv+"="+exe,
-		hostUIDEnv+"="+strconv.Itoa(os.Geteuid()), hostGIDEnv+"="+strconv.Itoa(os.Getegid()))
-	if d := os.Getenv("XDG_RUNTIME_DIR"); d != "" {
-		runtimeDir = filepath.Join(d, "builder")
-	} else {
-		env = append(env, "XDG_RUNTIME_DIR="+runtimeDir)
+	dir, err := RuntimeDir()
+	if err != nil {
+		return err
 	}
-	if err := os.MkdirAll(runtimeDir, 0700); err != nil {
+	dir = filepath.Join(dir, "builder")
+	if err := os.MkdirAll(dir, 0700); err != nil {
 		return fmt.Errorf("create runtime directory: %w", err)
 	}
-	pid, err := holder(runtimeDir, exe, env, m)
+	pid, err := holder(dir, exe, m)
 	if err != nil {
 		return err
 	}
@@ -210,7 +229,7 @@ func Exec(argv []string, runtimeDir string) error {
 		}
 	}
 	args := append([]string{"nsenter", "--target", strconv.Itoa(pid), "--user", "--mount", "--preserve-credentials", "--", prog}, argv[1:]...)
-	if err := syscall.Exec(nsenter, args, env); err != nil {
+	if err := syscall.Exec(nsenter, args, os.Environ()); err != nil {
 		return fmt.Errorf("run %s: %w", nsenter, err)
 	}
 	return nil
@@ -218,7 +237,7 @@ func Exec(argv []string, runtimeDir string) error {
 
 // holder returns the PID of the account's namespace holder, starting one
 // if none runs; the lock keeps two commands from starting two.
-func holder(dir, exe string, env []string, m Mappings) (int, error) {
+func holder(dir, exe string, m Mappings) (int, error) {
 	lock := flock.New(filepath.Join(dir, "namespace.lock"))
 	if err := lock.Lock(); err != nil {
 		return 0, fmt.Errorf("lock %s: %w", lock.Path(), err)
@@ -235,7 +254,6 @@ func holder(dir, exe string, env []string, m Mappings) (int, error) {
 	// only records that it ran.
 	reexec.Init()
 	cmd := unshare.Command(exe, HolderCommand)
-	cmd.Env = env
 	cmd.Dir = "/"
 	cmd.Setsid = true // no terminal's signals reach it
 	cmd.UnshareFlags = syscall.CLONE_NEWUSER | syscall.CLONE_NEWNS
@@ -271,11 +289,14 @@ func holds(pid int) bool {
 	return err == nil && owner(fi) == os.Geteuid()
 }
 
-// Hold is the namespace holder's life: nothing, until it is killed. It
-// ignores the signals of a closing terminal or session.
+// Hold is the namespace holder's life: nothing, until SIGTERM. It ignores
+// the signals of a closing terminal or session.
 func Hold() {
 	signal.Ignore(syscall.SIGHUP, syscall.SIGINT, syscall.SIGPIPE)
-	select {}
+	term := make(chan os.Signal, 1)
+	signal.Notify(term, syscall.SIGTERM)
+	<-term
+	os.Exit(0)
 }
 
 func fullyMapped(pid, want int) error {
@@ -293,11 +314,7 @@ func fullyMapped(pid, want int) error {
 // files would end up owned by two accounts, and neither could manage them
 // all. A root this account cannot reach is named by the owner of the
 // nearest directory above it that it can (another's home, typically).
-// Inside the namespace the process that made it has checked already.
 func CheckOwner(root string) error {
-	if Inside() {
-		return nil
-	}
 	fi, err := os.Stat(root)
 	if errors.Is(err, fs.ErrPermission) {
 		for p := filepath.Dir(root); fi == nil; p = filepath.Dir(p) {
@@ -320,9 +337,15 @@ func CheckOwner(root string) error {
 	if u, err := user.LookupId(strconv.Itoa(uid)); err == nil {
 		name = u.Username + " (uid " + strconv.Itoa(uid) + ")"
 	}
-	me := strconv.Itoa(os.Geteuid())
-	if u, err := user.Current(); err == nil {
+	me := strconv.Itoa(HostUID())
+	if u, err := user.LookupId(me); err == nil {
 		me = u.Username
+	}
+	if Inside() {
+		// Owners outside the namespace's ranges all look like the
+		// overflow UID from in here; join.c leaves a --root to be checked
+		// outside, where they have names.
+		name = "another account"
 	}
 	return fmt.Errorf("state root %s belongs to %s, not to %s: each account needs a root of its own (--root or BUILDER_ROOT)", root, name, me)
 }

@@ -2,9 +2,9 @@ package main
 
 import (
 	"fmt"
+	"os"
 
 	"github.com/builder-dev/builder/dockerplugin"
-	"github.com/builder-dev/builder/rootless"
 	"github.com/urfave/cli/v2"
 )
 
@@ -20,7 +20,7 @@ func installPluginCommand() *cli.Command {
 			if c.NArg() != 0 {
 				return usageError(c, "accepts no arguments")
 			}
-			exe, err := rootless.Executable()
+			exe, err := os.Executable()
 			if err != nil {
 				return fmt.Errorf("install plugin: %w", err)
 			}

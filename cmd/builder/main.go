@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"syscall"
 
 	"github.com/builder-dev/builder/dockerplugin"
@@ -120,7 +119,12 @@ func newApp() *cli.App {
 			if c.NArg() > 0 && os.Geteuid() != 0 && err == nil {
 				// An unprivileged account: the command runs again, in this
 				// process, as root of the account's user namespace.
-				return rootless.Exec(os.Args, filepath.Join(root, "run"))
+				return rootless.Exec(os.Args)
+			}
+			if rootless.Inside() {
+				if err := rootless.SetRuntimeDir(); err != nil {
+					return err
+				}
 			}
 			// Without a writable root there is nothing to mount either; the
 			// command itself reports the root's problem.

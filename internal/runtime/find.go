@@ -13,7 +13,6 @@ import (
 
 	"github.com/builder-dev/builder/internal/atomicfile"
 	"github.com/builder-dev/builder/internal/machine"
-	"github.com/builder-dev/builder/rootless"
 )
 
 // MinRunc is the oldest runc without known container escapes reachable from
@@ -75,7 +74,7 @@ func lookupRunc() (string, error) {
 	if p := os.Getenv("BUILDER_RUNC"); p != "" {
 		return p, nil
 	}
-	if exe, err := rootless.Executable(); err == nil {
+	if exe, err := os.Executable(); err == nil {
 		p := filepath.Join(filepath.Dir(exe), "runc")
 		if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() {
 			return p, nil

@@ -1,0 +1,96 @@
+// The fast path into an account's namespace, taken before the Go runtime
+// starts (see join.go). Its rule for where the holder's PID is kept is
+// RuntimeDir's in rootless.go; TestRootless checks that a command joins
+// the holder here, without nsenter.
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static int builder_read(const char *path, char *buf, size_t len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	ssize_t n = read(fd, buf, len);
+	close(fd);
+	return (int)n;
+}
+
+// names_root reports whether the command line has --root (or cannot be
+// read whole).
+static int names_root(void)
+{
+	static char args[65536];
+	int n = builder_read("/proc/self/cmdline", args, sizeof(args));
+	if (n <= 0 || n == (int)sizeof(args))
+		return 1;
+	for (int i = 0; i < n; i += strlen(args + i) + 1) {
+		if (strcmp(args + i, "--root") == 0 || strncmp(args + i, "--root=", 7) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+void builder_join_namespace(void)
+{
+	uid_t uid = geteuid();
+	char dir[2048], path[2200], buf[2048];
+	const char *xdg = getenv("XDG_RUNTIME_DIR");
+	struct stat st;
+	char *end;
+	long pid;
+	int n, userfd, mntfd;
+
+	// Root needs no namespace; a process unshare starts (a new holder)
+	// must not join the old one.
+	if (uid == 0 || getenv("_Containers-unshare") != NULL)
+		return;
+	// A root named on the command line is checked, before joining, by
+	// the owner's name (CheckOwner), which the namespace cannot see.
+	if (getenv("BUILDER_ROOT") != NULL || names_root())
+		return;
+	if (xdg != NULL && xdg[0] == '/')
+		snprintf(dir, sizeof(dir), "%s/builder", xdg);
+	else
+		snprintf(dir, sizeof(dir), "/tmp/builder-run-%u/builder", (unsigned)uid);
+	snprintf(path, sizeof(path), "%s/namespace.pid", dir);
+	n = builder_read(path, buf, sizeof(buf) - 1);
+	if (n <= 0)
+		return;
+	buf[n] = '\0';
+	pid = strtol(buf, &end, 10);
+	if (pid <= 0)
+		return;
+	// The account's holder, not a process that took its PID since.
+	snprintf(path, sizeof(path), "/proc/%ld", pid);
+	if (stat(path, &st) != 0 || st.st_uid != uid)
+		return;
+	snprintf(path, sizeof(path), "/proc/%ld/cmdline", pid);
+	n = builder_read(path, buf, sizeof(buf));
+	if (n <= 0 || memmem(buf, n, "__rootless-namespace", 20) == NULL)
+		return;
+	snprintf(path, sizeof(path), "/proc/%ld/ns/user", pid);
+	userfd = open(path, O_RDONLY | O_CLOEXEC);
+	snprintf(path, sizeof(path), "/proc/%ld/ns/mnt", pid);
+	mntfd = open(path, O_RDONLY | O_CLOEXEC);
+	if (userfd < 0 || mntfd < 0 || setns(userfd, CLONE_NEWUSER) != 0) {
+		if (userfd >= 0)
+			close(userfd);
+		if (mntfd >= 0)
+			close(mntfd);
+		return; // the Go side makes a holder, or says what is missing
+	}
+	// In the user namespace there is no way back: a mount namespace that
+	// cannot be joined is an error.
+	if (setns(mntfd, CLONE_NEWNS) != 0) {
+		fprintf(stderr, "Error: join the mount namespace of builder's namespace holder (pid %ld): %m\n", pid);
+		_exit(125);
+	}
+	close(userfd);
+	close(mntfd);
+}
