@@ -175,6 +175,21 @@ func TestRootless(t *testing.T) {
 	if want := "0\n65534\n1234:1234 /owned\n65534:65534 /nob\n65534:65534 /tmp/nobodyid\n"; got != want {
 		t.Errorf("in the container:\n%s\nwant:\n%s", got, want)
 	}
+	// A cache mount kept between builds, and a secret that no layer keeps.
+	secret := filepath.Join(a.home, "token")
+	if err := os.WriteFile(secret, []byte("s3cr3t"), 0600); err != nil {
+		t.Fatal(err)
+	}
+	a.chown(t, secret)
+	mounts := a.own(t, writeContext(t, map[string]string{
+		"Dockerfile": "FROM busybox\nARG N\nRUN --mount=type=cache,target=/cache --mount=type=secret,id=tok echo $N >> /cache/runs && cp /cache/runs /runs && cat /run/secrets/tok > /seen\n",
+	}))
+	e.must("build", "--secret", "id=tok,src="+secret, "--build-arg", "N=1", "-t", "mounts", mounts)
+	e.must("build", "--secret", "id=tok,src="+secret, "--build-arg", "N=2", "-t", "mounts", mounts)
+	if got := e.must("run", "--rm", "mounts", "sh", "-c", "cat /runs /seen; ls /run/secrets 2>/dev/null | wc -l").stdout; got != "1\n2\ns3cr3t0\n" {
+		t.Errorf("cache mount and secret: %q", got)
+	}
+
 	saved := filepath.Join(a.home, "owned.tar")
 	e.must("save", "-o", saved, "owned")
 	owners := layerOwners(t, saved)
@@ -231,6 +246,14 @@ func TestRootless(t *testing.T) {
 	e.must("commit", "--pause=false", "bg", "snap")
 	if got := e.must("run", "--rm", "snap", "cat", "/made").stdout; got != "x\n" {
 		t.Errorf("commit --pause=false: /made = %q", got)
+	}
+	if got := e.must("diff", "bg").stdout; !strings.Contains(got, "A /made") {
+		t.Errorf("diff bg: %q", got)
+	}
+	exported := filepath.Join(a.home, "bg.tar")
+	e.must("export", "-o", exported, "bg")
+	if f, ok := readTar(t, exported).m["made"]; !ok || string(f.data) != "x\n" {
+		t.Errorf("export bg: /made missing or wrong")
 	}
 	e.must("stop", "-t", "1", "bg")
 	e.must("rm", "bg")
