@@ -207,6 +207,16 @@ func TestRootless(t *testing.T) {
 		t.Errorf("after save and load: /owned owned by %q", got)
 	}
 
+	// A rootfs tarball with other owners (-o type=tar of the image, owners
+	// kept) imported as a one-layer image.
+	rootfs := filepath.Join(a.home, "rootfs.tar")
+	e.must("build", "-o", "type=tar,dest="+rootfs, a.own(t, writeContext(t, map[string]string{"Dockerfile": "FROM owned\n"})))
+	e.must("import", rootfs, "imp:v1")
+	if got := e.must("run", "--rm", "imp:v1", "stat", "-c", "%u:%g", "/owned", "/nob").stdout; got != "1234:1234\n65534:65534\n" {
+		t.Errorf("imported rootfs: owners %q", got)
+	}
+	e.must("rmi", "imp:v1")
+
 	// push and pull against the suite's registry.
 	ref := s.registry + "/rootless/owned:1"
 	e.must("tag", "owned", ref)
@@ -257,6 +267,9 @@ func TestRootless(t *testing.T) {
 	}
 	e.must("stop", "-t", "1", "bg")
 	e.must("rm", "bg")
+
+	e.must("image", "prune", "-a", "-f")
+	e.must("builder", "prune", "-a", "-f")
 
 	// A bind mount of the account's own directory: what the container
 	// writes as its root is the account's on the host.
