@@ -1,15 +1,16 @@
 // Package rootless lets an unprivileged account run builder as root runs it.
-// The command runs again in a user namespace in which the account is root
-// and its /etc/subuid and /etc/subgid ranges are mapped after it (through
-// the setuid newuidmap and newgidmap of Debian's uidmap), with a mount
+// Each command runs in a user namespace in which the account is root and
+// its /etc/subuid and /etc/subgid ranges are mapped after it (through the
+// setuid newuidmap and newgidmap of Debian's uidmap), with a mount
 // namespace of its own, as buildah and podman run: the files of an image
 // keep their owners (0, 1234, 65534 inside, subordinate IDs on the host),
 // and overlay mounts work.
 //
-// The namespace is made by go.podman.io/storage/pkg/unshare, buildah's and
-// podman's own: its C constructor unshares the user namespace in the child
-// before the Go runtime starts threads (a multi-threaded process cannot),
-// so the child keeps its capabilities without a second exec.
+// One namespace per account, kept by a holder process (Hold), is made by
+// go.podman.io/storage/pkg/unshare, buildah's and podman's own: its C
+// constructor unshares in the child before the Go runtime starts threads
+// (a multi-threaded process cannot). Commands enter it through nsenter
+// (Exec) or, once it runs, join it in join.c's constructor.
 package rootless
 
 import (
@@ -28,6 +29,7 @@ import (
 	"github.com/builder-dev/builder/internal/atomicfile"
 	"github.com/gofrs/flock"
 	mobyuser "github.com/moby/sys/user"
+	"github.com/moby/sys/userns"
 	"github.com/opencontainers/runtime-spec/specs-go"
 	"go.podman.io/storage/pkg/reexec"
 	"go.podman.io/storage/pkg/unshare"
@@ -43,7 +45,9 @@ func Inside() bool {
 // maps to in /proc/self/uid_map, its own outside a namespace.
 func HostUID() int {
 	uid := os.Geteuid()
-	if uid != 0 {
+	if uid != 0 || !userns.RunningInUserNS() {
+		// Root on the host pays no read: RunningInUserNS reads uid_map
+		// once per process.
 		return uid
 	}
 	dt, err := os.ReadFile("/proc/self/uid_map")
@@ -86,11 +90,8 @@ func RuntimeDir() (string, error) {
 }
 
 // SetRuntimeDir gives this process's children (runc) the account's
-// runtime directory when the session has none.
+// runtime directory, the one RuntimeDir (and join.c) chose.
 func SetRuntimeDir() error {
-	if os.Getenv("XDG_RUNTIME_DIR") != "" {
-		return nil
-	}
 	d, err := RuntimeDir()
 	if err != nil {
 		return err

@@ -74,7 +74,7 @@ func newWorkerOpt(root string, sn runc.SnapshotterFactory, runcPath string, cdiM
 		ProcessMode:       oci.ProcessSandbox,
 		// In a user namespace (builder run by an unprivileged account, or
 		// in a rootless container) runc gets BuildKit's rootless spec: no
-		// cgroup settings it may not write, /sys bound rather than mounted.
+		// cgroup settings it may not write, no /sys mount.
 		Rootless:        userns.RunningInUserNS(),
 		ResourceMonitor: rm,
 		ProxyProvider:   proxy,
