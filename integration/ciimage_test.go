@@ -1,7 +1,6 @@
 package integration
 
 import (
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -75,7 +74,7 @@ func TestCIJobImage(t *testing.T) {
 
 	ctx := ciContext(t)
 	cfg := t.TempDir()
-	os.WriteFile(filepath.Join(cfg, "config.toml"), []byte(fmt.Sprintf("[registry.\"docker.io\"]\n  mirrors = [%q]\n[registry.%q]\n  http = true\n", s.registry, s.registry)), 0644)
+	os.WriteFile(filepath.Join(cfg, "config.toml"), []byte(mirrorConfig(s.registry)), 0644)
 	ref := s.registry + "/ci/app:1"
 	cache := s.registry + "/ci/app:buildcache"
 	priv := privileged(t, image)

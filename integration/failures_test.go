@@ -2,7 +2,6 @@ package integration
 
 import (
 	"crypto/rand"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -119,7 +118,7 @@ func TestFullDisk(t *testing.T) {
 	defer exec.Command("umount", "-l", parent).Run()
 	e := &env{t: t, root: filepath.Join(parent, "root")}
 	os.MkdirAll(e.root, 0700)
-	os.WriteFile(filepath.Join(e.root, "config.toml"), []byte(fmt.Sprintf("[registry.\"docker.io\"]\n  mirrors = [%q]\n[registry.%q]\n  http = true\n", s.registry, s.registry)), 0644)
+	os.WriteFile(filepath.Join(e.root, "config.toml"), []byte(mirrorConfig(s.registry)), 0644)
 	e.must("pull", "-q", "busybox")
 	e.must("run", "--name", "c", "busybox", "true")
 	// Images this root does not have: 8 MB of random data each.

@@ -94,7 +94,7 @@ func startBuildkitd(t *testing.T) *buildkitd {
 		t.Fatal(err)
 	}
 	cfg := filepath.Join(root, "buildkitd.toml")
-	os.WriteFile(cfg, []byte(fmt.Sprintf("[registry.\"docker.io\"]\n  mirrors = [%q]\n[registry.%q]\n  http = true\n", s.registry, s.registry)), 0644)
+	os.WriteFile(cfg, []byte(mirrorConfig(s.registry)), 0644)
 	sock := filepath.Join(root, "buildkitd.sock")
 	cmd := exec.Command(bin, "--root", filepath.Join(root, "state"), "--addr", "unix://"+sock, "--config", cfg,
 		"--oci-worker=true", "--oci-worker-binary", s.runc, "--oci-worker-snapshotter", "overlayfs")

@@ -111,7 +111,7 @@ func TestFleet(t *testing.T) {
 	var servers []*served
 	for i, ns := range net.hosts {
 		h := newEnv(t)
-		cfg := fmt.Sprintf("[registry.\"docker.io\"]\n  mirrors = [%q]\n[registry.%q]\n  http = true\n", reg, reg)
+		cfg := mirrorConfig(reg)
 		if err := os.WriteFile(filepath.Join(h.root, "config.toml"), []byte(cfg), 0o644); err != nil {
 			t.Fatal(err)
 		}

@@ -251,6 +251,12 @@ func buildBase(dir, df string, names []string, args ...string) error {
 	return nil
 }
 
+// mirrorConfig is builder's config making reg, over plain HTTP,
+// docker.io's mirror: the suite's bases come from there.
+func mirrorConfig(reg string) string {
+	return fmt.Sprintf("[registry.\"docker.io\"]\n  mirrors = [%q]\n[registry.%q]\n  http = true\n", reg, reg)
+}
+
 // env is one user's builder: a state root of its own whose config makes the
 // suite's registry docker.io's mirror.
 type env struct {
@@ -268,7 +274,7 @@ func newEnv(t *testing.T) *env {
 	if err := os.MkdirAll(root, 0700); err != nil {
 		t.Fatal(err)
 	}
-	cfg := fmt.Sprintf("[registry.\"docker.io\"]\n  mirrors = [%q]\n[registry.%q]\n  http = true\n", s.registry, s.registry)
+	cfg := mirrorConfig(s.registry)
 	if err := os.WriteFile(filepath.Join(root, "config.toml"), []byte(cfg), 0644); err != nil {
 		t.Fatal(err)
 	}

@@ -64,7 +64,7 @@ func (a *account) env(t *testing.T) *env {
 	if err := os.MkdirAll(root, 0700); err != nil {
 		t.Fatal(err)
 	}
-	cfg := fmt.Sprintf("[registry.\"docker.io\"]\n  mirrors = [%q]\n[registry.%q]\n  http = true\n", s.registry, s.registry)
+	cfg := mirrorConfig(s.registry)
 	if err := os.WriteFile(filepath.Join(root, "config.toml"), []byte(cfg), 0644); err != nil {
 		t.Fatal(err)
 	}

@@ -304,7 +304,7 @@ func TestServeAsBuildkitd(t *testing.T) {
 	root := filepath.Join(dir, "root")
 	sock := filepath.Join(dir, "bk.sock")
 	cfg := filepath.Join(dir, "buildkitd.toml")
-	os.WriteFile(cfg, []byte(fmt.Sprintf("[registry.\"docker.io\"]\n  mirrors = [%q]\n[registry.%q]\n  http = true\n", s.registry, s.registry)), 0o644)
+	os.WriteFile(cfg, []byte(mirrorConfig(s.registry)), 0o644)
 	shim := filepath.Join(repoDir(t), "scripts", "buildkitd-shim")
 	args := []string{"--oci-worker=true", "--containerd-worker=false", "--oci-worker-gc=false",
 		"--oci-worker-labels=org.mobyproject.buildkit.worker.sandbox=true", "--config=" + cfg,
