@@ -31,8 +31,8 @@ start_registry
 push_busybox_base
 # Both rootless builders pull the base from the local registry over HTTP.
 mkdir -p "$home/.local/share/builder"
-printf '[registry."%s"]\n  http = true\n' "$reg" >"$home/.local/share/builder/config.toml"
 printf '[registry."%s"]\n  http = true\n' "$reg" >"$work/registries.toml"
+cp "$work/registries.toml" "$home/.local/share/builder/config.toml"
 chown -R "$acct:" "$home/.local"
 big=$home/big; big_context "$big"; chown -R "$acct:" "$big"
 R="$R --config $work/registries.toml"
