@@ -146,7 +146,7 @@ func TestRootless(t *testing.T) {
 	}
 
 	// With the account's namespace holder running, a command joins it
-	// before Go starts (rootless/join.c): no nsenter, no second builder.
+	// before Go starts (rootless/join.c): no second start of builder.
 	trace := filepath.Join(a.home, "trace")
 	if out, err := a.login(exec.Command("strace", "-f", "-e", "trace=execve", "-o", trace, s.builder, "images")).CombinedOutput(); err != nil {
 		t.Fatalf("strace builder images: %v\n%s", err, out)

@@ -1,7 +1,7 @@
-// The fast path into an account's namespace, taken before the Go runtime
-// starts (see join.go). Its rule for where the holder's PID is kept is
+// The way into an account's namespace, taken before the Go runtime starts
+// threads (see join.go). Its rule for where the holder's PID is kept is
 // RuntimeDir's in rootless.go; TestRootless checks that a command joins
-// the holder here, without nsenter.
+// the holder here, without starting builder twice.
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <sched.h>
@@ -10,6 +10,9 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+// Exec names the holder to join in it; joinEnv in join.go.
+#define JOIN_ENV "_BUILDER_NAMESPACE"
 
 static int builder_read(const char *path, char *buf, size_t len)
 {
@@ -36,20 +39,69 @@ static int names_root(void)
 	return 0;
 }
 
+// joins the user and mount namespaces of holder pid, after checking that
+// it is the account's holder and not a process that took its PID since.
+// It returns 0 when joined and -1, with nothing changed, when not.
+static int join(long pid, uid_t uid)
+{
+	char path[64], buf[2048];
+	struct stat st;
+	int n, userfd, mntfd;
+
+	snprintf(path, sizeof(path), "/proc/%ld", pid);
+	if (stat(path, &st) != 0 || st.st_uid != uid)
+		return -1;
+	snprintf(path, sizeof(path), "/proc/%ld/cmdline", pid);
+	n = builder_read(path, buf, sizeof(buf));
+	if (n <= 0 || memmem(buf, n, "__rootless-namespace", 20) == NULL)
+		return -1;
+	snprintf(path, sizeof(path), "/proc/%ld/ns/user", pid);
+	userfd = open(path, O_RDONLY | O_CLOEXEC);
+	snprintf(path, sizeof(path), "/proc/%ld/ns/mnt", pid);
+	mntfd = open(path, O_RDONLY | O_CLOEXEC);
+	if (userfd < 0 || mntfd < 0 || setns(userfd, CLONE_NEWUSER) != 0) {
+		if (userfd >= 0)
+			close(userfd);
+		if (mntfd >= 0)
+			close(mntfd);
+		return -1;
+	}
+	// In the user namespace there is no way back: a mount namespace that
+	// cannot be joined is an error.
+	if (setns(mntfd, CLONE_NEWNS) != 0) {
+		fprintf(stderr, "Error: join the mount namespace of builder's namespace holder (pid %ld): %m\n", pid);
+		_exit(125);
+	}
+	close(userfd);
+	close(mntfd);
+	return 0;
+}
+
 void builder_join_namespace(void)
 {
 	uid_t uid = geteuid();
-	char dir[2048], path[2200], buf[2048];
+	char dir[2048], path[2200], buf[64];
 	const char *xdg = getenv("XDG_RUNTIME_DIR");
-	struct stat st;
+	const char *named = getenv(JOIN_ENV);
 	char *end;
 	long pid;
-	int n, userfd, mntfd;
+	int n;
 
 	// Root needs no namespace; a process unshare starts (a new holder)
 	// must not join the old one.
 	if (uid == 0 || getenv("_Containers-unshare") != NULL)
 		return;
+	// Exec has checked the command (its root's owner too) and started or
+	// found the holder, and runs builder again naming it: join it or fail.
+	if (named != NULL) {
+		pid = strtol(named, &end, 10);
+		unsetenv(JOIN_ENV);
+		if (pid <= 0 || *end != '\0' || join(pid, uid) != 0) {
+			fprintf(stderr, "Error: join builder's namespace holder (pid %s): %m\n", named);
+			_exit(125);
+		}
+		return;
+	}
 	// A root named on the command line is checked, before joining, by
 	// the owner's name (CheckOwner), which the namespace cannot see.
 	if (getenv("BUILDER_ROOT") != NULL || names_root())
@@ -64,33 +116,6 @@ void builder_join_namespace(void)
 		return;
 	buf[n] = '\0';
 	pid = strtol(buf, &end, 10);
-	if (pid <= 0)
-		return;
-	// The account's holder, not a process that took its PID since.
-	snprintf(path, sizeof(path), "/proc/%ld", pid);
-	if (stat(path, &st) != 0 || st.st_uid != uid)
-		return;
-	snprintf(path, sizeof(path), "/proc/%ld/cmdline", pid);
-	n = builder_read(path, buf, sizeof(buf));
-	if (n <= 0 || memmem(buf, n, "__rootless-namespace", 20) == NULL)
-		return;
-	snprintf(path, sizeof(path), "/proc/%ld/ns/user", pid);
-	userfd = open(path, O_RDONLY | O_CLOEXEC);
-	snprintf(path, sizeof(path), "/proc/%ld/ns/mnt", pid);
-	mntfd = open(path, O_RDONLY | O_CLOEXEC);
-	if (userfd < 0 || mntfd < 0 || setns(userfd, CLONE_NEWUSER) != 0) {
-		if (userfd >= 0)
-			close(userfd);
-		if (mntfd >= 0)
-			close(mntfd);
-		return; // the Go side makes a holder, or says what is missing
-	}
-	// In the user namespace there is no way back: a mount namespace that
-	// cannot be joined is an error.
-	if (setns(mntfd, CLONE_NEWNS) != 0) {
-		fprintf(stderr, "Error: join the mount namespace of builder's namespace holder (pid %ld): %m\n", pid);
-		_exit(125);
-	}
-	close(userfd);
-	close(mntfd);
+	if (pid > 0)
+		join(pid, uid); // or the Go side makes a holder, or says what is missing
 }

@@ -9,8 +9,8 @@
 // One namespace per account, kept by a holder process (Hold), is made by
 // go.podman.io/storage/pkg/unshare, buildah's and podman's own: its C
 // constructor unshares in the child before the Go runtime starts threads
-// (a multi-threaded process cannot). Commands enter it through nsenter
-// (Exec) or, once it runs, join it in join.c's constructor.
+// (a multi-threaded process cannot). Commands join it in join.c's
+// constructor, on their own once it runs or when Exec names it.
 package rootless
 
 import (
@@ -181,10 +181,11 @@ const HolderCommand = "__rootless-namespace"
 
 // Exec replaces this process with argv (this program's own arguments) run
 // as root of the account's user namespace, which has its mount namespace:
-// util-linux's nsenter joins them and runs builder again, so the command
-// keeps this process's PID, stdio and signals, and its exit status is this
-// process's. It returns only on error. (A command that finds the holder
-// running joins before Go starts, in join.c, and never gets here.)
+// builder starts again naming the holder, and join.c's constructor joins
+// it before Go starts, so the command keeps this process's PID, stdio and
+// signals, and its exit status is this process's. It returns only on
+// error. (A command that finds the holder running joins in join.c on its
+// own and never gets here.)
 //
 // The namespace is one per account and outlives the command, held by a
 // process of its own (started here when there is none), as podman's pause
@@ -200,10 +201,6 @@ func Exec(argv []string) error {
 	m, err := HostFiles().Check(os.Geteuid(), os.Getegid(), u.Username)
 	if err != nil {
 		return err
-	}
-	nsenter, err := exec.LookPath("nsenter")
-	if err != nil {
-		return fmt.Errorf("nsenter not found, and builder needs it to run without root: install Debian's util-linux package")
 	}
 	exe, err := os.Executable()
 	if err != nil {
@@ -229,9 +226,10 @@ func Exec(argv []string) error {
 			prog = p
 		}
 	}
-	args := append([]string{"nsenter", "--target", strconv.Itoa(pid), "--user", "--mount", "--preserve-credentials", "--", prog}, argv[1:]...)
-	if err := syscall.Exec(nsenter, args, os.Environ()); err != nil {
-		return fmt.Errorf("run %s: %w", nsenter, err)
+	args := append([]string{prog}, argv[1:]...)
+	env := append(os.Environ(), joinEnv+"="+strconv.Itoa(pid))
+	if err := syscall.Exec(prog, args, env); err != nil {
+		return fmt.Errorf("run %s: %w", prog, err)
 	}
 	return nil
 }
