@@ -87,6 +87,7 @@ type Plan struct {
 	Entries []client.ExportEntry
 	// Store is true when the image goes to the local image store.
 	Store         bool
+	stored        *rootRecorder
 	files         []*outputFile
 	multiPlatform bool
 }
@@ -146,7 +147,18 @@ func (p *Plan) addStore(names string, st content.Store, extra map[string]string)
 	if names != "" {
 		attrs["name"] = names
 	}
-	p.Entries = append(p.Entries, client.ExportEntry{Type: client.ExporterOCI, Attrs: attrs, OutputStore: st})
+	p.stored = &rootRecorder{Store: st}
+	p.Entries = append(p.Entries, client.ExportEntry{Type: client.ExporterOCI, Attrs: attrs, OutputStore: p.stored})
+}
+
+// StoreTarget is the descriptor of the image the build wrote into the
+// local store (Store), which the solve's response does not name when the
+// build also exported another image (see rootRecorder).
+func (p *Plan) StoreTarget(ctx context.Context) (ocispec.Descriptor, error) {
+	if p.stored == nil {
+		return ocispec.Descriptor{}, fmt.Errorf("the build wrote no image into the store")
+	}
+	return p.stored.target(ctx)
 }
 
 func (p *Plan) add(sp Spec, names string, st content.Store, stdout io.Writer) error {

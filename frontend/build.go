@@ -394,12 +394,22 @@ func Build(ctx context.Context, env BuildEnv, o BuildOptions) (*BuildResult, err
 	if err := plan.Commit(ctx); err != nil {
 		return nil, err
 	}
-	res, err := result(ctx, resp, env.Store)
+	var stored *ocispec.Descriptor
+	if plan.Store && resp != nil {
+		// The response names the last exporter's image: with --push, the
+		// pushed one, which the store does not hold.
+		target, err := plan.StoreTarget(ctx)
+		if err != nil {
+			return nil, err
+		}
+		stored = &target
+	}
+	res, err := result(ctx, resp, env.Store, stored)
 	if err != nil {
 		return nil, err
 	}
-	if plan.Store && res.Target != nil {
-		if err := record(ctx, env.Store, p.tags, *res.Target); err != nil {
+	if stored != nil {
+		if err := record(ctx, env.Store, p.tags, *stored); err != nil {
 			return nil, err
 		}
 	}
@@ -525,8 +535,9 @@ func checkCache(ctx context.Context, check func(context.Context, cache.Direction
 	return nil
 }
 
-// result reads the image the exporters made from the solve response.
-func result(ctx context.Context, resp *client.SolveResponse, st *store.Store) (*BuildResult, error) {
+// result reads the image the exporters made from the solve response, or
+// from stored, the image written into the store, when there is one.
+func result(ctx context.Context, resp *client.SolveResponse, st *store.Store, stored *ocispec.Descriptor) (*BuildResult, error) {
 	res := &BuildResult{}
 	if resp == nil {
 		return res, nil
@@ -541,6 +552,9 @@ func result(ctx context.Context, resp *client.SolveResponse, st *store.Store) (*
 			return nil, fmt.Errorf("decode image descriptor: %w", err)
 		}
 		res.Target = &d
+	}
+	if stored != nil {
+		res.Target = stored
 	}
 	res.ImageID = resp.ExporterResponse["containerimage.config.digest"]
 	if res.ImageID == "" && res.Target != nil {

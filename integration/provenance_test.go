@@ -46,11 +46,28 @@ func TestProvenance(t *testing.T) {
 	dir := writeContext(t, map[string]string{"Dockerfile": "FROM busybox\nRUN echo p > /p\n"})
 
 	pushed := s.registry + "/prov/default:1"
-	e.must("build", "--push", "-t", pushed, dir)
+	md := filepath.Join(t.TempDir(), "md.json")
+	id := strings.TrimSpace(e.must("build", "-q", "--metadata-file", md, "--push", "-t", pushed, dir).stdout)
 	if n := attestations(rawManifest(t, pushed)); n != 1 {
 		t.Errorf("build --push: %d attestation manifests; want buildx's default min provenance", n)
 	}
 	validateRemote(t, "push with provenance", pushed)
+	// The store keeps its own copy (uncompressed layers, so other
+	// manifests) under the name, usable as any built image; the metadata
+	// names what was pushed.
+	if got := e.must("images", "-q", "--no-trunc", pushed).stdout; id == "" || got != id+"\n" {
+		t.Errorf("build -q --push printed %q; images -q lists %q", id, got)
+	}
+	if got := e.must("run", "--rm", pushed, "cat", "/p").stdout; got != "p\n" {
+		t.Errorf("run of the pushed tag printed %q", got)
+	}
+	e.must("inspect", pushed)
+	var meta map[string]any
+	dt, _ := os.ReadFile(md)
+	json.Unmarshal(dt, &meta)
+	if d, _ := meta["containerimage.digest"].(string); d == "" || d != pushedDigest(t, pushed) {
+		t.Errorf("--metadata-file names %q, not the pushed image's digest", d)
+	}
 	off := s.registry + "/prov/off:1"
 	e.must("build", "--push", "--provenance=false", "-t", off, dir)
 	if idx := rawManifest(t, off); idx.MediaType != ocispec.MediaTypeImageManifest {
@@ -150,4 +167,14 @@ func TestProvenanceMultiPlatform(t *testing.T) {
 		t.Errorf("pushed: platforms %q, %d attestations; want both platforms, one attestation each", got, attestations(idx))
 	}
 	validateRemote(t, "multi-platform push with provenance", ref)
+}
+
+// pushedDigest is the digest the registry serves for ref (crane digest).
+func pushedDigest(t *testing.T, ref string) string {
+	t.Helper()
+	out, err := crane(t, "digest", ref)
+	if err != nil {
+		t.Fatalf("crane digest %s: %v\n%s", ref, err, out)
+	}
+	return strings.TrimSpace(out)
 }
