@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/builder-dev/builder/internal/runtime"
+	"github.com/builder-dev/builder/rootless"
 	"github.com/builder-dev/builder/store"
 	"github.com/containerd/console"
 	"github.com/containerd/containerd/v2/core/containers"
@@ -366,6 +367,9 @@ func newSpec(ctx context.Context, c *Container, rootfs string, o RunOptions) (*s
 		// namespace; the same conversion as the build steps' (BuildKit's).
 		if _, err := specconv.ToRootless(spec); err != nil {
 			return nil, fmt.Errorf("container config: %w", err)
+		}
+		if rootless.ProcMasked() {
+			rootless.BindProc(spec)
 		}
 	}
 	return spec, nil

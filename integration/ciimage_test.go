@@ -54,12 +54,10 @@ func privileged(t *testing.T, image string) []string {
 	return args
 }
 
-// TestCIJobImage: builder's own image (scripts/image.sh, as `make image`
-// runs it), loaded into docker, builds and pushes a context mounted into a
-// job container, exporting its cache to the registry; a second job, in a
-// new container with an empty state root, is fully cached from it.
-func TestCIJobImage(t *testing.T) {
-	dockerEngine(t)
+// jobImage makes builder's own image (scripts/image.sh, as `make image`
+// runs it) and loads it into docker, for this test only.
+func jobImage(t *testing.T) string {
+	t.Helper()
 	image := "builder-ci-test:" + strings.ToLower(filepath.Base(t.TempDir()))
 	archive := filepath.Join(t.TempDir(), "image.tar")
 	cmd := exec.Command(filepath.Join(repoDir(t), "scripts", "image.sh"), s.builder, s.runc, image, archive)
@@ -71,10 +69,30 @@ func TestCIJobImage(t *testing.T) {
 		t.Fatalf("docker load: %v\n%s", err, out)
 	}
 	t.Cleanup(func() { exec.Command("docker", "rmi", "-f", image).Run() })
+	return image
+}
 
-	ctx := ciContext(t)
+// jobConfig is a directory for a job container's /etc/builder: the
+// suite's registry as docker.io's mirror, readable by any account.
+func jobConfig(t *testing.T) string {
+	t.Helper()
 	cfg := t.TempDir()
-	os.WriteFile(filepath.Join(cfg, "config.toml"), []byte(mirrorConfig(s.registry)), 0644)
+	if err := os.WriteFile(filepath.Join(cfg, "config.toml"), []byte(mirrorConfig(s.registry)), 0644); err != nil {
+		t.Fatal(err)
+	}
+	os.Chmod(cfg, 0755)
+	return cfg
+}
+
+// TestCIJobImage: builder's own image, loaded into docker, builds and
+// pushes a context mounted into a job container, exporting its cache to
+// the registry; a second job, in a new container with an empty state
+// root, is fully cached from it.
+func TestCIJobImage(t *testing.T) {
+	dockerEngine(t)
+	image := jobImage(t)
+	ctx := ciContext(t)
+	cfg := jobConfig(t)
 	ref := s.registry + "/ci/app:1"
 	cache := s.registry + "/ci/app:buildcache"
 	priv := privileged(t, image)
@@ -98,4 +116,62 @@ func TestCIJobImage(t *testing.T) {
 		}
 	}
 	validateRemote(t, "pushed from the job image", ref)
+}
+
+// TestCIJobImageRootless: the job image run as its unprivileged account
+// without --privileged, with rootless BuildKit's documented options only
+// (seccomp and AppArmor unconfined), builds the hello and python examples
+// (a RUN of apt-get, under docker's masked /proc) and pushes them; docker
+// pulls and runs what it pushed. Without the options, the one error names
+// them.
+func TestCIJobImageRootless(t *testing.T) {
+	dockerEngine(t)
+	debianBase(t)
+	image := jobImage(t)
+	cfg := jobConfig(t)
+	hello, python := helloContext(t), t.TempDir()
+	for _, f := range []string{"Dockerfile", "hello.py"} {
+		if err := copyFile(filepath.Join(repoDir(t), "examples", "python", f), filepath.Join(python, f)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, dir := range []string{hello, python} {
+		if out, err := exec.Command("chmod", "-R", "a+rX", dir).CombinedOutput(); err != nil {
+			t.Fatalf("chmod: %v\n%s", err, out)
+		}
+	}
+	job := func(opts []string, script string) (string, error) {
+		run := append([]string{"run", "--rm", "--user", "1000:1000", "--network", "host",
+			"-v", hello + ":/hello:ro", "-v", python + ":/python:ro", "-v", cfg + ":/etc/builder:ro"}, opts...)
+		run = append(run, "--entrypoint", "sh", image, "-euc", script)
+		out, err := exec.Command("docker", run...).CombinedOutput()
+		return string(out), err
+	}
+	unconfined := []string{"--security-opt", "seccomp=unconfined", "--security-opt", "apparmor=unconfined"}
+
+	helloRef, pyRef := s.registry+"/ci/rootless-hello:1", s.registry+"/ci/rootless-python:1"
+	out, err := job(unconfined, "id -u; builder build --progress plain -t "+helloRef+" --push /hello"+
+		"; builder run --rm "+helloRef+"; builder build --progress plain -t "+pyRef+" --push /python")
+	if err != nil {
+		t.Fatalf("the rootless job failed: %v\n%s", err, tail([]byte(out)))
+	}
+	if !strings.HasPrefix(out, "1000\n") || !strings.Contains(out, "\nhello docker\n") {
+		t.Errorf("the job ran as %q, or its builder run printed no hello:\n%s", strings.SplitN(out, "\n", 2)[0], tail([]byte(out)))
+	}
+	for ref, want := range map[string]string{helloRef: "hello docker", pyRef: "hello"} {
+		validateRemote(t, "pushed by the rootless job", ref)
+		got, err := exec.Command("docker", "run", "--rm", ref).CombinedOutput()
+		if err != nil || !strings.Contains(string(got), want) {
+			t.Errorf("docker run %s: %v, printed %q, want %q", ref, err, got, want)
+		}
+		exec.Command("docker", "rmi", "-f", ref).Run()
+	}
+
+	// Without the options docker's default seccomp profile refuses the
+	// user namespace: one error, naming them.
+	out, err = job(nil, "builder build -q -t x /hello")
+	if err == nil || !strings.Contains(out, "--security-opt seccomp=unconfined --security-opt apparmor=unconfined") ||
+		strings.Count(strings.TrimSpace(out), "\n") > 0 {
+		t.Errorf("the job without rootless options: want one error naming them, got %v:\n%s", err, out)
+	}
 }

@@ -266,6 +266,9 @@ func holder(dir, exe string, m Mappings) (int, error) {
 		return fullyMapped(pid, len(m.UIDs))
 	}
 	if err := cmd.Start(); err != nil {
+		if perr := canUnshare(exe); perr != nil {
+			return 0, perr
+		}
 		return 0, fmt.Errorf("create a user namespace: %w", err)
 	}
 	pid := cmd.Process.Pid
@@ -275,6 +278,24 @@ func holder(dir, exe string, m Mappings) (int, error) {
 		return 0, fmt.Errorf("record the namespace's holder: %w", err)
 	}
 	return pid, nil
+}
+
+// canUnshare says, when unshare's holder failed to start, whether this
+// account may create a user namespace at all; unshare's own error then
+// says little ("parsing PID"). A container's default seccomp profile
+// refuses it (and AppArmor's profile refuses the mounts in it): rootless
+// BuildKit's documented options for its container are the fix.
+func canUnshare(exe string) error {
+	cmd := exec.Command(exe, "--version")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWUSER}
+	err := cmd.Run()
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, syscall.EPERM) {
+		return fmt.Errorf("this account may not create a user namespace (%w), and builder needs one to run without root: in a container, run it with --security-opt seccomp=unconfined --security-opt apparmor=unconfined; on the host, check kernel.unprivileged_userns_clone and kernel.apparmor_restrict_unprivileged_userns", err)
+	}
+	return fmt.Errorf("create a user namespace: %w", err)
 }
 
 // holds reports whether pid is this account's namespace holder, not a

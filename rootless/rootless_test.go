@@ -71,3 +71,36 @@ func TestCheckNeedsNewuidmap(t *testing.T) {
 		t.Errorf("got %v, want the uidmap package named", err)
 	}
 }
+
+// BindProc: the namespace's /proc bound in place of the container's own
+// (and what was mounted under it), no PID namespace, no /proc masks.
+func TestBindProc(t *testing.T) {
+	spec := &specs.Spec{
+		Mounts: []specs.Mount{
+			{Destination: "/proc", Type: "proc", Source: "proc"},
+			{Destination: "/dev", Type: "tmpfs", Source: "tmpfs"},
+			{Destination: "/proc/sys/fs/binfmt_misc", Type: "binfmt_misc"},
+			{Destination: "/procfs", Type: "bind", Source: "/x"},
+		},
+		Linux: &specs.Linux{
+			Namespaces:    []specs.LinuxNamespace{{Type: specs.PIDNamespace}, {Type: specs.MountNamespace}},
+			MaskedPaths:   []string{"/proc/kcore", "/sys/firmware"},
+			ReadonlyPaths: []string{"/proc/sys", "/proc"},
+		},
+	}
+	BindProc(spec)
+	want := []specs.Mount{
+		{Destination: "/proc", Type: "bind", Source: "/proc", Options: []string{"rbind"}},
+		{Destination: "/dev", Type: "tmpfs", Source: "tmpfs"},
+		{Destination: "/procfs", Type: "bind", Source: "/x"},
+	}
+	if !reflect.DeepEqual(spec.Mounts, want) {
+		t.Errorf("mounts = %+v", spec.Mounts)
+	}
+	if !reflect.DeepEqual(spec.Linux.Namespaces, []specs.LinuxNamespace{{Type: specs.MountNamespace}}) {
+		t.Errorf("namespaces = %+v", spec.Linux.Namespaces)
+	}
+	if !reflect.DeepEqual(spec.Linux.MaskedPaths, []string{"/sys/firmware"}) || spec.Linux.ReadonlyPaths != nil {
+		t.Errorf("masked %v, read-only %v", spec.Linux.MaskedPaths, spec.Linux.ReadonlyPaths)
+	}
+}

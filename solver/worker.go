@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/builder-dev/builder/rootless"
 	"github.com/containerd/containerd/v2/core/diff/apply"
 	ctdmetadata "github.com/containerd/containerd/v2/core/metadata"
 	ctdsnapshot "github.com/containerd/containerd/v2/core/snapshots"
@@ -64,6 +65,14 @@ func newWorkerOpt(root string, sn runc.SnapshotterFactory, runcPath string, cdiM
 		Root:            stateRoot,
 		EgressProviders: map[pb.NetMode]network.Provider{pb.NetMode_UNSET: host, pb.NetMode_HOST: host},
 	}}
+	// Rootless in a container that masks paths of /proc (a CI job run
+	// as a user by docker), a step cannot mount a /proc of its own: it
+	// runs in builder's PID namespace with its /proc bound in, rootless
+	// BuildKit's --oci-worker-no-process-sandbox.
+	processMode := oci.ProcessSandbox
+	if userns.RunningInUserNS() && rootless.ProcMasked() {
+		processMode = oci.NoProcessSandbox
+	}
 	rm, err := resources.NewMonitor()
 	if err != nil {
 		return opt, err
@@ -71,7 +80,7 @@ func newWorkerOpt(root string, sn runc.SnapshotterFactory, runcPath string, cdiM
 	exe, err := runcexecutor.New(runcexecutor.Opt{
 		Root:              filepath.Join(root, "executor"),
 		CommandCandidates: []string{runcPath},
-		ProcessMode:       oci.ProcessSandbox,
+		ProcessMode:       processMode,
 		// In a user namespace (builder run by an unprivileged account, or
 		// in a rootless container) runc gets BuildKit's rootless spec: no
 		// cgroup settings it may not write, no /sys mount.
@@ -116,7 +125,7 @@ func newWorkerOpt(root string, sn runc.SnapshotterFactory, runcPath string, cdiM
 		wlabel.Snapshotter:    sn.Name,
 		wlabel.Hostname:       hostname,
 		wlabel.Network:        "host",
-		wlabel.OCIProcessMode: oci.ProcessSandbox.String(),
+		wlabel.OCIProcessMode: processMode.String(),
 		wlabel.SELinuxEnabled: strconv.FormatBool(false),
 	}
 	md, err := metadata.NewStore(filepath.Join(root, "metadata_v2.db"))
