@@ -4,7 +4,7 @@
 # Only missing packages are installed, so a second run costs nothing.
 set -euo pipefail
 build=(gcc libc6-dev libseccomp-dev pkg-config make)
-test=(docker-registry skopeo busybox-static debootstrap tmux apache2-utils openssl time openssh-server uidmap strace)
+test=(docker-registry skopeo busybox-static debootstrap tmux apache2-utils openssl time openssh-server uidmap libcap2-bin strace)
 bench=(buildah hyperfine time)
 want=("${build[@]}")
 case "${1:-build}" in
