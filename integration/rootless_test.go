@@ -280,6 +280,25 @@ func TestRootless(t *testing.T) {
 	} else if st := fi.Sys().(*syscall.Stat_t); int(st.Uid) != a.uid {
 		t.Errorf("-v: the container's file is owned by uid %d on the host, not the account's %d", st.Uid, a.uid)
 	}
+
+	// A holder killed (an OOM kill, a kill -9 of the session's processes)
+	// is replaced by the next command, which works as before.
+	pidFile := fmt.Sprintf("/tmp/builder-run-%d/builder/namespace.pid", a.uid)
+	holder := func() int {
+		dt, _ := os.ReadFile(pidFile)
+		pid, _ := strconv.Atoi(strings.TrimSpace(string(dt)))
+		return pid
+	}
+	old := holder()
+	if old <= 0 || syscall.Kill(old, syscall.SIGKILL) != nil {
+		t.Fatalf("no holder to kill: %s holds %d", pidFile, old)
+	}
+	if got := e.must("run", "--rm", "busybox", "echo", "again").stdout; got != "again\n" {
+		t.Errorf("after the holder was killed, run --rm busybox echo again printed %q", got)
+	}
+	if now := holder(); now == old || syscall.Kill(now, 0) != nil {
+		t.Errorf("after the holder (%d) was killed, %s names %d, not a new one running", old, pidFile, now)
+	}
 }
 
 // TestRootlessPython is the python example (a Debian base, apt-get install
