@@ -227,6 +227,36 @@ func TestRootless(t *testing.T) {
 		t.Errorf("after push and pull: /nob owned by %q", got)
 	}
 
+	// login to a registry with htpasswd auth over TLS (its CA in the
+	// account's config), then push there: the credentials go in the
+	// account's ~/.docker/config.json, the account's own file.
+	addr, cert := startAuthRegistry(t, "alice", "s3cret")
+	ca := filepath.Join(a.home, "registry-ca.pem")
+	if err := copyFile(cert, ca); err != nil {
+		t.Fatal(err)
+	}
+	a.chown(t, ca)
+	cfg, err := os.OpenFile(filepath.Join(e.root, "config.toml"), os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprintf(cfg, "[registry.%q]\n  http = false\n  ca = [%q]\n", addr, ca)
+	cfg.Close()
+	private := addr + "/team/owned:1"
+	e.must("tag", ref, private)
+	if r := e.run("push", private); r.code == 0 {
+		t.Errorf("push to the auth registry before login succeeded")
+	}
+	e.mustIn([]byte("s3cret\n"), "login", "-u", "alice", "--password-stdin", addr)
+	if fi, err := os.Stat(filepath.Join(a.home, ".docker", "config.json")); err != nil {
+		t.Errorf("login wrote no ~/.docker/config.json: %v", err)
+	} else if st := fi.Sys().(*syscall.Stat_t); int(st.Uid) != a.uid || fi.Mode().Perm() != 0600 {
+		t.Errorf("~/.docker/config.json: uid %d mode %v, want the account's and 0600", st.Uid, fi.Mode().Perm())
+	}
+	e.must("push", private)
+	e.must("rmi", private)
+	e.must("pull", private)
+
 	// The tutorial's walk: change a container, commit it, run the result.
 	e.must("run", "--name", "web", "busybox", "sh", "-c", "echo hi > /newfile; rm /bin/vi; chown 1234 /newfile")
 	e.must("commit", "-m", "A new image", "--author", "Aomine", "web", "aoct/apache2")
