@@ -150,13 +150,19 @@ func TestCIJobImageRootless(t *testing.T) {
 	unconfined := []string{"--security-opt", "seccomp=unconfined", "--security-opt", "apparmor=unconfined"}
 
 	helloRef, pyRef := s.registry+"/ci/rootless-hello:1", s.registry+"/ci/rootless-python:1"
+	// A root on the container's own overlayfs, which overlayfs refuses as
+	// an upper layer: the native snapshotter, without root as with it.
 	out, err := job(unconfined, "id -u; builder build --progress plain -t "+helloRef+" --push /hello"+
-		"; builder run --rm "+helloRef+"; builder build --progress plain -t "+pyRef+" --push /python")
+		"; builder run --rm "+helloRef+"; builder build --progress plain -t "+pyRef+" --push /python"+
+		"; builder --root /tmp/onoverlay build -q /hello >/dev/null; ls /tmp/onoverlay")
 	if err != nil {
 		t.Fatalf("the rootless job failed: %v\n%s", err, tail([]byte(out)))
 	}
 	if !strings.HasPrefix(out, "1000\n") || !strings.Contains(out, "\nhello docker\n") {
 		t.Errorf("the job ran as %q, or its builder run printed no hello:\n%s", strings.SplitN(out, "\n", 2)[0], tail([]byte(out)))
+	}
+	if !strings.Contains(out, "\nrunc-native\n") || strings.Contains(out, "\nrunc-overlayfs\n") {
+		t.Errorf("a root on the container's overlayfs: want native snapshots only, the root holds:\n%s", tail([]byte(out)))
 	}
 	for ref, want := range map[string]string{helloRef: "hello docker", pyRef: "hello"} {
 		validateRemote(t, "pushed by the rootless job", ref)
