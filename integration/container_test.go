@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -207,12 +208,20 @@ func TestContainerSafety(t *testing.T) {
 func tmuxRun(t *testing.T, e *env, session string, args ...string) {
 	t.Helper()
 	cmdline := append([]string{"env", "HOME=" + filepath.Dir(e.root), s.builder, "--root", e.root}, args...)
+	dir := "/"
+	if a := e.as; a != nil {
+		// The account, as its login would have it, on the same terminal.
+		cmdline = append([]string{"setpriv", "--reuid", strconv.Itoa(a.uid), "--regid", strconv.Itoa(a.gid), "--clear-groups",
+			"env", "-i", "HOME=" + a.home, "USER=" + a.name, "LOGNAME=" + a.name, "PATH=/usr/local/bin:/usr/bin:/bin", "TERM=screen",
+			s.builder}, args...)
+		dir = a.home
+	}
 	quoted := make([]string, len(cmdline))
 	for i, a := range cmdline {
 		quoted[i] = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
 	}
 	// remain-on-exit keeps the pane (and its last screen) after the exit.
-	out, err := exec.Command("tmux", "new-session", "-d", "-s", session, "-x", "100", "-y", "30",
+	out, err := exec.Command("tmux", "new-session", "-d", "-s", session, "-x", "100", "-y", "30", "-c", dir,
 		strings.Join(quoted, " ")+"; echo EXIT=$?; sleep 600").CombinedOutput()
 	if err != nil {
 		t.Fatalf("tmux: %v\n%s", err, out)

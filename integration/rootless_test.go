@@ -15,6 +15,7 @@ import (
 	"sync"
 	"syscall"
 	"testing"
+	"time"
 )
 
 // account is an unprivileged login the test creates, with the subordinate
@@ -328,6 +329,26 @@ func TestRootless(t *testing.T) {
 	}
 	if now := holder(); now == old || syscall.Kill(now, 0) != nil {
 		t.Errorf("after the holder (%d) was killed, %s names %d, not a new one running", old, pidFile, now)
+	}
+}
+
+// TestRootlessTTY: run -it by an account, on a real terminal: a shell in
+// the container as its root, typed commands, Ctrl-D, and a commit of what
+// was typed.
+func TestRootlessTTY(t *testing.T) {
+	a := newAccount(t, "bldrl6")
+	e := a.env(t)
+	e.must("pull", "busybox")
+	session := fmt.Sprintf("builder-rl-it-%d", time.Now().UnixNano())
+	tmuxRun(t, e, session, "run", "-it", "--name", "shell", "busybox", "sh")
+	tmuxWait(t, session, "/ #", 30*time.Second)
+	tmuxType(session, "tty; id -u; stty size; echo typed > /typed")
+	tmuxWait(t, session, "\n/dev/pts/0\n0\n30 100\n", 10*time.Second)
+	exec.Command("tmux", "send-keys", "-t", session, "C-d").Run()
+	tmuxWait(t, session, "EXIT=0", 10*time.Second)
+	e.must("commit", "shell", "typed")
+	if got := e.must("run", "--rm", "typed", "cat", "/typed").stdout; got != "typed\n" {
+		t.Errorf("committed interactive changes: %q", got)
 	}
 }
 
