@@ -8,9 +8,9 @@ BUILDKIT_VERSION = $(shell $(GO) list -m -f '{{.Version}}' github.com/moby/build
 BUILDX_VERSION := v0.38.2
 VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 
-.PHONY: all builder runc deps example image test unit integration peers crane buildkit-suite bench clean
+.PHONY: all builder runc cni deps example image test unit integration peers crane buildkit-suite bench clean
 
-all: builder runc
+all: builder runc cni
 
 deps:
 	scripts/deps.sh build
@@ -24,6 +24,21 @@ runc:
 	@if ! bin/runc --version 2>/dev/null | grep -q "runc version $(RUNC_VERSION:v%=%)$$"; then \
 		echo "building runc $(RUNC_VERSION)"; \
 		CGO_ENABLED=1 GOBIN=$(CURDIR)/bin $(GO) install -tags seccomp github.com/opencontainers/runc@$(RUNC_VERSION); \
+	fi
+
+# The CNI plugins run's bridge network uses, at the version go.mod pins
+# (containernetworking/plugins, already in the module graph): Debian's
+# containernetworking-plugins is 1.1.1, years behind its fixes. builder
+# finds them in cni/ beside its own binary.
+CNI_VERSION = $(shell $(GO) list -m -f '{{.Version}}' github.com/containernetworking/plugins)
+CNI_PLUGINS = bridge host-local portmap loopback firewall
+cni:
+	@if [ "$$(cat bin/cni/VERSION 2>/dev/null)" != "$(CNI_VERSION)" ]; then \
+		echo "building CNI plugins $(CNI_VERSION)"; \
+		mkdir -p bin/cni && \
+		CGO_ENABLED=0 GOBIN=$(CURDIR)/bin/cni $(GO) install \
+			$(foreach p,$(CNI_PLUGINS),github.com/containernetworking/plugins/plugins/$(if $(filter host-local,$(p)),ipam,$(if $(filter portmap firewall,$(p)),meta,main))/$(p)@$(CNI_VERSION)) && \
+		echo $(CNI_VERSION) > bin/cni/VERSION; \
 	fi
 
 example: deps all

@@ -3,6 +3,7 @@ package container
 import (
 	"context"
 	"fmt"
+	"github.com/builder-dev/builder/network"
 	"io"
 	"strings"
 	"time"
@@ -69,6 +70,9 @@ func row(c *Container, noTrunc bool) Row {
 		cmd = format.Ellipsis(cmd, 20)
 	}
 	r.Command = fmt.Sprintf("%q", cmd)
+	if c.Running && c.Attachment != nil {
+		r.Ports = network.Summary(c.Attachment.Ports)
+	}
 	switch {
 	case c.Paused:
 		r.State = "paused"

@@ -6,10 +6,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"syscall"
 	"time"
 
 	"github.com/builder-dev/builder/internal/runtime"
+	"github.com/builder-dev/builder/network"
 	"github.com/moby/moby/api/pkg/stdcopy"
 )
 
@@ -20,7 +22,7 @@ const MonitorCommand = "__container-monitor"
 // spawnMonitor starts a monitor process for c in a session of its own, so
 // it outlives this builder; the container's output goes to its log, and
 // what the monitor itself says to monitor.log.
-func spawnMonitor(p Paths, c *Container, rt runtime.Runtime) error {
+func spawnMonitor(p Paths, c *Container, rt runtime.Runtime, ports *network.Reservation) error {
 	exe, err := os.Executable()
 	if err != nil {
 		return err
@@ -31,7 +33,8 @@ func spawnMonitor(p Paths, c *Container, rt runtime.Runtime) error {
 	}
 	defer logf.Close()
 	cmd := exec.Command(exe, "--root", p.root, MonitorCommand, c.ID)
-	cmd.Env = append(os.Environ(), "BUILDER_RUNC="+rt.Binary())
+	cmd.Env = append(os.Environ(), "BUILDER_RUNC="+rt.Binary(), fmt.Sprintf("%s=%d", heldEnv, len(ports.Files)))
+	cmd.ExtraFiles = ports.Files
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	if err := cmd.Start(); err != nil {
@@ -51,13 +54,31 @@ func spawnMonitor(p Paths, c *Container, rt runtime.Runtime) error {
 	return cmd.Process.Release()
 }
 
+// heldEnv tells the monitor how many files it inherits (from fd 3): the
+// sockets that hold the container's published host ports.
+const heldEnv = "BUILDER_HELD_PORTS"
+
 // Monitor runs a detached container's process in the foreground, its
 // output to the monitor's own (the log), and records the exit.
 func (m Manager) Monitor(ctx context.Context, id string) error {
+	// The ports are held here until the exit; runc and the container's
+	// process do not inherit them.
+	n, _ := strconv.Atoi(os.Getenv(heldEnv))
+	ports := &network.Reservation{}
+	for fd := 3; fd < 3+n; fd++ {
+		syscall.CloseOnExec(fd)
+		ports.Files = append(ports.Files, os.NewFile(uintptr(fd), "published port"))
+	}
+	os.Unsetenv(heldEnv)
 	p := NewPaths(m.Root)
 	c, err := p.load(id)
 	if err != nil {
 		return err
+	}
+	if c.Attachment != nil {
+		// The attachment is this process's to release now.
+		c.NetOwner = os.Getpid()
+		p.save(c)
 	}
 	// run -t: the spec asks for a terminal, which runRunc then makes.
 	tty := false
@@ -72,6 +93,6 @@ func (m Manager) Monitor(ctx context.Context, id string) error {
 	code, err := runRunc(context.WithoutCancel(ctx), m.Runtime, p, c, RunOptions{
 		Stdout: log.Stream(stdcopy.Stdout), Stderr: log.Stream(stdcopy.Stderr),
 		TTY: tty, Detach: true})
-	p.finish(c, code)
+	p.finish(c, code, ports)
 	return err
 }

@@ -20,6 +20,7 @@ import (
 // mount, its directory and its name.
 func (p Paths) remove(c *Container) error {
 	unix.Unmount(p.rootfs(c.ID), unix.MNT_DETACH)
+	p.release(c)
 	if err := os.RemoveAll(p.dir(c.ID)); err != nil {
 		return fmt.Errorf("remove container %s: %w", c.ID[:12], err)
 	}

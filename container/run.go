@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/builder-dev/builder/internal/runtime"
+	"github.com/builder-dev/builder/network"
 	"github.com/builder-dev/builder/rootless"
 	"github.com/builder-dev/builder/store"
 	"github.com/containerd/console"
@@ -49,13 +50,16 @@ type RunOptions struct {
 	Args []string
 	Name string
 	// Entrypoint, when set, replaces the image's (and drops its Cmd).
-	Entrypoint  *string
-	Env         []string
-	EnvFiles    []string
-	Workdir     string
-	User        string
-	Volumes     []string
-	Network     string // "host" (the default) or "none"
+	Entrypoint *string
+	Env        []string
+	EnvFiles   []string
+	Workdir    string
+	User       string
+	Volumes    []string
+	Network    string // "bridge" (the default), "host" or "none"
+	// Publish are -p values; PublishAll (-P) publishes every EXPOSEd port.
+	Publish     []string
+	PublishAll  bool
 	Hostname    string
 	ReadOnly    bool
 	Interactive bool
@@ -94,6 +98,14 @@ func fail(err error) (int, error) { return ExitBuilderError, &Error{ExitBuilderE
 func (m Manager) Run(ctx context.Context, o RunOptions) (int, error) {
 	// From finding the image until the container's lease holds it, no
 	// collection may sweep its blobs.
+	mode, err := netMode(o.Network, len(o.Publish) > 0 || o.PublishAll)
+	if err != nil {
+		return fail(err)
+	}
+	publish, err := network.ParsePorts(o.Publish)
+	if err != nil {
+		return fail(err)
+	}
 	storeDone, err := m.Store.Writing(ctx)
 	if err != nil {
 		return fail(err)
@@ -115,6 +127,13 @@ func (m Manager) Run(ctx context.Context, o RunOptions) (int, error) {
 	if err != nil {
 		return fail(err)
 	}
+	if o.PublishAll {
+		exposed, err := network.Exposed(cfg.ExposedPorts)
+		if err != nil {
+			return fail(err)
+		}
+		publish = append(publish, exposed...)
+	}
 	args := append(append([]string{}, cfg.Entrypoint...), cfg.Cmd...)
 	if len(args) == 0 {
 		return fail(errors.New("no command specified"))
@@ -129,7 +148,7 @@ func (m Manager) Run(ctx context.Context, o RunOptions) (int, error) {
 		return fail(err)
 	}
 	c := &Container{ID: id, Name: name, Image: o.Image, ImageID: d.ID(), Target: img.Target, Config: cfg, Args: args,
-		Created: time.Now().UTC(), Remove: o.Remove}
+		Created: time.Now().UTC(), Remove: o.Remove, Network: mode, Publish: publish}
 	if err := os.MkdirAll(p.dir(id), 0700); err != nil {
 		os.Remove(p.nameFile(name))
 		return fail(err)
@@ -158,6 +177,14 @@ func (m Manager) Run(ctx context.Context, o RunOptions) (int, error) {
 		p.remove(c)
 		return fail(err)
 	}
+	// The host ports stay reserved until the container exits: by this
+	// process in the foreground, by the monitor (which inherits them) with -d.
+	ports, err := p.attach(ctx, c, hostname(c, o))
+	if err != nil {
+		p.remove(c)
+		return fail(err)
+	}
+	defer ports.Close()
 	if err := prepareBundle(ctx, p, c, lowers, o); err != nil {
 		p.remove(c)
 		return fail(err)
@@ -166,7 +193,7 @@ func (m Manager) Run(ctx context.Context, o RunOptions) (int, error) {
 	c.Running, c.StartedAt = true, time.Now().UTC()
 	p.save(c)
 	if o.Detach {
-		if err := spawnMonitor(p, c, m.Runtime); err != nil {
+		if err := spawnMonitor(p, c, m.Runtime, ports); err != nil {
 			p.remove(c)
 			return fail(err)
 		}
@@ -174,20 +201,24 @@ func (m Manager) Run(ctx context.Context, o RunOptions) (int, error) {
 		return 0, nil
 	}
 	code, runErr := runRunc(ctx, m.Runtime, p, c, o)
-	p.finish(c, code)
+	p.finish(c, code, ports)
 	return code, runErr
 }
 
 // finish records a container's exit and releases its rootfs mount (the
 // writable layer stays for commit), or removes it for --rm.
-func (p Paths) finish(c *Container, code int) {
+// ports, the container's reserved host ports, are freed before the
+// network is released, and that before stop returns (waitFinished).
+func (p Paths) finish(c *Container, code int, ports *network.Reservation) {
 	unix.Unmount(p.rootfs(c.ID), unix.MNT_DETACH)
 	c.Running, c.FinishedAt, c.ExitCode = false, time.Now().UTC(), code
+	ports.Close()
 	if c.Remove {
 		p.remove(c)
-	} else {
-		p.save(c)
+		return
 	}
+	p.save(c)
+	p.release(c)
 }
 
 // effectiveConfig is the image config with the run options applied.
@@ -300,7 +331,7 @@ func prepareBundle(ctx context.Context, p Paths, c *Container, lowers []string, 
 	if err := mountRootfs(lowers, p.upper(c.ID), filepath.Join(dir, "work"), p.rootfs(c.ID)); err != nil {
 		return err
 	}
-	spec, err := newSpec(ctx, c, p.rootfs(c.ID), o)
+	spec, err := newSpec(ctx, p, c, o)
 	if err != nil {
 		unix.Unmount(p.rootfs(c.ID), unix.MNT_DETACH)
 		return err
@@ -312,26 +343,32 @@ func prepareBundle(ctx context.Context, p Paths, c *Container, lowers []string, 
 	return os.WriteFile(p.specPath(c.ID), dt, 0600)
 }
 
-func newSpec(ctx context.Context, c *Container, rootfs string, o RunOptions) (*specs.Spec, error) {
-	cfg := c.Config
-	hostname := o.Hostname
-	if hostname == "" {
-		hostname = c.ID[:12]
+// hostname is the container's: --hostname, else its short ID, as docker's.
+func hostname(c *Container, o RunOptions) string {
+	if o.Hostname != "" {
+		return o.Hostname
 	}
+	return c.ID[:12]
+}
+
+func newSpec(ctx context.Context, p Paths, c *Container, o RunOptions) (*specs.Spec, error) {
+	cfg := c.Config
 	opts := []oci.SpecOpts{
-		oci.WithRootFSPath(rootfs),
+		oci.WithRootFSPath(p.rootfs(c.ID)),
 		oci.WithProcessArgs(c.Args...),
 		oci.WithEnv(cfg.Env),
-		oci.WithHostname(hostname),
+		oci.WithHostname(hostname(c, o)),
 	}
-	switch o.Network {
-	case "", "host", "default":
-		// Host networking until run gets network namespaces of its own.
-		opts = append(opts, oci.WithHostNamespace(specs.NetworkNamespace), oci.WithHostResolvconf, oci.WithHostHostsFile)
-	case "none":
-		// The default spec's new, empty network namespace.
-	default:
-		return nil, fmt.Errorf("--network %q: want host or none", o.Network)
+	// docker mounts no tmpfs on /run (containerd's default spec does): an
+	// image's /run/lock, /var/lock's target in Debian, stays.
+	opts = append(opts, oci.WithoutRunMount)
+	opts = append(opts, p.netSpec(c)...)
+	// Open files as docker gives a container: the limits of the process
+	// that starts it (dockerd's), not containerd's default 1024, which
+	// keeps apachectl, say, from raising its own to 8192.
+	var nofile unix.Rlimit
+	if err := unix.Getrlimit(unix.RLIMIT_NOFILE, &nofile); err == nil {
+		opts = append(opts, withRlimit("RLIMIT_NOFILE", nofile.Max, nofile.Cur))
 	}
 	if cfg.WorkingDir != "" {
 		opts = append(opts, oci.WithProcessCwd(cfg.WorkingDir))
@@ -534,4 +571,18 @@ func newID() string {
 	var b [32]byte
 	rand.Read(b[:])
 	return hex.EncodeToString(b[:])
+}
+
+// withRlimit sets the spec's limit typ, replacing the default's.
+func withRlimit(typ string, hard, soft uint64) oci.SpecOpts {
+	return func(_ context.Context, _ oci.Client, _ *containers.Container, s *specs.Spec) error {
+		var keep []specs.POSIXRlimit
+		for _, r := range s.Process.Rlimits {
+			if r.Type != typ {
+				keep = append(keep, r)
+			}
+		}
+		s.Process.Rlimits = append(keep, specs.POSIXRlimit{Type: typ, Hard: hard, Soft: soft})
+		return nil
+	}
 }

@@ -6,6 +6,8 @@ import (
 	"io"
 	"path/filepath"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // StartOptions are `builder start` flags and arguments.
@@ -47,18 +49,36 @@ func (m Manager) Start(ctx context.Context, o StartOptions) (int, error) {
 		if err := mountRootfs(lowers, p.upper(c.ID), filepath.Join(p.dir(c.ID), "work"), p.rootfs(c.ID)); err != nil {
 			return ExitBuilderError, err
 		}
+		// A new place on builder0, the same ports asked for.
+		spec, err := p.spec(c.ID)
+		if err != nil {
+			return ExitBuilderError, fmt.Errorf("start %s: %w", ref, err)
+		}
+		ports, err := p.attach(ctx, c, spec.Hostname)
+		if err != nil {
+			unix.Unmount(p.rootfs(c.ID), unix.MNT_DETACH)
+			return ExitBuilderError, fmt.Errorf("start %s: %w", ref, err)
+		}
+		defer ports.Close()
+		if c.Attachment != nil {
+			if err := p.setNetNS(c); err != nil {
+				p.finish(c, ExitBuilderError, ports)
+				return ExitBuilderError, fmt.Errorf("start %s: %w", ref, err)
+			}
+		}
 		c.Running, c.StartedAt, c.FinishedAt = true, time.Now().UTC(), time.Time{}
 		p.save(c)
 		if !attach {
-			if err := spawnMonitor(p, c, m.Runtime); err != nil {
-				p.finish(c, ExitBuilderError)
+			if err := spawnMonitor(p, c, m.Runtime, ports); err != nil {
+				p.finish(c, ExitBuilderError, ports)
 				return ExitBuilderError, err
 			}
+			ports.Close()
 			fmt.Fprintln(stdout, ref)
 			continue
 		}
 		code, err := runRunc(ctx, m.Runtime, p, c, RunOptions{Interactive: o.Interactive, Stdin: o.Stdin, Stdout: o.Stdout, Stderr: o.Stderr})
-		p.finish(c, code)
+		p.finish(c, code, ports)
 		return code, err
 	}
 	return 0, nil

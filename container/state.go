@@ -9,10 +9,12 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/builder-dev/builder/internal/atomicfile"
 	"github.com/builder-dev/builder/internal/runtime"
+	"github.com/builder-dev/builder/network"
 	"github.com/builder-dev/builder/store"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -39,6 +41,14 @@ type Container struct {
 	Paused   bool `json:"-"`
 	ExitCode int  `json:"exitCode"`
 	Remove   bool `json:"remove"`
+	// Network is the --network mode; Publish the ports asked for (-p, -P),
+	// and Attachment the container's place on builder0 while it runs.
+	Network    string              `json:"network,omitempty"`
+	Publish    []network.Port      `json:"publish,omitempty"`
+	Attachment *network.Attachment `json:"attachment,omitempty"`
+	// NetOwner is the process that holds the attachment's host ports and
+	// releases it at the exit: run in the foreground, or the monitor.
+	NetOwner int `json:"netOwner,omitempty"`
 }
 
 // Manager runs and keeps the containers under a state root: their
@@ -153,6 +163,11 @@ func (p Paths) List(ctx context.Context, rt runtime.Runtime) ([]*Container, erro
 				c.Running = false
 			}
 		}
+		if !c.Running && c.Attachment != nil && !alive(c.NetOwner) {
+			// Its builder or monitor was killed: what it held on
+			// builder0 is swept now.
+			p.release(c)
+		}
 		out = append(out, c)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Created.After(out[j].Created) })
@@ -187,4 +202,9 @@ func (p Paths) Find(ctx context.Context, rt runtime.Runtime, ref string) (*Conta
 // the Manager answers images.Containers for rmi.
 func (m Manager) Running(ctx context.Context, id string) bool {
 	return m.Runtime.Alive(ctx, id)
+}
+
+// alive reports whether process pid exists.
+func alive(pid int) bool {
+	return pid > 0 && syscall.Kill(pid, 0) != syscall.ESRCH
 }

@@ -21,7 +21,11 @@ func (m Manager) Stop(ctx context.Context, refs []string, timeout time.Duration,
 		if err != nil {
 			return err
 		}
-		if c.Running {
+		if !c.Running {
+			// Exited (a kill just before, say) but perhaps not yet
+			// recorded, its ports and network not yet released.
+			p.waitFinished(c.ID)
+		} else {
 			sig := stopSignal(c.Config.StopSignal)
 			if err := m.Runtime.Kill(ctx, c.ID, sig); err != nil && m.Runtime.Alive(ctx, c.ID) {
 				return fmt.Errorf("stop %s: %w", ref, err)
@@ -63,10 +67,11 @@ func (m Manager) Kill(ctx context.Context, refs []string, sig string, w io.Write
 	return nil
 }
 
-// waitFinished waits briefly for the monitor to record the exit.
+// waitFinished waits briefly for the monitor to record the exit and
+// release the container's ports and network (unless it is dead).
 func (p Paths) waitFinished(id string) {
 	for i := 0; i < 100; i++ {
-		if c, err := p.load(id); err != nil || !c.Running {
+		if c, err := p.load(id); err != nil || !c.Running && (c.Attachment == nil || !alive(c.NetOwner)) {
 			return
 		}
 		time.Sleep(50 * time.Millisecond)

@@ -74,3 +74,31 @@ func Rows[T any](w io.Writer, format string, rows []T, headers map[string]string
 	}
 	return nil
 }
+
+// Inspect writes items as docker's inspect verbs do: an indented JSON
+// array without tmplText (or with "json"), else tmplText executed once per
+// item on the item's JSON shape, as docker's templates see it.
+func Inspect[T any](w io.Writer, tmplText string, items []T) error {
+	if tmplText == "" || tmplText == "json" {
+		dt, err := json.MarshalIndent(items, "", "    ")
+		if err != nil {
+			return err
+		}
+		_, err = fmt.Fprintf(w, "%s\n", dt)
+		return err
+	}
+	tmpl, err := templates.Parse(tmplText)
+	if err != nil {
+		return fmt.Errorf("--format: %w", err)
+	}
+	for _, it := range items {
+		var v any
+		dt, _ := json.Marshal(it)
+		json.Unmarshal(dt, &v)
+		if err := tmpl.Execute(w, v); err != nil {
+			return fmt.Errorf("--format: %w", err)
+		}
+		fmt.Fprintln(w)
+	}
+	return nil
+}

@@ -13,7 +13,6 @@ import (
 	"github.com/builder-dev/builder/store"
 	"github.com/containerd/containerd/v2/core/content"
 	"github.com/distribution/reference"
-	"github.com/docker/cli/templates"
 	"github.com/docker/go-units"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
@@ -83,29 +82,7 @@ func Inspect(ctx context.Context, st *store.Store, refs []string, platform, tmpl
 		}
 		out = append(out, ii)
 	}
-	if tmplText == "" || tmplText == "json" {
-		dt, err := json.MarshalIndent(out, "", "    ")
-		if err != nil {
-			return err
-		}
-		_, err = fmt.Fprintf(w, "%s\n", dt)
-		return err
-	}
-	tmpl, err := templates.Parse(tmplText)
-	if err != nil {
-		return fmt.Errorf("--format: %w", err)
-	}
-	for _, ii := range out {
-		// Templates see the JSON shape, as docker's do.
-		var v any
-		dt, _ := json.Marshal(ii)
-		json.Unmarshal(dt, &v)
-		if err := tmpl.Execute(w, v); err != nil {
-			return fmt.Errorf("--format: %w", err)
-		}
-		fmt.Fprintln(w)
-	}
-	return nil
+	return format.Inspect(w, tmplText, out)
 }
 
 func inspect(ctx context.Context, st *store.Store, img store.Image, d store.Details) (InspectImage, error) {

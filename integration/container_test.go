@@ -316,6 +316,27 @@ func TestTutorialApacheWalk(t *testing.T) {
 	if !strings.Contains(tmuxScreen(session2), "Server version: Apache/2") {
 		t.Errorf("apache2 in the committed image:\n%s", tmuxScreen(session2))
 	}
+
+	// The next thing a docker user types: serve it, and open the page.
+	e.must("rm", "web")
+	e.must("run", "-d", "-p", "8080:80", "--name", "web", "aoct/apache2", "apachectl", "-D", "FOREGROUND")
+	t.Cleanup(func() { e.run("rm", "-f", "web") })
+	if page, err := tryGet("http://127.0.0.1:8080/"); !strings.Contains(page, "Apache2 Debian Default Page") {
+		t.Fatalf("http://127.0.0.1:8080/: %v, served:\n%.300s\nps -a:\n%s\nlogs web:\n%s", err, page, e.run("ps", "-a").stdout, e.run("logs", "web"))
+	}
+	if got := e.must("port", "web").stdout; got != "80/tcp -> 0.0.0.0:8080\n" {
+		t.Errorf("port web = %q", got)
+	}
+	if ps := e.must("ps").stdout; !regexp.MustCompile(`(?m)0\.0\.0\.0:8080->80/tcp\s+web$`).MatchString(ps) {
+		t.Errorf("ps:\n%s", ps)
+	}
+	// stop frees the port: a second -p 8080:80 then runs.
+	e.must("stop", "web")
+	e.must("run", "-d", "-p", "8080:80", "--name", "web2", "aoct/apache2", "apachectl", "-D", "FOREGROUND")
+	t.Cleanup(func() { e.run("rm", "-f", "web2") })
+	if page := httpGet(t, "http://127.0.0.1:8080/"); !strings.Contains(page, "Apache2 Debian Default Page") {
+		t.Errorf("after stop web, web2 on 8080 served:\n%.300s", page)
+	}
 }
 
 // TestDetachedLifecycle: run -d keeps the container running after builder

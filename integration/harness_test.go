@@ -74,6 +74,15 @@ func setup(m *testing.M) (int, error) {
 	if err := copyFile(s.runc, filepath.Join(bin, "runc")); err != nil {
 		return 0, err
 	}
+	// The pinned CNI plugins `make cni` builds, for run's bridge network;
+	// builder finds them beside itself too.
+	cni := filepath.Join(repo, "bin", "cni")
+	if _, err := os.Stat(filepath.Join(cni, "bridge")); err != nil {
+		return 0, fmt.Errorf("CNI plugins: %v (run `make cni` first)", err)
+	}
+	if err := os.Symlink(cni, filepath.Join(bin, "cni")); err != nil {
+		return 0, err
+	}
 	stop, addr, err := startRegistry(filepath.Join(dir, "registry"), "")
 	if err != nil {
 		return 0, err

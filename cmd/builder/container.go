@@ -10,6 +10,6 @@ func containerCommand() *cli.Command {
 		Name:  "container",
 		Usage: "Manage containers",
 		Subcommands: []*cli.Command{ls, runCommand(), commitCommand(), diffCommand(), rmCommand(), containerPruneCommand(),
-			pauseCommand(), unpauseCommand(), logsCommand(), stopCommand(), killCommand(), startCommand(), execCommand(), exportCommand()},
+			pauseCommand(), unpauseCommand(), portCommand(), containerInspectCommand(), logsCommand(), stopCommand(), killCommand(), startCommand(), execCommand(), exportCommand()},
 	}
 }

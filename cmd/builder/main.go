@@ -179,6 +179,7 @@ func newApp() *cli.App {
 			serveCommand(),
 			exportCommand(),
 			pauseCommand(),
+			portCommand(),
 			unpauseCommand(),
 			containerCommand(),
 			monitorCommand(),

@@ -25,7 +25,9 @@ func runCommand() *cli.Command {
 			&cli.StringFlag{Name: "user", Aliases: []string{"u"}, Usage: "username or UID (format: <name|uid>[:<group|gid>])"},
 			&cli.StringFlag{Name: "entrypoint", Usage: "overwrite the default ENTRYPOINT of the image"},
 			&cli.StringSliceFlag{Name: "volume", Aliases: []string{"v"}, Usage: "bind mount a volume (HOST:CONTAINER[:ro])"},
-			&cli.StringFlag{Name: "network", Value: "host", Usage: "connect a container to a network: host or none"},
+			&cli.StringFlag{Name: "network", Value: "default", Usage: "connect a container to a network: bridge (the default, builder0), host or none"},
+			&cli.StringSliceFlag{Name: "publish", Aliases: []string{"p"}, Usage: "publish a container's port(s) to the host ([IP:][HOSTPORT:]CONTAINERPORT[/PROTO])"},
+			&cli.BoolFlag{Name: "publish-all", Aliases: []string{"P"}, Usage: "publish all exposed ports to free host ports"},
 			&cli.StringFlag{Name: "hostname", Aliases: []string{"h"}, Usage: "container host name"},
 			&cli.BoolFlag{Name: "read-only", Usage: "mount the container's root filesystem as read only"},
 			&cli.BoolFlag{Name: "detach", Aliases: []string{"d"}, Usage: "run the container in the background and print its ID"},
@@ -42,6 +44,10 @@ func runCommand() *cli.Command {
 			}
 			policy, err := registry.ParsePullPolicy(c.String("pull"))
 			if err != nil {
+				return &exitError{code: container.ExitBuilderError, err: err}
+			}
+			// Flags are checked before anything is pulled or created.
+			if err := container.CheckNetwork(c.String("network"), c.StringSlice("publish"), c.Bool("publish-all")); err != nil {
 				return &exitError{code: container.ExitBuilderError, err: err}
 			}
 			m, err := openContainers(c)
@@ -63,6 +69,8 @@ func runCommand() *cli.Command {
 				User:        c.String("user"),
 				Volumes:     c.StringSlice("volume"),
 				Network:     c.String("network"),
+				Publish:     c.StringSlice("publish"),
+				PublishAll:  c.Bool("publish-all"),
 				Hostname:    c.String("hostname"),
 				ReadOnly:    c.Bool("read-only"),
 				Interactive: c.Bool("interactive"),

@@ -1,0 +1,226 @@
+// Package network gives builder's containers a network of their own, as
+// docker's default bridge does: a network namespace per container with a
+// veth on one bridge of the machine's (builder0), an address from its
+// subnet, outbound traffic masqueraded and ports published to the host. It
+// drives the CNI plugins (bridge, host-local, portmap, firewall, loopback)
+// through containerd's go-cni; the namespaces are containerd's netns.
+package network
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+
+	"github.com/containerd/containerd/v2/pkg/netns"
+	cni "github.com/containerd/go-cni"
+	"github.com/gofrs/flock"
+	"github.com/vishvananda/netlink"
+)
+
+// BridgeName is the machine's bridge for builder's containers, shared by
+// every state root (one address range, one IPAM store).
+const BridgeName = "builder0"
+
+// netName names the CNI network: host-local keeps its leases under
+// /var/lib/cni/networks/NAME, one store for the machine.
+const netName = "builder"
+
+// plugins are the CNI plugins a bridge network needs.
+var plugins = []string{"bridge", "host-local", "portmap", "firewall", "loopback"}
+
+// subnets are the ranges builder0 may take, the first whose range no
+// route of the host's overlaps (docker's 172.17/16 and podman's 10.88/16
+// are left alone).
+var subnets = []string{"10.209.0.0/16", "10.210.0.0/16", "10.211.0.0/16", "172.30.0.0/16", "192.168.209.0/24"}
+
+// lockPath serializes choosing the subnet and creating the bridge among
+// builder processes of every root.
+const lockPath = "/run/builder-network.lock"
+
+// Bridge is builder0, ready to attach containers to.
+type Bridge struct {
+	cni    cni.CNI
+	subnet string
+}
+
+// PluginDir finds the CNI plugins: $BUILDER_CNI_PATH, else cni/ beside the
+// builder binary (where `make` puts the pinned build), else Debian's
+// containernetworking-plugins (/usr/lib/cni) or the CNI default
+// (/opt/cni/bin).
+func PluginDir() (string, error) {
+	var dirs []string
+	if d := os.Getenv("BUILDER_CNI_PATH"); d != "" {
+		dirs = append(dirs, d)
+	} else {
+		if exe, err := os.Executable(); err == nil {
+			dirs = append(dirs, filepath.Join(filepath.Dir(exe), "cni"))
+		}
+		dirs = append(dirs, "/usr/lib/cni", "/opt/cni/bin")
+	}
+	for _, d := range dirs {
+		if _, err := os.Stat(filepath.Join(d, "bridge")); err == nil {
+			for _, p := range plugins {
+				if _, err := os.Stat(filepath.Join(d, p)); err != nil {
+					return "", fmt.Errorf("CNI plugin %s not found in %s, and run's bridge network needs it: run `make cni` in the builder source tree (it builds the pinned plugins beside the builder binary), or install Debian's containernetworking-plugins; --network host needs none", p, d)
+				}
+			}
+			return d, nil
+		}
+	}
+	return "", fmt.Errorf("CNI plugin bridge not found (looked in %v), and run's bridge network needs it: run `make cni` in the builder source tree (it builds the pinned plugins beside the builder binary), or install Debian's containernetworking-plugins; --network host needs none", dirs)
+}
+
+// Open readies builder0's CNI configuration: the subnet the bridge has,
+// or one chosen for it now.
+func Open(ctx context.Context) (*Bridge, error) {
+	dir, err := PluginDir()
+	if err != nil {
+		return nil, err
+	}
+	if _, err := exec.LookPath("iptables"); err != nil {
+		return nil, fmt.Errorf("iptables not found, and run's bridge network needs it to masquerade and publish ports: install Debian's iptables package; --network host needs none")
+	}
+	lock := flock.New(lockPath)
+	if err := lock.Lock(); err != nil {
+		return nil, fmt.Errorf("lock %s: %w", lockPath, err)
+	}
+	defer lock.Unlock()
+	subnet, err := chooseSubnet()
+	if err != nil {
+		return nil, err
+	}
+	conf, err := confList(subnet)
+	if err != nil {
+		return nil, err
+	}
+	c, err := cni.New(cni.WithPluginDir([]string{dir}), cni.WithInterfacePrefix("eth"), cni.WithMinNetworkCount(2))
+	if err != nil {
+		return nil, fmt.Errorf("CNI: %w", err)
+	}
+	// The bridge first, so that its interface is eth0 (go-cni numbers
+	// networks in the order they are loaded).
+	if err := c.Load(cni.WithConfListBytes(conf), cni.WithLoNetwork); err != nil {
+		return nil, fmt.Errorf("CNI configuration: %w", err)
+	}
+	return &Bridge{cni: c, subnet: subnet}, nil
+}
+
+// chooseSubnet is builder0's subnet when the bridge exists, else the first
+// of subnets no host route overlaps.
+func chooseSubnet() (string, error) {
+	if l, err := netlink.LinkByName(BridgeName); err == nil {
+		addrs, err := netlink.AddrList(l, netlink.FAMILY_V4)
+		if err == nil && len(addrs) > 0 {
+			n := addrs[0].IPNet
+			return (&net.IPNet{IP: n.IP.Mask(n.Mask), Mask: n.Mask}).String(), nil
+		}
+	}
+	routes, err := netlink.RouteList(nil, netlink.FAMILY_V4)
+	if err != nil {
+		return "", fmt.Errorf("list the host's routes: %w", err)
+	}
+	for _, s := range subnets {
+		_, cand, _ := net.ParseCIDR(s)
+		free := true
+		for _, r := range routes {
+			if r.Dst != nil && r.Dst.String() != "0.0.0.0/0" && (cand.Contains(r.Dst.IP) || r.Dst.Contains(cand.IP)) {
+				free = false
+				break
+			}
+		}
+		if free {
+			return s, nil
+		}
+	}
+	return "", fmt.Errorf("every subnet builder0 may take (%v) overlaps a route of the host's", subnets)
+}
+
+func confList(subnet string) ([]byte, error) {
+	return json.Marshal(map[string]any{
+		"cniVersion": "1.0.0",
+		"name":       netName,
+		"plugins": []any{
+			map[string]any{
+				"type": "bridge", "bridge": BridgeName, "isGateway": true, "ipMasq": true, "hairpinMode": true,
+				"ipam": map[string]any{
+					"type":   "host-local",
+					"ranges": [][]map[string]string{{{"subnet": subnet}}},
+					"routes": []map[string]string{{"dst": "0.0.0.0/0"}},
+				},
+			},
+			// snat (the default) lets the host reach a published port on
+			// 127.0.0.1 too, as docker's does.
+			map[string]any{"type": "portmap", "capabilities": map[string]bool{"portMappings": true}},
+			// Accept rules ahead of another engine's FORWARD policy
+			// (docker's is DROP).
+			map[string]any{"type": "firewall"},
+		},
+	})
+}
+
+// Attachment is a container's place on builder0, recorded with it: what
+// Detach needs to undo it, and what inspect and ps show.
+type Attachment struct {
+	NetNS   string `json:"netns"`
+	IP      string `json:"ip"`
+	Prefix  int    `json:"prefix"`
+	Gateway string `json:"gateway"`
+	MAC     string `json:"mac"`
+	Ports   []Port `json:"ports,omitempty"`
+}
+
+// Attach creates a network namespace for container id in dir and puts it
+// on builder0, with ports published.
+func (b *Bridge) Attach(ctx context.Context, id, dir string, ports []Port) (*Attachment, error) {
+	ns, err := netns.NewNetNS(dir)
+	if err != nil {
+		return nil, fmt.Errorf("create the network namespace: %w", err)
+	}
+	a := &Attachment{NetNS: ns.GetPath(), Ports: ports}
+	res, err := b.cni.Setup(ctx, id, a.NetNS, b.opts(ports)...)
+	if err != nil {
+		b.Detach(context.WithoutCancel(ctx), id, a)
+		return nil, fmt.Errorf("attach to %s: %w", BridgeName, err)
+	}
+	if eth, ok := res.Interfaces["eth0"]; ok {
+		a.MAC = eth.Mac
+		for _, c := range eth.IPConfigs {
+			if ip4 := c.IP.To4(); ip4 != nil {
+				a.IP, a.Gateway = ip4.String(), c.Gateway.String()
+			}
+		}
+	}
+	if _, n, err := net.ParseCIDR(b.subnet); err == nil {
+		a.Prefix, _ = n.Mask.Size()
+	}
+	if a.IP == "" {
+		b.Detach(context.WithoutCancel(ctx), id, a)
+		return nil, fmt.Errorf("attach to %s: the bridge plugin gave no IPv4 address", BridgeName)
+	}
+	return a, nil
+}
+
+// Detach takes container id off builder0 (its address, its port rules)
+// and removes its network namespace. Each step is done even when another
+// fails, and again when done before: it is how a container left by a
+// killed builder is swept.
+func (b *Bridge) Detach(ctx context.Context, id string, a *Attachment) error {
+	err := b.cni.Remove(ctx, id, a.NetNS, b.opts(a.Ports)...)
+	if err != nil {
+		err = fmt.Errorf("detach from %s: %w", BridgeName, err)
+	}
+	return errors.Join(err, netns.LoadNetNS(a.NetNS).Remove())
+}
+
+func (b *Bridge) opts(ports []Port) []cni.NamespaceOpts {
+	var pm []cni.PortMapping
+	for _, p := range ports {
+		pm = append(pm, cni.PortMapping{HostPort: int32(p.HostPort), ContainerPort: int32(p.ContainerPort), Protocol: p.Proto, HostIP: p.HostIP})
+	}
+	return []cni.NamespaceOpts{cni.WithCapabilityPortMap(pm)}
+}
