@@ -16,6 +16,7 @@ import (
 	"os/exec"
 	"path/filepath"
 
+	"github.com/builder-dev/builder/internal/atomicfile"
 	"github.com/containerd/containerd/v2/pkg/netns"
 	cni "github.com/containerd/go-cni"
 	"github.com/gofrs/flock"
@@ -44,8 +45,7 @@ const lockPath = "/run/builder-network.lock"
 
 // Bridge is builder0, ready to attach containers to.
 type Bridge struct {
-	cni    cni.CNI
-	subnet string
+	plugins, subnet string
 }
 
 // PluginDir finds the CNI plugins: $BUILDER_CNI_PATH, else cni/ beside the
@@ -94,11 +94,18 @@ func Open(ctx context.Context) (*Bridge, error) {
 	if err != nil {
 		return nil, err
 	}
-	conf, err := confList(subnet)
+	return &Bridge{plugins: dir, subnet: subnet}, nil
+}
+
+// handle is the CNI configuration for a container with (or without)
+// published ports: the portmap plugin, and its iptables calls, only where
+// there are ports.
+func (b *Bridge) handle(ports bool) (cni.CNI, error) {
+	conf, err := confList(b.subnet, ports)
 	if err != nil {
 		return nil, err
 	}
-	c, err := cni.New(cni.WithPluginDir([]string{dir}), cni.WithInterfacePrefix("eth"), cni.WithMinNetworkCount(2))
+	c, err := cni.New(cni.WithPluginDir([]string{b.plugins}), cni.WithInterfacePrefix("eth"), cni.WithMinNetworkCount(2))
 	if err != nil {
 		return nil, fmt.Errorf("CNI: %w", err)
 	}
@@ -107,7 +114,7 @@ func Open(ctx context.Context) (*Bridge, error) {
 	if err := c.Load(cni.WithConfListBytes(conf), cni.WithLoNetwork); err != nil {
 		return nil, fmt.Errorf("CNI configuration: %w", err)
 	}
-	return &Bridge{cni: c, subnet: subnet}, nil
+	return c, nil
 }
 
 // chooseSubnet is builder0's subnet when the bridge exists, else the first
@@ -140,27 +147,84 @@ func chooseSubnet() (string, error) {
 	return "", fmt.Errorf("every subnet builder0 may take (%v) overlaps a route of the host's", subnets)
 }
 
-func confList(subnet string) ([]byte, error) {
-	return json.Marshal(map[string]any{
-		"cniVersion": "1.0.0",
-		"name":       netName,
-		"plugins": []any{
-			map[string]any{
-				"type": "bridge", "bridge": BridgeName, "isGateway": true, "ipMasq": true, "hairpinMode": true,
-				"ipam": map[string]any{
-					"type":   "host-local",
-					"ranges": [][]map[string]string{{{"subnet": subnet}}},
-					"routes": []map[string]string{{"dst": "0.0.0.0/0"}},
-				},
+// WriteConfList writes builder0's CNI configuration into dir, as a
+// .conflist file for BuildKit's CNI network provider: build steps share
+// the bridge (and its one IPAM store) with run's containers.
+func WriteConfList(dir string) (string, error) {
+	lock := flock.New(lockPath)
+	if err := lock.Lock(); err != nil {
+		return "", fmt.Errorf("lock %s: %w", lockPath, err)
+	}
+	defer lock.Unlock()
+	subnet, err := chooseSubnet()
+	if err != nil {
+		return "", err
+	}
+	if err := ensureRules(subnet); err != nil {
+		return "", err
+	}
+	conf, err := confList(subnet, false)
+	if err != nil {
+		return "", err
+	}
+	path := filepath.Join(dir, "builder0.conflist")
+	if err := atomicfile.WriteFile(path, conf, 0644); err != nil {
+		return "", fmt.Errorf("write %s: %w", path, err)
+	}
+	return path, nil
+}
+
+// confList is builder0's CNI configuration. Masquerading and forwarding
+// are builder0's rules (ensureRules), one set for the bridge as docker
+// has for docker0, not the bridge and firewall plugins' per-container
+// chains: those cost some 20 iptables runs per container.
+func confList(subnet string, ports bool) ([]byte, error) {
+	plugins := []any{
+		map[string]any{
+			"type": "bridge", "bridge": BridgeName, "isGateway": true, "ipMasq": false, "hairpinMode": true,
+			"ipam": map[string]any{
+				"type":   "host-local",
+				"ranges": [][]map[string]string{{{"subnet": subnet}}},
+				"routes": []map[string]string{{"dst": "0.0.0.0/0"}},
 			},
-			// snat (the default) lets the host reach a published port on
-			// 127.0.0.1 too, as docker's does.
-			map[string]any{"type": "portmap", "capabilities": map[string]bool{"portMappings": true}},
-			// Accept rules ahead of another engine's FORWARD policy
-			// (docker's is DROP).
-			map[string]any{"type": "firewall"},
 		},
-	})
+	}
+	if ports {
+		// snat (the default) lets the host reach a published port on
+		// 127.0.0.1 too, as docker's does.
+		plugins = append(plugins, map[string]any{"type": "portmap", "capabilities": map[string]bool{"portMappings": true}})
+	}
+	return json.Marshal(map[string]any{"cniVersion": "1.0.0", "name": netName, "plugins": plugins})
+}
+
+// ensureRules installs builder0's masquerade and forward rules when they
+// are missing: outbound traffic of the subnet masqueraded, and forwarding
+// from the bridge and (for published ports) to it accepted ahead of
+// another engine's FORWARD policy (docker's is DROP). A marker under /run
+// (gone at reboot, with the rules) spares each command the checks.
+func ensureRules(subnet string) error {
+	marker := "/run/builder-network.rules"
+	want := subnet + "\n"
+	if dt, err := os.ReadFile(marker); err == nil && string(dt) == want {
+		return nil
+	}
+	rules := [][]string{
+		{"-t", "nat", "POSTROUTING", "-s", subnet, "!", "-o", BridgeName, "-j", "MASQUERADE", "-m", "comment", "--comment", "builder0"},
+		{"-t", "filter", "FORWARD", "-i", BridgeName, "-j", "ACCEPT", "-m", "comment", "--comment", "builder0"},
+		{"-t", "filter", "FORWARD", "-o", BridgeName, "-m", "conntrack", "--ctstate", "RELATED,ESTABLISHED,DNAT", "-j", "ACCEPT", "-m", "comment", "--comment", "builder0"},
+	}
+	for _, r := range rules {
+		table, chain, spec := r[:2], r[2], r[3:]
+		check := append(append(append([]string{}, table...), "-C", chain), spec...)
+		if exec.Command("iptables", check...).Run() == nil {
+			continue
+		}
+		add := append(append(append([]string{"-w"}, table...), "-I", chain, "1"), spec...)
+		if out, err := exec.Command("iptables", add...).CombinedOutput(); err != nil {
+			return fmt.Errorf("iptables %v: %v: %s", add, err, out)
+		}
+	}
+	return atomicfile.WriteFile(marker, []byte(want), 0644)
 }
 
 // Attachment is a container's place on builder0, recorded with it: what
@@ -182,7 +246,16 @@ func (b *Bridge) Attach(ctx context.Context, id, dir string, ports []Port) (*Att
 		return nil, fmt.Errorf("create the network namespace: %w", err)
 	}
 	a := &Attachment{NetNS: ns.GetPath(), Ports: ports}
-	res, err := b.cni.Setup(ctx, id, a.NetNS, b.opts(ports)...)
+	c, err := b.handle(len(ports) > 0)
+	if err != nil {
+		ns.Remove()
+		return nil, err
+	}
+	if err := ensureRules(b.subnet); err != nil {
+		ns.Remove()
+		return nil, err
+	}
+	res, err := c.Setup(ctx, id, a.NetNS, b.opts(ports)...)
 	if err != nil {
 		b.Detach(context.WithoutCancel(ctx), id, a)
 		return nil, fmt.Errorf("attach to %s: %w", BridgeName, err)
@@ -210,7 +283,10 @@ func (b *Bridge) Attach(ctx context.Context, id, dir string, ports []Port) (*Att
 // fails, and again when done before: it is how a container left by a
 // killed builder is swept.
 func (b *Bridge) Detach(ctx context.Context, id string, a *Attachment) error {
-	err := b.cni.Remove(ctx, id, a.NetNS, b.opts(a.Ports)...)
+	c, err := b.handle(len(a.Ports) > 0)
+	if err == nil {
+		err = c.Remove(ctx, id, a.NetNS, b.opts(a.Ports)...)
+	}
 	if err != nil {
 		err = fmt.Errorf("detach from %s: %w", BridgeName, err)
 	}

@@ -3,7 +3,7 @@
 # (the "build" set), and for the test suite and benchmarks (the "test" set).
 # Only missing packages are installed, so a second run costs nothing.
 set -euo pipefail
-build=(gcc libc6-dev libseccomp-dev pkg-config make)
+build=(gcc libc6-dev libseccomp-dev pkg-config make iptables)
 test=(docker-registry skopeo busybox-static debootstrap tmux apache2-utils openssl time openssh-server uidmap libcap2-bin strace)
 bench=(buildah hyperfine time)
 want=("${build[@]}")

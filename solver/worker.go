@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 
+	cninet "github.com/builder-dev/builder/network"
 	"github.com/builder-dev/builder/rootless"
 	"github.com/containerd/containerd/v2/core/diff/apply"
 	ctdmetadata "github.com/containerd/containerd/v2/core/metadata"
@@ -30,6 +31,7 @@ import (
 	"github.com/moby/buildkit/util/db/boltutil"
 	"github.com/moby/buildkit/util/leaseutil"
 	"github.com/moby/buildkit/util/network"
+	"github.com/moby/buildkit/util/network/cniprovider"
 	"github.com/moby/buildkit/util/network/proxyprovider"
 	"github.com/moby/buildkit/util/winlayers"
 	"github.com/moby/buildkit/worker/base"
@@ -58,6 +60,15 @@ func newWorkerOpt(root string, sn runc.SnapshotterFactory, runcPath string, cdiM
 		pb.NetMode_UNSET: host,
 		pb.NetMode_HOST:  host,
 		pb.NetMode_NONE:  network.NewNoneProvider(),
+	}
+	netLabel := "host"
+	// RUN is isolated by default, as in docker's builder: a network
+	// namespace of the step's own on builder0 (run's bridge). Without
+	// root, or without the CNI plugins, steps keep the host's network,
+	// as rootless BuildKit's do.
+	if dir, err := cninet.PluginDir(); err == nil && !userns.RunningInUserNS() {
+		np[pb.NetMode_UNSET] = &lazyBridge{root: stateRoot, plugins: dir}
+		netLabel = "cni"
 	}
 	proxy := &lazyProxy{opt: proxyprovider.Opt{
 		// The proxy keeps its network namespaces under Root, which must be
@@ -124,7 +135,7 @@ func newWorkerOpt(root string, sn runc.SnapshotterFactory, runcPath string, cdiM
 		wlabel.Executor:       "oci",
 		wlabel.Snapshotter:    sn.Name,
 		wlabel.Hostname:       hostname,
-		wlabel.Network:        "host",
+		wlabel.Network:        netLabel,
 		wlabel.OCIProcessMode: processMode.String(),
 		wlabel.SELinuxEnabled: strconv.FormatBool(false),
 	}
@@ -152,6 +163,44 @@ func newWorkerOpt(root string, sn runc.SnapshotterFactory, runcPath string, cdiM
 		ResourceMonitor:  rm,
 		CDIManager:       cdiManager,
 	}, nil
+}
+
+// lazyBridge creates BuildKit's CNI network provider on builder0 when a
+// step first needs a namespace: creating it sets up and tears down one
+// namespace (a check), which a build that runs no step (a cached one)
+// should not pay for.
+type lazyBridge struct {
+	root, plugins string
+	once          sync.Once
+	p             network.Provider
+	err           error
+}
+
+func (l *lazyBridge) New(ctx context.Context, hostname string, opt network.NamespaceOptions) (network.Namespace, error) {
+	l.once.Do(func() {
+		dir := filepath.Join(l.root, "net")
+		if l.err = os.MkdirAll(dir, 0700); l.err != nil {
+			return
+		}
+		conf, err := cninet.WriteConfList(dir)
+		if err != nil {
+			l.err = err
+			return
+		}
+		l.p, l.err = cniprovider.New(cniprovider.Opt{Root: l.root, ConfigPath: conf, BinaryDir: l.plugins})
+	})
+	if l.err != nil {
+		return nil, fmt.Errorf("a network namespace for the step on %s: %w", cninet.BridgeName, l.err)
+	}
+	return l.p.New(ctx, hostname, opt)
+}
+
+func (l *lazyBridge) Close() error {
+	l.once.Do(func() { l.err = fmt.Errorf("network provider closed") })
+	if l.p != nil {
+		return l.p.Close()
+	}
+	return nil
 }
 
 // lazyProxy creates BuildKit's proxy network provider when a build first
