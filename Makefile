@@ -110,6 +110,7 @@ bench: all peers
 	bench/plugin.sh
 	bench/serve.sh
 	bench/rootless.sh
+	bench/network.sh
 
 clean:
 	rm -rf bin

@@ -75,16 +75,25 @@ func PluginDir() (string, error) {
 	return "", fmt.Errorf("CNI plugin bridge not found (looked in %v), and run's bridge network needs it: run `make cni` in the builder source tree (it builds the pinned plugins beside the builder binary), or install Debian's containernetworking-plugins; --network host needs none", dirs)
 }
 
+// Available says why builder0 cannot be used here, or nil: the CNI
+// plugins and iptables are needed.
+func Available() error {
+	if _, err := PluginDir(); err != nil {
+		return err
+	}
+	if _, err := exec.LookPath("iptables"); err != nil {
+		return fmt.Errorf("iptables not found, and run's bridge network needs it to masquerade and publish ports: install Debian's iptables package; --network host needs none")
+	}
+	return nil
+}
+
 // Open readies builder0's CNI configuration: the subnet the bridge has,
 // or one chosen for it now.
 func Open(ctx context.Context) (*Bridge, error) {
-	dir, err := PluginDir()
-	if err != nil {
+	if err := Available(); err != nil {
 		return nil, err
 	}
-	if _, err := exec.LookPath("iptables"); err != nil {
-		return nil, fmt.Errorf("iptables not found, and run's bridge network needs it to masquerade and publish ports: install Debian's iptables package; --network host needs none")
-	}
+	dir, _ := PluginDir()
 	lock := flock.New(lockPath)
 	if err := lock.Lock(); err != nil {
 		return nil, fmt.Errorf("lock %s: %w", lockPath, err)
@@ -204,7 +213,9 @@ func confList(subnet string, ports bool) ([]byte, error) {
 // (gone at reboot, with the rules) spares each command the checks.
 func ensureRules(subnet string) error {
 	marker := "/run/builder-network.rules"
-	want := subnet + "\n"
+	// Per network namespace: builder serve may run in one of its own.
+	netns, _ := os.Readlink("/proc/self/ns/net")
+	want := subnet + " " + netns + "\n"
 	if dt, err := os.ReadFile(marker); err == nil && string(dt) == want {
 		return nil
 	}

@@ -37,6 +37,9 @@ func ParsePorts(specs []string) ([]Port, error) {
 		}
 		for _, m := range maps {
 			p := Port{HostIP: m.Binding.HostIP, ContainerPort: m.Port.Int(), Proto: m.Port.Proto()}
+			if p.Proto != "tcp" && p.Proto != "udp" {
+				return nil, fmt.Errorf("invalid -p %q: builder publishes tcp and udp ports, not %s", s, p.Proto)
+			}
 			if m.Binding.HostPort != "" {
 				lo, hi, err := nat.ParsePortRangeToInt(m.Binding.HostPort)
 				if err != nil {

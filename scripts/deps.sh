@@ -5,7 +5,7 @@
 set -euo pipefail
 build=(gcc libc6-dev libseccomp-dev pkg-config make iptables)
 test=(docker-registry skopeo busybox-static debootstrap tmux apache2-utils openssl time openssh-server uidmap libcap2-bin strace)
-bench=(buildah hyperfine time)
+bench=(buildah podman hyperfine time)
 want=("${build[@]}")
 case "${1:-build}" in
   test) want+=("${test[@]}") ;;

@@ -65,8 +65,8 @@ func newWorkerOpt(root string, sn runc.SnapshotterFactory, runcPath string, cdiM
 	// RUN is isolated by default, as in docker's builder: a network
 	// namespace of the step's own on builder0 (run's bridge). Without
 	// root, or without the CNI plugins, steps keep the host's network,
-	// as rootless BuildKit's do.
-	if dir, err := cninet.PluginDir(); err == nil && !userns.RunningInUserNS() {
+	// as rootless BuildKit's do (and without iptables).
+	if dir, err := cninet.PluginDir(); err == nil && cninet.Available() == nil && !userns.RunningInUserNS() {
 		np[pb.NetMode_UNSET] = &lazyBridge{root: stateRoot, plugins: dir}
 		netLabel = "cni"
 	}
