@@ -241,6 +241,36 @@ func TestNetworkErrors(t *testing.T) {
 		t.Errorf("network namespaces left: %v", dirs)
 	}
 	e.must("rm", "k9")
+
+	// A build killed in a RUN step: the next solver on the root releases
+	// the step's namespace and its address.
+	slow := writeContext(t, map[string]string{"Dockerfile": "FROM busybox\nRUN sleep 600\n"})
+	build := e.cmd(t.Context(), "build", "--no-cache", slow)
+	if err := build.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var left []string
+	for deadline := time.Now().Add(60 * time.Second); len(left) == 0 && time.Now().Before(deadline); {
+		time.Sleep(100 * time.Millisecond)
+		left, _ = filepath.Glob(filepath.Join(e.root, "net", "cni", "*"))
+	}
+	if len(left) == 0 {
+		t.Fatalf("the RUN step got no network namespace under %s/net/cni", e.root)
+	}
+	build.Process.Signal(syscall.SIGKILL)
+	build.Wait()
+	id := filepath.Base(left[0])
+	// A build that runs no step: its solver sweeps on starting.
+	e.must("build", "-q", writeContext(t, map[string]string{"Dockerfile": "FROM busybox\nENV AFTER=kill\n"}))
+	if left, _ := filepath.Glob(filepath.Join(e.root, "net", "cni", "*")); len(left) != 0 {
+		t.Errorf("the killed build's step namespaces are still there: %v", left)
+	}
+	leases, _ := filepath.Glob("/var/lib/cni/networks/builder/[0-9]*")
+	for _, l := range leases {
+		if dt, _ := os.ReadFile(l); strings.HasPrefix(string(dt), id) {
+			t.Errorf("the killed build's step still holds address %s", filepath.Base(l))
+		}
+	}
 }
 
 // udpEcho sends "ping" to addr until an answer comes back, and returns it.

@@ -70,6 +70,14 @@ func (e *env) startServeIn(t *testing.T, netns string, args ...string) *served {
 	}()
 	go func() { err := cmd.Wait(); pw.Close(); sv.done <- err }()
 	t.Cleanup(func() {
+		// As a user stops it: SIGTERM, which releases what it holds
+		// (build steps' network namespaces among them); SIGKILL after.
+		cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-sv.done:
+			return
+		case <-time.After(10 * time.Second):
+		}
 		cmd.Process.Signal(syscall.SIGKILL)
 		select {
 		case <-sv.done:

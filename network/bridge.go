@@ -311,3 +311,38 @@ func (b *Bridge) opts(ports []Port) []cni.NamespaceOpts {
 	}
 	return []cni.NamespaceOpts{cni.WithCapabilityPortMap(pm)}
 }
+
+// SweepStale releases the build steps' namespaces a killed solver left in
+// dir (BuildKit's CNI provider keeps them as ROOT/net/cni/ID): their
+// addresses and their mounts. The solver owner calls it before it makes
+// namespaces of its own there.
+func SweepStale(ctx context.Context, dir string) error {
+	ents, err := os.ReadDir(dir)
+	if err != nil || len(ents) == 0 {
+		return nil
+	}
+	b, err := Open(ctx)
+	if err != nil {
+		return err
+	}
+	conf, err := confList(b.subnet, false)
+	if err != nil {
+		return err
+	}
+	c, err := cni.New(cni.WithPluginDir([]string{b.plugins}), cni.WithInterfacePrefix("eth"), cni.WithMinNetworkCount(2))
+	if err != nil {
+		return fmt.Errorf("CNI: %w", err)
+	}
+	// BuildKit's provider loads the loopback network first, so its
+	// steps' interface on builder0 is eth1, and the address is leased
+	// under that name.
+	if err := c.Load(cni.WithLoNetwork, cni.WithConfListBytes(conf)); err != nil {
+		return fmt.Errorf("CNI configuration: %w", err)
+	}
+	var errs []error
+	for _, e := range ents {
+		path := filepath.Join(dir, e.Name())
+		errs = append(errs, c.Remove(ctx, e.Name(), path), netns.LoadNetNS(path).Remove())
+	}
+	return errors.Join(errs...)
+}

@@ -69,6 +69,10 @@ func newWorkerOpt(root string, sn runc.SnapshotterFactory, runcPath string, cdiM
 	if dir, err := cninet.PluginDir(); err == nil && cninet.Available() == nil && !userns.RunningInUserNS() {
 		np[pb.NetMode_UNSET] = &lazyBridge{root: stateRoot, plugins: dir}
 		netLabel = "cni"
+		// A solver killed mid-step left its namespaces mounted.
+		if err := cninet.SweepStale(context.TODO(), filepath.Join(stateRoot, "net", "cni")); err != nil {
+			bklog.L.Warnf("release the network namespaces a killed solver left: %v", err)
+		}
 	}
 	proxy := &lazyProxy{opt: proxyprovider.Opt{
 		// The proxy keeps its network namespaces under Root, which must be
