@@ -95,24 +95,18 @@ func inspected(c *Container) Inspected {
 		in.Path, in.Args = c.Args[0], c.Args[1:]
 	}
 	for _, p := range c.Publish {
-		key := strconv.Itoa(p.ContainerPort) + "/" + p.Proto
 		host := ""
 		if p.HostPort != 0 {
 			host = strconv.Itoa(p.HostPort)
 		}
-		in.HostConfig.PortBindings[key] = append(in.HostConfig.PortBindings[key], PortBinding{HostIP: p.HostIP, HostPort: host})
+		in.HostConfig.PortBindings[p.Key()] = append(in.HostConfig.PortBindings[p.Key()], PortBinding{HostIP: p.HostIP, HostPort: host})
 	}
 	if a := c.Attachment; a != nil && c.Running {
 		ns := &in.NetworkSettings
 		ns.IPAddress, ns.IPPrefixLen, ns.Gateway, ns.MacAddress = a.IP, a.Prefix, a.Gateway, a.MAC
 		ns.Networks[c.Network] = EndpointInfo{IPAddress: a.IP, IPPrefixLen: a.Prefix, Gateway: a.Gateway, MacAddress: a.MAC}
 		for _, p := range a.Ports {
-			key := strconv.Itoa(p.ContainerPort) + "/" + p.Proto
-			ip := p.HostIP
-			if ip == "" {
-				ip = "0.0.0.0"
-			}
-			ns.Ports[key] = append(ns.Ports[key], PortBinding{HostIP: ip, HostPort: strconv.Itoa(p.HostPort)})
+			ns.Ports[p.Key()] = append(ns.Ports[p.Key()], PortBinding{HostIP: p.HostAddr(), HostPort: strconv.Itoa(p.HostPort)})
 		}
 	}
 	return in

@@ -3,12 +3,12 @@ package container
 import (
 	"context"
 	"fmt"
-	"github.com/builder-dev/builder/network"
 	"io"
 	"strings"
 	"time"
 
 	"github.com/builder-dev/builder/format"
+	"github.com/builder-dev/builder/network"
 	"github.com/docker/go-units"
 )
 

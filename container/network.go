@@ -60,7 +60,7 @@ func CheckNetwork(flag string, publish []string, publishAll bool) error {
 // attach puts c on builder0 with its published ports, whose host ports
 // the returned reservation holds for as long as the container runs, and
 // writes its /etc/hosts and /etc/resolv.conf.
-func (p Paths) attach(ctx context.Context, c *Container, hostname string) (*network.Reservation, error) {
+func (p Paths) attach(ctx context.Context, c *Container, hostname string) (_ *network.Reservation, err error) {
 	if c.Network != NetBridge {
 		return &network.Reservation{}, nil
 	}
@@ -68,31 +68,29 @@ func (p Paths) attach(ctx context.Context, c *Container, hostname string) (*netw
 	if err != nil {
 		return nil, err
 	}
+	defer func() {
+		if err != nil {
+			p.release(c)
+			res.Close()
+		}
+	}()
 	br, err := network.Open(ctx)
 	if err != nil {
-		res.Close()
 		return nil, err
 	}
 	a, err := br.Attach(ctx, c.ID, p.dir(c.ID), ports)
 	if err != nil {
-		res.Close()
 		return nil, err
 	}
 	c.Attachment, c.NetOwner = a, os.Getpid()
 	if err := p.save(c); err != nil {
-		p.release(c)
-		res.Close()
 		return nil, err
 	}
 	hosts := fmt.Sprintf("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n%s\t%s\n", a.IP, hostname)
 	if err := os.WriteFile(p.hostsPath(c.ID), []byte(hosts), 0644); err != nil {
-		p.release(c)
-		res.Close()
 		return nil, fmt.Errorf("write the container's /etc/hosts: %w", err)
 	}
 	if err := p.writeResolvConf(ctx, c.ID); err != nil {
-		p.release(c)
-		res.Close()
 		return nil, err
 	}
 	return res, nil

@@ -36,15 +36,16 @@ func (m Manager) Port(ctx context.Context, ref, port string, w io.Writer) error 
 	if err != nil {
 		return fmt.Errorf("invalid port %q: want PORT[/PROTO]", port)
 	}
+	want := network.Port{ContainerPort: n, Proto: proto}.Key()
 	found := false
 	for _, p := range ports {
-		if p.ContainerPort == n && p.Proto == proto {
+		if p.Key() == want {
 			fmt.Fprintln(w, p.Host())
 			found = true
 		}
 	}
 	if !found {
-		return fmt.Errorf("No public port '%d/%s' published for %s", n, proto, ref)
+		return fmt.Errorf("No public port '%s' published for %s", want, ref)
 	}
 	return nil
 }

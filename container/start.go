@@ -59,7 +59,8 @@ func (m Manager) Start(ctx context.Context, o StartOptions) (int, error) {
 			unix.Unmount(p.rootfs(c.ID), unix.MNT_DETACH)
 			return ExitBuilderError, fmt.Errorf("start %s: %w", ref, err)
 		}
-		defer ports.Close()
+		// Every path from here closes ports: finish, or after the monitor
+		// inherited them.
 		if c.Attachment != nil {
 			if err := p.setNetNS(c); err != nil {
 				p.finish(c, ExitBuilderError, ports)

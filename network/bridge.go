@@ -76,25 +76,26 @@ func PluginDir() (string, error) {
 	return "", fmt.Errorf("CNI plugin bridge not found (looked in %v), and run's bridge network needs it: run `make cni` in the builder source tree (it builds the pinned plugins beside the builder binary), or install Debian's containernetworking-plugins; --network host needs none", dirs)
 }
 
-// Available says why builder0 cannot be used here, or nil: the CNI
-// plugins and iptables are needed.
-func Available() error {
-	if _, err := PluginDir(); err != nil {
-		return err
+// Available returns the CNI plugins' directory, or says why builder0
+// cannot be used here: the plugins and iptables are needed.
+func Available() (string, error) {
+	dir, err := PluginDir()
+	if err != nil {
+		return "", err
 	}
 	if _, err := exec.LookPath("iptables"); err != nil {
-		return fmt.Errorf("iptables not found, and run's bridge network needs it to masquerade and publish ports: install Debian's iptables package; --network host needs none")
+		return "", fmt.Errorf("iptables not found, and run's bridge network needs it to masquerade and publish ports: install Debian's iptables package; --network host needs none")
 	}
-	return nil
+	return dir, nil
 }
 
 // Open readies builder0's CNI configuration: the subnet the bridge has,
 // or one chosen for it now.
 func Open(ctx context.Context) (*Bridge, error) {
-	if err := Available(); err != nil {
+	dir, err := Available()
+	if err != nil {
 		return nil, err
 	}
-	dir, _ := PluginDir()
 	lock := flock.New(lockPath)
 	if err := lock.Lock(); err != nil {
 		return nil, fmt.Errorf("lock %s: %w", lockPath, err)
@@ -109,19 +110,25 @@ func Open(ctx context.Context) (*Bridge, error) {
 
 // handle is the CNI configuration for a container with (or without)
 // published ports: the portmap plugin, and its iptables calls, only where
-// there are ports.
-func (b *Bridge) handle(ports bool) (cni.CNI, error) {
+// there are ports. The loopback interface is brought up by Attach itself,
+// not by the loopback plugin: one plugin run fewer each way. For steps
+// (BuildKit's provider, which loads the loopback network first, so that
+// their interface on builder0 is eth1 and the address is leased under
+// that name) it is the provider's configuration instead.
+func (b *Bridge) handle(ports, steps bool) (cni.CNI, error) {
 	conf, err := confList(b.subnet, ports)
 	if err != nil {
 		return nil, err
 	}
-	// The loopback interface is brought up by Attach itself, not by the
-	// loopback plugin: one plugin run fewer each way.
-	c, err := cni.New(cni.WithPluginDir([]string{b.plugins}), cni.WithInterfacePrefix("eth"), cni.WithMinNetworkCount(1))
+	networks, load := 1, []cni.Opt{cni.WithConfListBytes(conf)}
+	if steps {
+		networks, load = 2, []cni.Opt{cni.WithLoNetwork, cni.WithConfListBytes(conf)}
+	}
+	c, err := cni.New(cni.WithPluginDir([]string{b.plugins}), cni.WithInterfacePrefix("eth"), cni.WithMinNetworkCount(networks))
 	if err != nil {
 		return nil, fmt.Errorf("CNI: %w", err)
 	}
-	if err := c.Load(cni.WithConfListBytes(conf)); err != nil {
+	if err := c.Load(load...); err != nil {
 		return nil, fmt.Errorf("CNI configuration: %w", err)
 	}
 	return c, nil
@@ -258,7 +265,7 @@ func (b *Bridge) Attach(ctx context.Context, id, dir string, ports []Port) (*Att
 		return nil, fmt.Errorf("create the network namespace: %w", err)
 	}
 	a := &Attachment{NetNS: ns.GetPath(), Ports: ports}
-	c, err := b.handle(len(ports) > 0)
+	c, err := b.handle(len(ports) > 0, false)
 	if err != nil {
 		ns.Remove()
 		return nil, err
@@ -309,7 +316,7 @@ func (b *Bridge) Detach(ctx context.Context, id string, a *Attachment) error {
 	// and the plugins' DEL (the address, the port rules) has no link to
 	// delete inside, which halves its time.
 	nsErr := netns.LoadNetNS(a.NetNS).Remove()
-	c, err := b.handle(len(a.Ports) > 0)
+	c, err := b.handle(len(a.Ports) > 0, false)
 	if err == nil {
 		err = c.Remove(ctx, id, "", b.opts(a.Ports)...)
 	}
@@ -340,19 +347,9 @@ func SweepStale(ctx context.Context, dir string) error {
 	if err != nil {
 		return err
 	}
-	conf, err := confList(b.subnet, false)
+	c, err := b.handle(false, true)
 	if err != nil {
 		return err
-	}
-	c, err := cni.New(cni.WithPluginDir([]string{b.plugins}), cni.WithInterfacePrefix("eth"), cni.WithMinNetworkCount(2))
-	if err != nil {
-		return fmt.Errorf("CNI: %w", err)
-	}
-	// BuildKit's provider loads the loopback network first, so its
-	// steps' interface on builder0 is eth1, and the address is leased
-	// under that name.
-	if err := c.Load(cni.WithLoNetwork, cni.WithConfListBytes(conf)); err != nil {
-		return fmt.Errorf("CNI configuration: %w", err)
 	}
 	var errs []error
 	for _, e := range ents {

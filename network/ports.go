@@ -121,10 +121,7 @@ func Reserve(ports []Port) ([]Port, *Reservation, error) {
 }
 
 func reserve(p Port) (*os.File, int, error) {
-	ip := p.HostIP
-	if ip == "" {
-		ip = "0.0.0.0"
-	}
+	ip := p.HostAddr()
 	try := []int{p.HostPort}
 	if p.hostRange[1] != 0 {
 		try = try[:0]
@@ -180,23 +177,32 @@ func bind(proto, ip string, port int) (*os.File, int, error) {
 
 // String is how `builder port` shows p: "80/tcp -> 0.0.0.0:8080".
 func (p Port) String() string {
-	return fmt.Sprintf("%d/%s -> %s", p.ContainerPort, p.Proto, p.Host())
+	return p.Key() + " -> " + p.Host()
+}
+
+// Key is p's container side as docker keys ports: "80/tcp".
+func (p Port) Key() string {
+	return strconv.Itoa(p.ContainerPort) + "/" + p.Proto
+}
+
+// HostAddr is the host address p is published on: 0.0.0.0 for every one.
+func (p Port) HostAddr() string {
+	if p.HostIP == "" {
+		return "0.0.0.0"
+	}
+	return p.HostIP
 }
 
 // Host is p's host side, "0.0.0.0:8080".
 func (p Port) Host() string {
-	ip := p.HostIP
-	if ip == "" {
-		ip = "0.0.0.0"
-	}
-	return net.JoinHostPort(ip, strconv.Itoa(p.HostPort))
+	return net.JoinHostPort(p.HostAddr(), strconv.Itoa(p.HostPort))
 }
 
 // Summary is ps's PORTS column, as docker's: "0.0.0.0:8080->80/tcp, ...".
 func Summary(ports []Port) string {
 	var s []string
 	for _, p := range ports {
-		s = append(s, fmt.Sprintf("%s->%d/%s", p.Host(), p.ContainerPort, p.Proto))
+		s = append(s, p.Host()+"->"+p.Key())
 	}
 	return strings.Join(s, ", ")
 }

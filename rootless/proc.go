@@ -22,7 +22,7 @@ func ProcMasked() bool {
 		return false
 	}
 	for _, m := range mounts {
-		if m.Mountpoint != "/proc" && m.Mountpoint != "/proc/sys/fs/binfmt_misc" && strings.HasPrefix(m.Mountpoint, "/proc/") {
+		if m.Mountpoint != "/proc" && m.Mountpoint != "/proc/sys/fs/binfmt_misc" && underProc(m.Mountpoint) {
 			return true
 		}
 	}
@@ -37,7 +37,7 @@ func ProcMasked() bool {
 func BindProc(spec *specs.Spec) {
 	var mounts []specs.Mount
 	for _, m := range spec.Mounts {
-		if m.Destination != "/proc" && !strings.HasPrefix(m.Destination, "/proc/") {
+		if !underProc(m.Destination) {
 			mounts = append(mounts, m)
 		}
 	}
@@ -61,9 +61,14 @@ func BindProc(spec *specs.Spec) {
 func withoutProc(paths []string) []string {
 	var out []string
 	for _, p := range paths {
-		if p != "/proc" && !strings.HasPrefix(p, "/proc/") {
+		if !underProc(p) {
 			out = append(out, p)
 		}
 	}
 	return out
+}
+
+// underProc reports whether path is /proc or below it.
+func underProc(path string) bool {
+	return path == "/proc" || strings.HasPrefix(path, "/proc/")
 }

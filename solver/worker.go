@@ -66,7 +66,7 @@ func newWorkerOpt(root string, sn runc.SnapshotterFactory, runcPath string, cdiM
 	// namespace of the step's own on builder0 (run's bridge). Without
 	// root, or without the CNI plugins, steps keep the host's network,
 	// as rootless BuildKit's do (and without iptables).
-	if dir, err := cninet.PluginDir(); err == nil && cninet.Available() == nil && !userns.RunningInUserNS() {
+	if dir, err := cninet.Available(); err == nil && !userns.RunningInUserNS() {
 		np[pb.NetMode_UNSET] = &lazyBridge{root: stateRoot, plugins: dir}
 		netLabel = "cni"
 		// A solver killed mid-step left its namespaces mounted.
