@@ -356,6 +356,25 @@ func Build(ctx context.Context, env BuildEnv, o BuildOptions) (*BuildResult, err
 		}
 	}
 
+	if slv.Local != nil {
+		// The solver runs in this process: the build's session is made
+		// here, so that the solver knows its directories and can check
+		// them for changes itself (solver/localsource).
+		s, err := session.NewSession(ctx, "")
+		if err != nil {
+			return nil, fmt.Errorf("create session: %w", err)
+		}
+		opt.SharedSession = s
+		dirs := map[string]string{}
+		if p.contextDir != "" {
+			dirs["context"] = p.contextDir
+		}
+		if p.dockerfileDir != "" {
+			dirs["dockerfile"] = p.dockerfileDir
+		}
+		defer slv.Local.Add(s.ID(), dirs)()
+	}
+
 	mode, _ := progress.Mode(o.Progress)
 	if o.Quiet {
 		mode = "quiet"

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"slices"
 
+	"github.com/builder-dev/builder/solver/localsource"
 	"github.com/containerd/containerd/v2/core/content"
 	"github.com/containerd/containerd/v2/core/remotes/docker"
 	ctdsnapshot "github.com/containerd/containerd/v2/core/snapshots"
@@ -53,6 +54,7 @@ type embedded struct {
 	srv    *grpc.Server
 	worker worker.Worker
 	traces *sdktrace.TracerProvider // nil: no history, no traces
+	dirs   *localsource.Dirs
 }
 
 func newEmbedded(ctx context.Context, opt Options) (*embedded, error) {
@@ -91,6 +93,14 @@ func newEmbedded(ctx context.Context, opt Options) (*embedded, error) {
 	if err != nil {
 		return nil, fmt.Errorf("create worker: %w", err)
 	}
+	// The local source is builder's: BuildKit's, except that a context
+	// this process sends is checked by one walk of its own (localsource).
+	dirs := localsource.NewDirs()
+	src, err := localsource.New(w.CacheManager(), dirs)
+	if err != nil {
+		return nil, fmt.Errorf("create local source: %w", err)
+	}
+	w.SourceManager.Register(src)
 	wc := &worker.Controller{}
 	if err := wc.Add(w); err != nil {
 		return nil, fmt.Errorf("register worker: %w", err)
@@ -158,7 +168,7 @@ func newEmbedded(ctx context.Context, opt Options) (*embedded, error) {
 		grpc.MaxRecvMsgSize(defaults.DefaultMaxRecvMsgSize),
 		grpc.MaxSendMsgSize(defaults.DefaultMaxSendMsgSize))...)
 	ctrl.Register(srv)
-	return &embedded{ctrl: ctrl, srv: srv, worker: w, traces: traces}, nil
+	return &embedded{ctrl: ctrl, srv: srv, worker: w, traces: traces, dirs: dirs}, nil
 }
 
 // recordsHistory is BuildKit's reading of [history] (its history queue's

@@ -18,6 +18,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/builder-dev/builder/solver/localsource"
 	"github.com/gofrs/flock"
 	"github.com/moby/buildkit/client"
 	"github.com/moby/buildkit/client/connhelper"
@@ -124,7 +125,11 @@ type Solver struct {
 	// builder process's solver, so files on this machine may not be the
 	// solver's.
 	Remote bool
-	close  func() error
+	// Local, in the process that runs the embedded solver, takes the
+	// local directories of a build's session (localsource): the solver
+	// then checks them for changes itself. Nil elsewhere.
+	Local *localsource.Dirs
+	close func() error
 }
 
 // Close disconnects and, for the process that owns the embedded solver,
@@ -311,7 +316,7 @@ func serve(ctx context.Context, opt Options, lock *flock.Flock) (*Solver, error)
 		}
 		return o.shutdown(ctx, opt.Log)
 	}
-	return &Solver{Client: c, close: closeFn}, nil
+	return &Solver{Client: c, Local: o.e.dirs, close: closeFn}, nil
 }
 
 // trackingListener counts open connections so the owning process knows when

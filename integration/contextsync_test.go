@@ -1,0 +1,124 @@
+package integration
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// TestContextChangesInvalidate: the embedded solver answers "did the
+// context change?" with a walk of its own when the context is unchanged
+// since its copy was synced (solver/localsource), and skips BuildKit's
+// sync. Each kind of change must still invalidate exactly the steps it
+// invalidates for stock buildctl + buildkitd on the same context: the test
+// makes each change, builds with both, and compares which steps ran; then
+// builds with builder again, unchanged, and expects nothing to run.
+func TestContextChangesInvalidate(t *testing.T) {
+	bk := startBuildkitd(t)
+	e := newEnv(t)
+	// One stage per kind of change, so that a change reruns its stage only.
+	stages := []string{"file", "mode", "dir", "link", "xattr"}
+	var df strings.Builder
+	for _, s := range stages {
+		df.WriteString("FROM busybox AS " + s + "\nCOPY " + s + " /" + s + "\nRUN ls -lR /" + s + " > /" + s + ".ls\n")
+	}
+	df.WriteString("FROM busybox\n")
+	for _, s := range stages {
+		df.WriteString("COPY --from=" + s + " /" + s + ".ls /\n")
+	}
+	dir := writeContext(t, map[string]string{
+		"Dockerfile":    df.String(),
+		"file":          "one\n",
+		"mode":          "#!/bin/sh\n",
+		"dir/f":         "f\n",
+		"dir/g":         "g\n",
+		"link/t1":       "t1\n",
+		"link/t2":       "t2\n",
+		"xattr":         "x\n",
+		".dockerignore": "Dockerfile\n",
+	})
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(os.Symlink("t1", filepath.Join(dir, "link", "to")))
+
+	builder := func() []string {
+		t.Helper()
+		r := e.must("build", "--progress", "plain", "-t", "ctx", dir)
+		return ranSteps(r.stderr)
+	}
+	buildctl := func() []string {
+		t.Helper()
+		out, err := exec.Command(filepath.Join(filepath.Dir(s.runc), "buildctl"), "--addr", bk.addr, "build",
+			"--progress", "plain", "--frontend", "dockerfile.v0", "--local", "context="+dir, "--local", "dockerfile="+dir).CombinedOutput()
+		if err != nil {
+			t.Fatalf("buildctl: %v\n%s", err, tail(out))
+		}
+		return ranSteps(string(out))
+	}
+	builder()
+	buildctl()
+
+	changes := []struct {
+		name   string
+		change func()
+		want   []string // the stages whose RUN must run again
+	}{
+		{"nothing", func() {}, nil},
+		{"content rewritten", func() { must(os.WriteFile(filepath.Join(dir, "file"), []byte("two\n"), 0644)) }, []string{"file"}},
+		{"touched, same content", func() {
+			later := time.Now().Add(time.Hour)
+			must(os.Chtimes(filepath.Join(dir, "file"), later, later))
+		}, nil},
+		{"mode changed", func() { must(os.Chmod(filepath.Join(dir, "mode"), 0755)) }, []string{"mode"}},
+		{"new empty directory", func() { must(os.Mkdir(filepath.Join(dir, "dir", "empty"), 0755)) }, []string{"dir"}},
+		{"file deleted", func() { must(os.Remove(filepath.Join(dir, "dir", "g"))) }, []string{"dir"}},
+		{".dockerignore changed", func() {
+			must(os.WriteFile(filepath.Join(dir, ".dockerignore"), []byte("Dockerfile\ndir/f\n"), 0644))
+		}, []string{"dir"}},
+		{"symlink retargeted", func() {
+			must(os.Remove(filepath.Join(dir, "link", "to")))
+			must(os.Symlink("t2", filepath.Join(dir, "link", "to")))
+		}, []string{"link"}},
+		// BuildKit's content checksums leave a file's xattrs out: the
+		// COPY stays cached for both.
+		{"xattr set", func() { must(unix.Setxattr(filepath.Join(dir, "xattr"), "user.builder", []byte("1"), 0)) }, nil},
+	}
+	for _, c := range changes {
+		c.change()
+		ours, theirs := builder(), buildctl()
+		if !slices.Equal(ours, theirs) {
+			t.Errorf("%s: builder ran %v, buildctl ran %v", c.name, ours, theirs)
+		}
+		if !slices.Equal(ours, c.want) {
+			t.Errorf("%s: builder ran %v, want %v", c.name, ours, c.want)
+		}
+		if again := builder(); len(again) != 0 {
+			t.Errorf("%s: the unchanged rebuild ran %v", c.name, again)
+		}
+	}
+}
+
+// ranSteps are the stages whose RUN step ran (was not CACHED) in a build's
+// plain progress output, sorted.
+func ranSteps(out string) []string {
+	vertex := regexp.MustCompile(`(?m)^#(\d+) \[(\w+) \d+/\d+\] RUN `)
+	var ran []string
+	for _, m := range vertex.FindAllStringSubmatch(out, -1) {
+		if !strings.Contains(out, "#"+m[1]+" CACHED") {
+			ran = append(ran, m[2])
+		}
+	}
+	slices.Sort(ran)
+	return slices.Compact(ran)
+}

@@ -1,0 +1,192 @@
+// Package localsource is the embedded solver's source of local
+// directories (a build's context, its Dockerfile's directory): BuildKit's
+// own, with one shortcut that only a solver in the client's process can
+// take.
+//
+// BuildKit learns whether a context changed by syncing it: the client
+// walks the context and streams every file's stat over the session, and
+// the solver walks its own copy of the context to compare the two
+// (fsutil's doubleWalkDiff). On a rebuild where nothing changed that is
+// two walks and a stream of every stat to learn nothing. When the client
+// is this process, the context is a directory this process can walk
+// itself: one walk, with lstat alone, answers whether the context is
+// exactly as it was when the copy was last synced, and then the copy is
+// current and the sync is skipped. Anything else (another process's
+// session, a metadata-only transfer, an ID-mapped cache) is BuildKit's
+// path, unchanged.
+package localsource
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/moby/buildkit/cache"
+	"github.com/moby/buildkit/session"
+	"github.com/moby/buildkit/solver"
+	"github.com/moby/buildkit/source"
+	"github.com/moby/buildkit/source/local"
+	"github.com/moby/buildkit/util/progress"
+	"github.com/tonistiigi/fsutil"
+)
+
+const (
+	// sharedKeyIndex is BuildKit's index of its copies of local sources
+	// (source/local): a copy is found again by the shared key its sync
+	// recorded.
+	sharedKeyIndex = "local.sharedKey:"
+	// keySynced, on a copy's record, is the digest (walk.go) of the
+	// directory as it was when the copy was last synced from it, or
+	// empty when no finished sync vouches for the copy.
+	keySynced = "builder.local.synced"
+)
+
+// Dirs are the local directories of the builds this process runs, by
+// session: what the client sends, and so what the solver may walk itself.
+type Dirs struct {
+	mu sync.Mutex
+	m  map[string]map[string]string // session ID -> local name -> directory
+}
+
+// NewDirs is an empty set of directories.
+func NewDirs() *Dirs {
+	return &Dirs{m: map[string]map[string]string{}}
+}
+
+// Add makes dirs (local name -> absolute directory) the local directories
+// of the session id, until the returned function is called.
+func (d *Dirs) Add(id string, dirs map[string]string) (remove func()) {
+	d.mu.Lock()
+	d.m[id] = dirs
+	d.mu.Unlock()
+	return func() {
+		d.mu.Lock()
+		delete(d.m, id)
+		d.mu.Unlock()
+	}
+}
+
+func (d *Dirs) lookup(id, name string) (string, bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	dir, ok := d.m[id][name]
+	return dir, ok
+}
+
+// New is the local source for the embedded worker whose cache is cm:
+// BuildKit's, with the shortcut for the directories in dirs.
+func New(cm cache.Accessor, dirs *Dirs) (source.Source, error) {
+	inner, err := local.NewSource(local.Opt{CacheAccessor: cm})
+	if err != nil {
+		return nil, err
+	}
+	return &localSource{Source: inner, cm: cm, dirs: dirs}, nil
+}
+
+type localSource struct {
+	source.Source
+	cm   cache.Accessor
+	dirs *Dirs
+}
+
+func (s *localSource) Resolve(ctx context.Context, id source.Identifier, sm *session.Manager, vtx solver.Vertex) (source.SourceInstance, error) {
+	inst, err := s.Source.Resolve(ctx, id, sm, vtx)
+	if err != nil {
+		return nil, err
+	}
+	lid, ok := id.(*local.LocalIdentifier)
+	// A metadata-only transfer or another differ syncs something else
+	// than the files' stats; an ID-mapped cache stores other owners.
+	if !ok || lid.SessionID == "" || lid.MetadataOnly || lid.Differ != fsutil.DiffMetadata || s.cm.IdentityMapping() != nil {
+		return inst, nil
+	}
+	dir, ok := s.dirs.lookup(lid.SessionID, lid.Name)
+	if !ok {
+		return inst, nil
+	}
+	return &instance{SourceInstance: inst, id: lid, dir: dir, sm: sm, cm: s.cm}, nil
+}
+
+type instance struct {
+	source.SourceInstance
+	id  *local.LocalIdentifier
+	dir string
+	sm  *session.Manager
+	cm  cache.Accessor
+}
+
+// Snapshot is the context's copy: the last one as it is, when the
+// directory is as it was at that copy's sync, else BuildKit's sync into
+// it, after which the copy records what it now holds.
+func (i *instance) Snapshot(ctx context.Context, jobCtx solver.JobContext) (cache.ImmutableRef, error) {
+	getCtx, cancel := context.WithTimeout(ctx, 5*time.Second) // BuildKit's wait for the session
+	caller, err := i.sm.Get(getCtx, i.id.SessionID, false)
+	cancel()
+	if err != nil {
+		return i.SourceInstance.Snapshot(ctx, jobCtx)
+	}
+	// BuildKit's shared key for the copy (source/local).
+	sharedKey := i.id.Name + ":" + i.id.SharedKeyHint + ":" + caller.SharedKey()
+	// Walked before any sync starts: a file changed after this walk has a
+	// later ctime than the digest holds, so the digest can never again
+	// match a directory that differs from what the sync copied.
+	dgst, err := Digest(ctx, i.dir, &fsutil.FilterOpt{IncludePatterns: i.id.IncludePatterns, ExcludePatterns: i.id.ExcludePatterns, FollowPaths: i.id.FollowPaths})
+	if err != nil {
+		return i.SourceInstance.Snapshot(ctx, jobCtx)
+	}
+	// Records are read and written through the metadata store's own items
+	// (Search, GetEqualMutable), never a cache record's in-memory copy, so
+	// a long-lived solver reads what was last written.
+	mds, err := i.cm.Search(ctx, sharedKeyIndex+sharedKey, false)
+	if err != nil {
+		return nil, err
+	}
+	for _, md := range mds {
+		m, err := i.cm.GetMutable(ctx, md.ID())
+		if err != nil {
+			continue // in use by a build running alongside: BuildKit skips it too
+		}
+		if md.GetString(keySynced) == dgst {
+			ref, err := m.Commit(ctx)
+			if err != nil {
+				return nil, err
+			}
+			reportTransfer(ctx, i.id.Name)
+			return ref, nil
+		}
+		m.Release(context.WithoutCancel(ctx))
+		break
+	}
+	// BuildKit's sync may take any of these copies: none vouches for what
+	// it holds until a sync into it has finished.
+	for _, md := range mds {
+		if md.GetString(keySynced) != "" {
+			if err := md.SetString(keySynced, "", ""); err != nil {
+				return nil, err
+			}
+		}
+	}
+	ref, err := i.SourceInstance.Snapshot(ctx, jobCtx)
+	if err != nil {
+		return nil, err
+	}
+	// The copy synced is the committed ref's mutable, which stays locked
+	// while ref is held: no other sync can change it before this is
+	// recorded.
+	if em, ok := ref.GetEqualMutable(); ok {
+		if err := em.SetString(keySynced, dgst, ""); err != nil {
+			ref.Release(context.WithoutCancel(ctx))
+			return nil, err
+		}
+	}
+	return ref, nil
+}
+
+// reportTransfer shows the context's transfer, with nothing sent, as
+// BuildKit's sync does (its progress line "transferring context:").
+func reportTransfer(ctx context.Context, name string) {
+	pw, _, _ := progress.NewFromContext(ctx)
+	now := time.Now()
+	pw.Write("transferring "+name+":", progress.Status{Action: "transferring", Started: &now, Completed: &now})
+	pw.Close()
+}

@@ -1,0 +1,70 @@
+package localsource
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/tonistiigi/fsutil"
+	"golang.org/x/sys/unix"
+)
+
+// TestDigest: every change a sync would send moves the digest, and a
+// change the filter hides does not.
+func TestDigest(t *testing.T) {
+	dir := t.TempDir()
+	for name, content := range map[string]string{"a": "a", "d/b": "b", "ignored/c": "c", "t1": "1", "t2": "2"} {
+		os.MkdirAll(filepath.Join(dir, filepath.Dir(name)), 0755)
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	os.Symlink("t1", filepath.Join(dir, "link"))
+	opt := &fsutil.FilterOpt{ExcludePatterns: []string{"ignored"}}
+	digest := func(opt *fsutil.FilterOpt) string {
+		t.Helper()
+		d, err := Digest(context.Background(), dir, opt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
+	last := digest(opt)
+	if again := digest(opt); again != last {
+		t.Fatalf("unchanged directory: %s, then %s", last, again)
+	}
+	path := func(p string) string { return filepath.Join(dir, p) }
+	for _, c := range []struct {
+		name   string
+		change func() error
+		moves  bool
+	}{
+		{"content, same size", func() error { return os.WriteFile(path("a"), []byte("A"), 0644) }, true},
+		{"mtime", func() error { t := time.Now().Add(time.Hour); return os.Chtimes(path("a"), t, t) }, true},
+		{"mode", func() error { return os.Chmod(path("d/b"), 0600) }, true},
+		{"owner", func() error { return os.Lchown(path("d/b"), 1, 1) }, true},
+		{"xattr", func() error { return unix.Setxattr(path("a"), "user.x", []byte("1"), 0) }, true},
+		{"new empty directory", func() error { return os.Mkdir(path("d/e"), 0755) }, true},
+		{"deleted file", func() error { return os.Remove(path("d/b")) }, true},
+		{"symlink retargeted", func() error { os.Remove(path("link")); return os.Symlink("t2", path("link")) }, true},
+		{"hard link added", func() error { return os.Link(path("t1"), path("t1-link")) }, true},
+		{"file excluded by the patterns", func() error { return os.WriteFile(path("ignored/c"), []byte("C"), 0644) }, false},
+	} {
+		if err := c.change(); err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		d := digest(opt)
+		if moved := d != last; moved != c.moves {
+			t.Errorf("%s: digest moved %v, want %v", c.name, moved, c.moves)
+		}
+		last = d
+	}
+	if digest(&fsutil.FilterOpt{ExcludePatterns: []string{"ignored", "a"}}) == last {
+		t.Error("other exclude patterns: the same digest")
+	}
+	if digest(&fsutil.FilterOpt{ExcludePatterns: []string{"ignored"}, FollowPaths: []string{"link"}}) == last {
+		t.Error("follow paths: the same digest")
+	}
+}
