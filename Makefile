@@ -111,6 +111,7 @@ bench: all peers
 	bench/serve.sh
 	bench/rootless.sh
 	bench/network.sh
+	bench/context.sh
 
 clean:
 	rm -rf bin

@@ -53,6 +53,7 @@ func Digest(ctx context.Context, dir string, opt *fsutil.FilterOpt) (string, err
 			return fmt.Errorf("%s: walked without a stat", path)
 		}
 		raw := w.raw[de.Stat]
+		delete(w.raw, de.Stat) // the walk holds only what it has not yet digested
 		buf = append(buf[:0], path...)
 		buf = append(buf, 0)
 		for _, v := range []uint64{uint64(raw.Mode), uint64(raw.Uid), uint64(raw.Gid), uint64(raw.Size),
