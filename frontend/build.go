@@ -360,7 +360,7 @@ func Build(ctx context.Context, env BuildEnv, o BuildOptions) (*BuildResult, err
 		// The solver runs in this process: the build's session is made
 		// here, so that the solver knows its directories and can check
 		// them for changes itself (solver/localsource).
-		s, err := session.NewSession(ctx, "")
+		s, err := session.NewSession(ctx, opt.SharedKey)
 		if err != nil {
 			return nil, fmt.Errorf("create session: %w", err)
 		}
@@ -504,6 +504,7 @@ func solveOpt(p *prepared, o BuildOptions, st *store.Store, exports []client.Exp
 	}
 	opt := client.SolveOpt{
 		Ref:           identity.NewID(),
+		SharedKey:     sharedKey(p.contextDir),
 		CacheExports:  p.cacheTo,
 		CacheImports:  p.cacheFrom,
 		FrontendAttrs: attrs,
@@ -516,6 +517,17 @@ func solveOpt(p *prepared, o BuildOptions, st *store.Store, exports []client.Exp
 		opt.AllowedEntitlements = []string{string(entitlements.EntitlementNetworkHost)}
 	}
 	return opt, nil
+}
+
+// sharedKey is the session's part of the key under which the solver
+// keeps its copy of a local context, synced from build to build: buildx's
+// rule, the context directory's base name, so that builds of two projects
+// in turn each find their own copy instead of replacing one.
+func sharedKey(contextDir string) string {
+	if contextDir == "" {
+		return ""
+	}
+	return filepath.Base(contextDir)
 }
 
 // noEmulator explains a step that could not execute because a platform

@@ -1,6 +1,8 @@
 package integration
 
 import (
+	"bytes"
+	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -121,4 +123,52 @@ func ranSteps(out string) []string {
 	}
 	slices.Sort(ran)
 	return slices.Compact(ran)
+}
+
+// TestContextCopySharedAcrossProcesses: a build from a second builder
+// process, attached to the solver another one owns, syncs its context
+// BuildKit's way into the copy builds of another directory of the same
+// base name use (buildx's shared key). The copy must stop vouching for
+// the first directory: the next build of it, owning the solver again,
+// must see its own files, not the second's.
+func TestContextCopySharedAcrossProcesses(t *testing.T) {
+	e := newEnv(t)
+	app := func(content string) string {
+		dir := filepath.Join(t.TempDir(), "app")
+		os.MkdirAll(dir, 0755)
+		os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte("FROM busybox\nCOPY f /f\nCMD [\"cat\", \"/f\"]\n"), 0644)
+		os.WriteFile(filepath.Join(dir, "f"), []byte(content+"\n"), 0644)
+		return dir
+	}
+	a, b := app("A"), app("B")
+	e.must("build", "-t", "a", a)
+	e.must("build", "-t", "a", a) // the copy of a now vouches for it
+
+	// A build that holds the solver while b is built from another process.
+	slow := writeContext(t, map[string]string{"Dockerfile": "FROM busybox\nRUN sleep 4\n"})
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	owner := e.cmd(ctx, "build", "--no-cache", "--progress", "quiet", slow)
+	var out bytes.Buffer
+	owner.Stdout, owner.Stderr = &out, &out
+	if err := owner.Start(); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 200; i++ {
+		if _, err := os.Stat(filepath.Join(e.root, "solver.sock")); err == nil {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	e.must("build", "-t", "b", b)
+	if err := owner.Wait(); err != nil {
+		t.Fatalf("the build holding the solver: %v\n%s", err, out.String())
+	}
+	if !strings.Contains(e.must("run", "--rm", "b").stdout, "B") {
+		t.Fatal("b: not built from its own directory")
+	}
+	e.must("build", "-t", "a", a)
+	if got := e.must("run", "--rm", "a").stdout; got != "A\n" {
+		t.Errorf("a rebuilt after b printed %q, want A", got)
+	}
 }

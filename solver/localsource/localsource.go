@@ -95,18 +95,20 @@ func (s *localSource) Resolve(ctx context.Context, id source.Identifier, sm *ses
 		return nil, err
 	}
 	lid, ok := id.(*local.LocalIdentifier)
-	// A metadata-only transfer or another differ syncs something else
-	// than the files' stats; an ID-mapped cache stores other owners.
-	if !ok || lid.SessionID == "" || lid.MetadataOnly || lid.Differ != fsutil.DiffMetadata || s.cm.IdentityMapping() != nil {
-		return inst, nil
-	}
-	dir, ok := s.dirs.lookup(lid.SessionID, lid.Name)
 	if !ok {
 		return inst, nil
 	}
-	return &instance{SourceInstance: inst, id: lid, dir: dir, sm: sm, cm: s.cm}, nil
+	i := &instance{SourceInstance: inst, id: lid, sm: sm, cm: s.cm}
+	// A metadata-only transfer or another differ syncs something else
+	// than the files' stats; an ID-mapped cache stores other owners.
+	if lid.SessionID != "" && !lid.MetadataOnly && lid.Differ == fsutil.DiffMetadata && s.cm.IdentityMapping() == nil {
+		i.dir, _ = s.dirs.lookup(lid.SessionID, lid.Name)
+	}
+	return i, nil
 }
 
+// instance is BuildKit's local source instance; with dir set (a directory
+// of this process's build), one that may skip the sync.
 type instance struct {
 	source.SourceInstance
 	id  *local.LocalIdentifier
@@ -115,38 +117,51 @@ type instance struct {
 	cm  cache.Accessor
 }
 
-// Snapshot is the context's copy: the last one as it is, when the
-// directory is as it was at that copy's sync, else BuildKit's sync into
-// it, after which the copy records what it now holds.
+// Snapshot is the context's copy: the copy whose last sync was of the
+// directory exactly as it is now, else BuildKit's sync into a copy, after
+// which the copy records what it holds. Every sync goes through here, this
+// process's or another's (a builder process attached to this solver, a
+// buildctl against builder serve), so that none leaves a copy claiming
+// what it no longer holds.
 func (i *instance) Snapshot(ctx context.Context, jobCtx solver.JobContext) (cache.ImmutableRef, error) {
-	getCtx, cancel := context.WithTimeout(ctx, 5*time.Second) // BuildKit's wait for the session
-	caller, err := i.sm.Get(getCtx, i.id.SessionID, false)
-	cancel()
-	if err != nil {
-		return i.SourceInstance.Snapshot(ctx, jobCtx)
-	}
-	// BuildKit's shared key for the copy (source/local).
-	sharedKey := i.id.Name + ":" + i.id.SharedKeyHint + ":" + caller.SharedKey()
-	// Walked before any sync starts: a file changed after this walk has a
-	// later ctime than the digest holds, so the digest can never again
-	// match a directory that differs from what the sync copied.
-	dgst, err := Digest(ctx, i.dir, &fsutil.FilterOpt{IncludePatterns: i.id.IncludePatterns, ExcludePatterns: i.id.ExcludePatterns, FollowPaths: i.id.FollowPaths})
-	if err != nil {
-		return i.SourceInstance.Snapshot(ctx, jobCtx)
+	// BuildKit's shared key for the copies (source/local); a prefix of it
+	// when the session, and so the caller's part of the key, is unknown.
+	key, prefix := sharedKeyIndex+i.id.Name+":"+i.id.SharedKeyHint+":", true
+	var dgst string
+	if i.id.SessionID != "" {
+		getCtx, cancel := context.WithTimeout(ctx, 5*time.Second) // BuildKit's wait for the session
+		caller, err := i.sm.Get(getCtx, i.id.SessionID, false)
+		cancel()
+		if err == nil {
+			key, prefix = key+caller.SharedKey(), false
+			if i.id.MetadataOnly {
+				key += ":metadata"
+			}
+			if i.dir != "" {
+				// Walked before any sync starts: a file changed after this
+				// walk has a later ctime than the digest holds, so the
+				// digest never again matches a directory that differs
+				// from what the sync copied.
+				dgst, _ = Digest(ctx, i.dir, &fsutil.FilterOpt{IncludePatterns: i.id.IncludePatterns, ExcludePatterns: i.id.ExcludePatterns, FollowPaths: i.id.FollowPaths})
+			}
+		}
 	}
 	// Records are read and written through the metadata store's own items
 	// (Search, GetEqualMutable), never a cache record's in-memory copy, so
 	// a long-lived solver reads what was last written.
-	mds, err := i.cm.Search(ctx, sharedKeyIndex+sharedKey, false)
+	mds, err := i.cm.Search(ctx, key, prefix)
 	if err != nil {
 		return nil, err
 	}
-	for _, md := range mds {
-		m, err := i.cm.GetMutable(ctx, md.ID())
-		if err != nil {
-			continue // in use by a build running alongside: BuildKit skips it too
-		}
-		if md.GetString(keySynced) == dgst {
+	if dgst != "" {
+		for _, md := range mds {
+			if md.GetString(keySynced) != dgst {
+				continue
+			}
+			m, err := i.cm.GetMutable(ctx, md.ID())
+			if err != nil {
+				continue // in use by a build running alongside
+			}
 			ref, err := m.Commit(ctx)
 			if err != nil {
 				return nil, err
@@ -154,11 +169,10 @@ func (i *instance) Snapshot(ctx context.Context, jobCtx solver.JobContext) (cach
 			reportTransfer(ctx, i.id.Name)
 			return ref, nil
 		}
-		m.Release(context.WithoutCancel(ctx))
-		break
 	}
-	// BuildKit's sync may take any of these copies: none vouches for what
-	// it holds until a sync into it has finished.
+	// BuildKit's sync may take any of these copies, and may be killed
+	// half-way: none vouches for what it holds until a sync into it has
+	// finished.
 	for _, md := range mds {
 		if md.GetString(keySynced) != "" {
 			if err := md.SetString(keySynced, "", ""); err != nil {
@@ -167,8 +181,8 @@ func (i *instance) Snapshot(ctx context.Context, jobCtx solver.JobContext) (cach
 		}
 	}
 	ref, err := i.SourceInstance.Snapshot(ctx, jobCtx)
-	if err != nil {
-		return nil, err
+	if err != nil || ref == nil || dgst == "" {
+		return ref, err
 	}
 	// The copy synced is the committed ref's mutable, which stays locked
 	// while ref is held: no other sync can change it before this is
