@@ -58,18 +58,20 @@ busybox_context() {
   printf 'FROM scratch\nCOPY rootfs/ /\nENV PATH=/usr/sbin:/usr/bin:/sbin:/bin\nCMD ["sh"]\n' >"$bb/Dockerfile"
 }
 
-# big_context DIR makes the 20,000-file, ~400 MB context (random data) in
-# DIR, built on the image its BASE build argument names.
+# big_context DIR [DIRS FILES BYTES] makes the 20,000-file, ~400 MB context
+# (random data; DIRS directories of FILES files of BYTES bytes, 200 x 100 x
+# 20 KB unless given) in DIR, built on the image its BASE build argument
+# names.
 big_context() {
   mkdir -p "$1/src"
-  python3 - "$1/src" <<'PY'
+  python3 - "$1/src" "${2:-200}" "${3:-100}" "${4:-20480}" <<'PY'
 import os, sys
-root = sys.argv[1]
-for d in range(200):
+root, dirs, files, size = sys.argv[1], *map(int, sys.argv[2:])
+for d in range(dirs):
     p = os.path.join(root, "d%03d" % d); os.mkdir(p)
-    for f in range(100):
+    for f in range(files):
         with open(os.path.join(p, "f%03d" % f), "wb") as fh:
-            fh.write(os.urandom(20 * 1024))
+            fh.write(os.urandom(size))
 PY
   printf 'ARG BASE\nFROM ${BASE}\nCOPY src /src\nRUN find /src | wc -l\n' >"$1/Dockerfile"
 }

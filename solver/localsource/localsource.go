@@ -12,8 +12,9 @@
 // itself: one walk, with lstat alone, answers whether the context is
 // exactly as it was when the copy was last synced, and then the copy is
 // current and the sync is skipped. Anything else (another process's
-// session, a metadata-only transfer, an ID-mapped cache) is BuildKit's
-// path, unchanged.
+// session, a metadata-only transfer, an ID-mapped cache, a change) is
+// BuildKit's sync, unchanged, before which the copies it may write stop
+// vouching for any directory.
 package localsource
 
 import (

@@ -12,6 +12,9 @@ import (
 	gofs "io/fs"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/tonistiigi/fsutil"
@@ -72,35 +75,121 @@ func Digest(ctx context.Context, dir string, opt *fsutil.FilterOpt) (string, err
 
 // statFS is an fsutil.FS that walks a directory with lstat alone (fsutil's
 // own reads each file's xattrs and link target too), keeping each entry's
-// raw stat for Digest. It cannot be read from.
+// raw stat for Digest. It walks as filepath.WalkDir does (the order and
+// the SkipDir rules fsutil's filter relies on), but stats a directory's
+// entries as soon as it is read, relative to the open directory (no path
+// lookup from the root) and on two cores: the walk is most of a no-op
+// rebuild, and of the extra cost of a rebuild after a change. It cannot
+// be read from.
 type statFS struct {
 	root string
 	raw  map[*types.Stat]*unix.Stat_t
 }
 
 func (s *statFS) Walk(ctx context.Context, target string, fn gofs.WalkDirFunc) error {
-	return filepath.WalkDir(filepath.Join(s.root, target), func(path string, d gofs.DirEntry, err error) (retErr error) {
-		defer func() {
-			// fsutil's walk: what vanished while walked is skipped.
-			if retErr != nil && errors.Is(retErr, gofs.ErrNotExist) {
-				retErr = filepath.SkipDir
+	// fsutil's walk: what vanished while walked is skipped.
+	call := func(rel string, d gofs.DirEntry, err error) error {
+		err = fn(rel, d, err)
+		if err != nil && errors.Is(err, gofs.ErrNotExist) {
+			err = filepath.SkipDir
+		}
+		return err
+	}
+	start := filepath.Join(s.root, target)
+	rel, err := filepath.Rel(s.root, start)
+	if err != nil {
+		return err
+	}
+	if rel == "." {
+		err = s.walkDir(ctx, start, "", nil, call) // fsutil's walk leaves the root out
+	} else {
+		e := &statEntry{fs: s, path: start, rel: rel}
+		if err = unix.Lstat(start, &e.raw); err != nil {
+			err = call(rel, nil, &os.PathError{Op: "lstat", Path: start, Err: err})
+		} else {
+			e.DirEntry = gofs.FileInfoToDirEntry(rawInfo{filepath.Base(start), &e.raw})
+			err = s.walkDir(ctx, start, rel, e, call)
+		}
+	}
+	if err == filepath.SkipDir || err == filepath.SkipAll {
+		return nil
+	}
+	return err
+}
+
+// walkDir is filepath's walkDir for the directory at path (rel in the
+// walk; d is nil for the root, which is not reported).
+func (s *statFS) walkDir(ctx context.Context, path, rel string, d *statEntry, fn gofs.WalkDirFunc) error {
+	if d != nil {
+		if err := fn(rel, d, nil); err != nil || !d.IsDir() {
+			if err == filepath.SkipDir && d.IsDir() {
+				err = nil
 			}
-		}()
-		rel, rerr := filepath.Rel(s.root, path)
-		if rerr != nil {
-			return rerr
-		}
-		if rel == "." {
 			return err
 		}
-		if err := ctx.Err(); err != nil {
-			return err
-		}
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	f, err := os.Open(path)
+	var ents []gofs.DirEntry
+	if err == nil {
+		defer f.Close()
+		ents, err = f.ReadDir(-1)
+	}
+	if err != nil {
 		if d == nil {
-			return fn(rel, nil, err)
+			return err
 		}
-		return fn(rel, &statEntry{DirEntry: d, fs: s, path: path, rel: rel}, err)
-	})
+		// WalkDir's second call, to report the error.
+		if err = fn(rel, d, err); err != nil {
+			if err == filepath.SkipDir && d.IsDir() {
+				err = nil
+			}
+			return err
+		}
+	}
+	slices.SortFunc(ents, func(a, b gofs.DirEntry) int { return strings.Compare(a.Name(), b.Name()) })
+	children := make([]statEntry, len(ents))
+	for i, e := range ents {
+		children[i] = statEntry{DirEntry: e, fs: s, path: filepath.Join(path, e.Name()), rel: filepath.Join(rel, e.Name())}
+	}
+	if f != nil {
+		statAll(int(f.Fd()), children)
+	}
+	for i := range children {
+		if err := s.walkDir(ctx, children[i].path, children[i].rel, &children[i], fn); err != nil {
+			if err == filepath.SkipDir {
+				break
+			}
+			return err
+		}
+	}
+	return nil
+}
+
+// statAll stats entries relative to the directory dirfd, half of them on
+// another goroutine when there are enough to be worth one.
+func statAll(dirfd int, entries []statEntry) {
+	stat := func(es []statEntry) {
+		for i := range es {
+			es[i].err = unix.Fstatat(dirfd, es[i].Name(), &es[i].raw, unix.AT_SYMLINK_NOFOLLOW)
+			es[i].statted = true
+		}
+	}
+	if len(entries) < 32 {
+		stat(entries)
+		return
+	}
+	half := len(entries) / 2
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		stat(entries[half:])
+	}()
+	stat(entries[:half])
+	wg.Wait()
 }
 
 func (s *statFS) Open(string) (io.ReadCloser, error) {
@@ -111,13 +200,19 @@ type statEntry struct {
 	gofs.DirEntry
 	fs        *statFS
 	path, rel string
+	raw       unix.Stat_t
+	err       error
+	statted   bool
 }
 
 func (e *statEntry) Info() (gofs.FileInfo, error) {
-	var raw unix.Stat_t
-	if err := unix.Lstat(e.path, &raw); err != nil {
-		return nil, &os.PathError{Op: "lstat", Path: e.path, Err: err}
+	if !e.statted {
+		e.err, e.statted = unix.Lstat(e.path, &e.raw), true
 	}
+	if e.err != nil {
+		return nil, &os.PathError{Op: "lstat", Path: e.path, Err: e.err}
+	}
+	raw := &e.raw
 	st := &types.Stat{Path: filepath.ToSlash(e.rel), Mode: raw.Mode, Uid: raw.Uid, Gid: raw.Gid, Size: raw.Size, ModTime: raw.Mtim.Nano()}
 	if raw.Mode&unix.S_IFMT == unix.S_IFLNK {
 		// fsutil's filter follows the symlinks among FollowPaths.
@@ -127,8 +222,31 @@ func (e *statEntry) Info() (gofs.FileInfo, error) {
 		}
 		st.Linkname = link
 	}
-	e.fs.raw[st] = &raw
+	e.fs.raw[st] = raw
 	return statInfo{e.DirEntry, st}, nil
+}
+
+// rawInfo is the FileInfo of a raw stat, for the entry a walk starts at.
+type rawInfo struct {
+	name string
+	raw  *unix.Stat_t
+}
+
+func (i rawInfo) Name() string       { return i.name }
+func (i rawInfo) Size() int64        { return i.raw.Size }
+func (i rawInfo) ModTime() time.Time { return time.Unix(i.raw.Mtim.Unix()) }
+func (i rawInfo) IsDir() bool        { return i.raw.Mode&unix.S_IFMT == unix.S_IFDIR }
+func (i rawInfo) Sys() any           { return i.raw }
+func (i rawInfo) Mode() gofs.FileMode {
+	switch i.raw.Mode & unix.S_IFMT {
+	case unix.S_IFDIR:
+		return gofs.ModeDir
+	case unix.S_IFLNK:
+		return gofs.ModeSymlink
+	case unix.S_IFREG:
+		return 0
+	}
+	return gofs.ModeIrregular
 }
 
 type statInfo struct {

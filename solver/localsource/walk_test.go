@@ -2,12 +2,15 @@ package localsource
 
 import (
 	"context"
+	gofs "io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
 	"github.com/tonistiigi/fsutil"
+	"github.com/tonistiigi/fsutil/types"
 	"golang.org/x/sys/unix"
 )
 
@@ -66,5 +69,56 @@ func TestDigest(t *testing.T) {
 	}
 	if digest(&fsutil.FilterOpt{ExcludePatterns: []string{"ignored"}, FollowPaths: []string{"link"}}) == last {
 		t.Error("follow paths: the same digest")
+	}
+}
+
+// TestStatFSWalksAsFsutil: through fsutil's filter, this package's walk
+// passes the same paths, in the same order, as fsutil's own walk does
+// (which is what the sync sends), for include, exclude and follow rules.
+func TestStatFSWalksAsFsutil(t *testing.T) {
+	dir := t.TempDir()
+	// Made out of order: a directory lists its entries as they were made.
+	for _, name := range []string{"z", "src/skip.tmp", "src/keep.go", "node_modules/x/y", "b/d/e", "b/c", "a"} {
+		os.MkdirAll(filepath.Join(dir, filepath.Dir(name)), 0755)
+		os.WriteFile(filepath.Join(dir, name), []byte(name), 0644)
+	}
+	for i := 39; i >= 0; i-- { // enough entries for the stats to be split
+		os.WriteFile(filepath.Join(dir, "b", "many"+string(rune('a'+i%26))+string(rune('a'+i/26))), nil, 0644)
+	}
+	os.Mkdir(filepath.Join(dir, "empty"), 0755)
+	os.Symlink("src", filepath.Join(dir, "link"))
+	os.Symlink("../a", filepath.Join(dir, "b", "up"))
+	walk := func(fs fsutil.FS, opt *fsutil.FilterOpt) []string {
+		t.Helper()
+		f, err := fsutil.NewFilterFS(fs, opt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var paths []string
+		if err := f.Walk(context.Background(), "", func(p string, _ gofs.DirEntry, err error) error {
+			paths = append(paths, p)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return paths
+	}
+	for _, opt := range []fsutil.FilterOpt{
+		{},
+		{ExcludePatterns: []string{"node_modules", "**/*.tmp"}},
+		{ExcludePatterns: []string{"b", "!b/d"}},
+		{IncludePatterns: []string{"src", "b/d"}},
+		{FollowPaths: []string{"link"}},
+		{FollowPaths: []string{"b/up"}, ExcludePatterns: []string{"z"}},
+	} {
+		ref, err := fsutil.NewFS(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := walk(ref, &opt)
+		got := walk(&statFS{root: dir, raw: map[*types.Stat]*unix.Stat_t{}}, &opt)
+		if !slices.Equal(got, want) {
+			t.Errorf("%+v:\n got %v\nwant %v", opt, got, want)
+		}
 	}
 }
