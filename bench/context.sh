@@ -21,7 +21,7 @@ cd "$(dirname "$0")/.."
 . bench/lib.sh
 bench_init context
 docker_cleanup() {
-  [ -n "${docker:-}" ] && docker rmi -f bench-hello bench-big >/dev/null 2>&1 || true
+  [ -n "${docker:-}" ] && docker rmi -f bench-hello bench-big "$base" >/dev/null 2>&1 || true
   bench_cleanup
 }
 trap docker_cleanup EXIT
