@@ -28,12 +28,7 @@ trap docker_cleanup EXIT
 start_registry
 push_busybox_base
 
-bk=$work/bk; mkdir -p "$bk"
-printf '[registry."%s"]\n  http = true\n' "$reg" >"$bk/buildkitd.toml"
-PATH=$bin:$PATH "$bin/buildkitd" --root "$bk/state" --addr "unix://$bk/sock" --config "$bk/buildkitd.toml" \
-  --oci-worker=true --oci-worker-gc=false --oci-worker-binary "$bin/runc" >"$bk/log" 2>&1 & pids+=($!)
-for _ in $(seq 100); do [ -S "$bk/sock" ] && break; sleep 0.1; done
-buildctl="$bin/buildctl --addr unix://$bk/sock"
+start_buildkitd "$work/bk" --oci-worker-gc=false
 B="$bin/builder --root $work/root"
 mkdir -p "$work/root"
 printf '[worker.oci]\n  gc = false\n' >"$work/root/config.toml"

@@ -58,6 +58,20 @@ busybox_context() {
   printf 'FROM scratch\nCOPY rootfs/ /\nENV PATH=/usr/sbin:/usr/bin:/sbin:/bin\nCMD ["sh"]\n' >"$bb/Dockerfile"
 }
 
+# start_buildkitd DIR [FLAG...] starts a stock buildkitd (the pinned one,
+# its OCI worker on the pinned runc, FLAGs added) with its state, socket
+# and log under DIR, allowed plain HTTP to the registry start_registry
+# started, and sets bkpid and buildctl.
+start_buildkitd() {
+  local dir=$1; shift
+  mkdir -p "$dir"
+  printf '[registry."%s"]\n  http = true\n' "$reg" >"$dir/buildkitd.toml"
+  PATH=$bin:$PATH "$bin/buildkitd" --root "$dir/state" --addr "unix://$dir/sock" --config "$dir/buildkitd.toml" \
+    --oci-worker=true --oci-worker-binary "$bin/runc" "$@" >"$dir/log" 2>&1 & bkpid=$!; pids+=($bkpid)
+  for _ in $(seq 100); do [ -S "$dir/sock" ] && break; sleep 0.1; done
+  buildctl="$bin/buildctl --addr unix://$dir/sock"
+}
+
 # big_context DIR [DIRS FILES BYTES] makes the 20,000-file, ~400 MB context
 # (random data; DIRS directories of FILES files of BYTES bytes, 200 x 100 x
 # 20 KB unless given) in DIR, built on the image its BASE build argument

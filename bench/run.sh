@@ -31,12 +31,7 @@ start_registry
 push_busybox_base
 
 # Stock buildkitd, warm for the whole run.
-bk=$work/bk; mkdir -p "$bk"
-printf '[registry."%s"]\n  http = true\n' "$reg" >"$bk/buildkitd.toml"
-PATH=$bin:$PATH "$bin/buildkitd" --root "$bk/state" --addr "unix://$bk/sock" --config "$bk/buildkitd.toml" \
-  --oci-worker=true --oci-worker-binary "$bin/runc" >"$bk/log" 2>&1 & bkpid=$!; pids+=($bkpid)
-for _ in $(seq 100); do [ -S "$bk/sock" ] && break; sleep 0.1; done
-buildctl="$bin/buildctl --addr unix://$bk/sock"
+start_buildkitd "$work/bk"
 buildah="buildah --root $work/buildah/root --runroot $work/buildah/run --storage-driver overlay"
 # buildah runs RUN steps with the same pinned runc as builder and buildkitd.
 bud="$buildah bud --runtime $bin/runc --quiet --layers --tls-verify=false"
