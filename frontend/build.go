@@ -365,14 +365,7 @@ func Build(ctx context.Context, env BuildEnv, o BuildOptions) (*BuildResult, err
 			return nil, fmt.Errorf("create session: %w", err)
 		}
 		opt.SharedSession = s
-		dirs := map[string]string{}
-		if p.contextDir != "" {
-			dirs["context"] = p.contextDir
-		}
-		if p.dockerfileDir != "" {
-			dirs["dockerfile"] = p.dockerfileDir
-		}
-		defer slv.Local.Add(s.ID(), dirs)()
+		defer slv.Local.Add(s.ID(), p.localDirs())()
 	}
 
 	mode, _ := progress.Mode(o.Progress)
@@ -452,19 +445,16 @@ func solveOpt(p *prepared, o BuildOptions, st *store.Store, exports []client.Exp
 	for k, fs := range named.locals {
 		mounts[k] = fs
 	}
-	if p.contextDir != "" {
-		ctxFS, err := fsutil.NewFS(p.contextDir)
+	for name, dir := range p.localDirs() {
+		fs, err := fsutil.NewFS(dir)
 		if err != nil {
-			return client.SolveOpt{}, fmt.Errorf("open build context %s: %w", p.contextDir, err)
+			what := "build context"
+			if name == "dockerfile" {
+				what = "Dockerfile directory"
+			}
+			return client.SolveOpt{}, fmt.Errorf("open %s %s: %w", what, dir, err)
 		}
-		mounts["context"] = ctxFS
-	}
-	if p.dockerfileDir != "" {
-		dfFS, err := fsutil.NewFS(p.dockerfileDir)
-		if err != nil {
-			return client.SolveOpt{}, fmt.Errorf("open Dockerfile directory %s: %w", p.dockerfileDir, err)
-		}
-		mounts["dockerfile"] = dfFS
+		mounts[name] = fs
 	}
 	stores, err := openLayouts(named.layouts)
 	if err != nil {
@@ -517,6 +507,20 @@ func solveOpt(p *prepared, o BuildOptions, st *store.Store, exports []client.Exp
 		opt.AllowedEntitlements = []string{string(entitlements.EntitlementNetworkHost)}
 	}
 	return opt, nil
+}
+
+// localDirs are the build's local directories, by the names the
+// Dockerfile frontend asks the session for: the context and the
+// Dockerfile's directory.
+func (p *prepared) localDirs() map[string]string {
+	dirs := map[string]string{}
+	if p.contextDir != "" {
+		dirs["context"] = p.contextDir
+	}
+	if p.dockerfileDir != "" {
+		dirs["dockerfile"] = p.dockerfileDir
+	}
+	return dirs
 }
 
 // sharedKey is the session's part of the key under which the solver

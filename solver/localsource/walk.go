@@ -52,10 +52,13 @@ func Digest(ctx context.Context, dir string, opt *fsutil.FilterOpt) (string, err
 		// The filter passes on the stat this walk made (its Info would
 		// give a copy).
 		de, ok := e.(*fsutil.DirEntryInfo)
-		if !ok || w.raw[de.Stat] == nil {
+		if !ok {
 			return fmt.Errorf("%s: walked without a stat", path)
 		}
-		raw := w.raw[de.Stat]
+		raw, ok := w.raw[de.Stat]
+		if !ok {
+			return fmt.Errorf("%s: walked without a stat", path)
+		}
 		delete(w.raw, de.Stat) // the walk holds only what it has not yet digested
 		buf = append(buf[:0], path...)
 		buf = append(buf, 0)
@@ -103,12 +106,11 @@ func (s *statFS) Walk(ctx context.Context, target string, fn gofs.WalkDirFunc) e
 	if rel == "." {
 		err = s.walkDir(ctx, start, "", nil, call) // fsutil's walk leaves the root out
 	} else {
-		e := &statEntry{fs: s, path: start, rel: rel}
-		if err = unix.Lstat(start, &e.raw); err != nil {
-			err = call(rel, nil, &os.PathError{Op: "lstat", Path: start, Err: err})
+		// A walk from one path (fsutil's filter resolving FollowPaths).
+		if fi, lerr := os.Lstat(start); lerr != nil {
+			err = call(rel, nil, lerr)
 		} else {
-			e.DirEntry = gofs.FileInfoToDirEntry(rawInfo{filepath.Base(start), &e.raw})
-			err = s.walkDir(ctx, start, rel, e, call)
+			err = s.walkDir(ctx, start, rel, &statEntry{DirEntry: gofs.FileInfoToDirEntry(fi), fs: s, path: start, rel: rel}, call)
 		}
 	}
 	if err == filepath.SkipDir || err == filepath.SkipAll {
@@ -224,29 +226,6 @@ func (e *statEntry) Info() (gofs.FileInfo, error) {
 	}
 	e.fs.raw[st] = raw
 	return statInfo{e.DirEntry, st}, nil
-}
-
-// rawInfo is the FileInfo of a raw stat, for the entry a walk starts at.
-type rawInfo struct {
-	name string
-	raw  *unix.Stat_t
-}
-
-func (i rawInfo) Name() string       { return i.name }
-func (i rawInfo) Size() int64        { return i.raw.Size }
-func (i rawInfo) ModTime() time.Time { return time.Unix(i.raw.Mtim.Unix()) }
-func (i rawInfo) IsDir() bool        { return i.raw.Mode&unix.S_IFMT == unix.S_IFDIR }
-func (i rawInfo) Sys() any           { return i.raw }
-func (i rawInfo) Mode() gofs.FileMode {
-	switch i.raw.Mode & unix.S_IFMT {
-	case unix.S_IFDIR:
-		return gofs.ModeDir
-	case unix.S_IFLNK:
-		return gofs.ModeSymlink
-	case unix.S_IFREG:
-		return 0
-	}
-	return gofs.ModeIrregular
 }
 
 type statInfo struct {
