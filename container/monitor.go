@@ -76,9 +76,14 @@ func (m Manager) Monitor(ctx context.Context, id string) error {
 		return err
 	}
 	if c.Attachment != nil {
-		// The attachment is this process's to release now.
+		// The attachment is this process's to release now, and its
+		// ports to serve.
 		c.NetOwner = os.Getpid()
 		p.save(c)
+		ports.Ports = c.Attachment.Ports
+		if err := serve(c, ports); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+		}
 	}
 	// run -t: the spec asks for a terminal, which runRunc then makes.
 	tty := false

@@ -96,6 +96,19 @@ func (p Paths) attach(ctx context.Context, c *Container, hostname string) (_ *ne
 	return res, nil
 }
 
+// serve starts the proxy of c's ports published on IPv6 addresses, in the
+// process that holds them for as long as c runs: this one in the
+// foreground, the monitor with -d.
+func serve(c *Container, ports *network.Reservation) error {
+	if c.Attachment == nil {
+		return nil
+	}
+	if err := ports.Proxy(c.Attachment.IP); err != nil {
+		return fmt.Errorf("container %s: %w", c.ID[:12], err)
+	}
+	return nil
+}
+
 func (p Paths) hostsPath(id string) string  { return filepath.Join(p.dir(id), "hosts") }
 func (p Paths) resolvPath(id string) string { return filepath.Join(p.dir(id), "resolv.conf") }
 

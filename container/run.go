@@ -185,6 +185,12 @@ func (m Manager) Run(ctx context.Context, o RunOptions) (int, error) {
 		return fail(err)
 	}
 	defer ports.Close()
+	if !o.Detach {
+		if err := serve(c, ports); err != nil {
+			p.remove(c)
+			return fail(err)
+		}
+	}
 	if err := prepareBundle(ctx, p, c, lowers, o); err != nil {
 		p.remove(c)
 		return fail(err)

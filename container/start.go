@@ -78,6 +78,10 @@ func (m Manager) Start(ctx context.Context, o StartOptions) (int, error) {
 			fmt.Fprintln(stdout, ref)
 			continue
 		}
+		if err := serve(c, ports); err != nil {
+			p.finish(c, ExitBuilderError, ports)
+			return ExitBuilderError, fmt.Errorf("start %s: %w", ref, err)
+		}
 		code, err := runRunc(ctx, m.Runtime, p, c, RunOptions{Interactive: o.Interactive, Stdin: o.Stdin, Stdout: o.Stdout, Stderr: o.Stderr})
 		p.finish(c, code, ports)
 		return code, err

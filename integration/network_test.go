@@ -63,7 +63,8 @@ func netState(t *testing.T) string {
 // TestNetworkBridge: run's default network is a namespace of the
 // container's own on builder0: its address, hosts and resolv.conf, the
 // internet through NAT, other containers by address; -p (TCP, UDP, a
-// host address), -P, port, ps and inspect; stop releasing what it held.
+// host address, IPv6 addresses through the holder's proxy), -P, port, ps
+// and inspect; stop releasing what it held.
 func TestNetworkBridge(t *testing.T) {
 	e := newEnv(t)
 	e.must("pull", "busybox")
@@ -88,13 +89,38 @@ func TestNetworkBridge(t *testing.T) {
 			t.Errorf("the host's address, port 8081, served %q", got)
 		}
 	}
-	if got := e.must("port", "w1").stdout; got != "80/tcp -> 0.0.0.0:8081\n" {
-		t.Errorf("port w1 = %q", got)
+	// As docker's, a port on every address is on every IPv6 address
+	// too, where the host has IPv6; the host's ::1 reaches it through
+	// the proxy of the process that holds the port.
+	v6 := hostIPv6(t)
+	w1Ports, w1PS, w1JSON := "80/tcp -> 0.0.0.0:8081\n", `0\.0\.0\.0:8081->80/tcp`, `{"80/tcp":[{"HostIp":"0.0.0.0","HostPort":"8081"}]}`
+	if v6 {
+		w1Ports += "80/tcp -> [::]:8081\n"
+		w1PS += `, \[::\]:8081->80/tcp`
+		w1JSON = `{"80/tcp":[{"HostIp":"0.0.0.0","HostPort":"8081"},{"HostIp":"::","HostPort":"8081"}]}`
+		if got := httpGet(t, "http://[::1]:8081/"); got != "one\n" {
+			t.Errorf("[::1]:8081 served %q", got)
+		}
+		// A port on one IPv6 address only.
+		web("w6", "six", "busybox", "-p", "[::1]:8086:80")
+		if got := httpGet(t, "http://[::1]:8086/"); got != "six\n" {
+			t.Errorf("[::1]:8086 served %q", got)
+		}
+		if c, err := net.Dial("tcp4", "127.0.0.1:8086"); err == nil {
+			c.Close()
+			t.Errorf("-p [::1]:8086:80 is served on 127.0.0.1 too")
+		}
+		if got := e.must("port", "w6").stdout; got != "80/tcp -> [::1]:8086\n" {
+			t.Errorf("port w6 = %q", got)
+		}
+	}
+	if got := e.must("port", "w1").stdout; got != w1Ports {
+		t.Errorf("port w1 = %q, want %q", got, w1Ports)
 	}
 	if got := e.must("port", "w2", "80/tcp").stdout; got != "127.0.0.1:8082\n" {
 		t.Errorf("port w2 80/tcp = %q", got)
 	}
-	if ps := e.must("ps").stdout; !regexp.MustCompile(`(?m)0\.0\.0\.0:8081->80/tcp\s+w1$`).MatchString(ps) ||
+	if ps := e.must("ps").stdout; !regexp.MustCompile(`(?m)`+w1PS+`\s+w1$`).MatchString(ps) ||
 		!regexp.MustCompile(`(?m)127\.0\.0\.1:8082->80/tcp\s+w2$`).MatchString(ps) {
 		t.Errorf("ps PORTS:\n%s", ps)
 	}
@@ -102,7 +128,7 @@ func TestNetworkBridge(t *testing.T) {
 	if net.ParseIP(ip1) == nil {
 		t.Fatalf("inspect w1: IPAddress %q", ip1)
 	}
-	if got := e.must("container", "inspect", "-f", `{{json .NetworkSettings.Ports}}`, "w1").stdout; got != `{"80/tcp":[{"HostIp":"0.0.0.0","HostPort":"8081"}]}`+"\n" {
+	if got := e.must("container", "inspect", "-f", `{{json .NetworkSettings.Ports}}`, "w1").stdout; got != w1JSON+"\n" {
 		t.Errorf("inspect w1 Ports: %s", got)
 	}
 
@@ -119,9 +145,19 @@ func TestNetworkBridge(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer l.Close()
-	for _, port := range []string{"8081", "8083"} {
+	clashes := map[string]string{"8081": "0.0.0.0:8081", "8083": "0.0.0.0:8083"}
+	if v6 {
+		// An IPv6-only listener of a host program's.
+		l6, err := net.Listen("tcp6", "[::]:8087")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer l6.Close()
+		clashes["8087"] = ":::8087"
+	}
+	for port, shown := range clashes {
 		r := e.run("run", "-d", "--name", "clash"+port, "-p", port+":80", "busybox", "true")
-		if r.code != 125 || strings.TrimSpace(r.stderr) != "Error: Bind for 0.0.0.0:"+port+" failed: port is already allocated" {
+		if r.code != 125 || strings.TrimSpace(r.stderr) != "Error: Bind for "+shown+" failed: port is already allocated" {
 			t.Errorf("a second -p %s:80: %s", port, r)
 		}
 		if r := e.run("container", "inspect", "clash"+port); r.code == 0 {
@@ -132,7 +168,7 @@ func TestNetworkBridge(t *testing.T) {
 	// -P: every EXPOSEd port to a free host port.
 	e.must("build", "-t", "exposing", writeContext(t, map[string]string{"Dockerfile": "FROM busybox\nEXPOSE 80\n"}))
 	web("wp", "exposed", "exposing", "-P")
-	hostSide := strings.TrimSpace(e.must("port", "wp", "80").stdout)
+	hostSide, _, _ := strings.Cut(e.must("port", "wp", "80").stdout, "\n")
 	if !regexp.MustCompile(`^0\.0\.0\.0:\d+$`).MatchString(hostSide) {
 		t.Fatalf("port wp 80 = %q", hostSide)
 	}
@@ -172,12 +208,23 @@ func main() {
 	if got := udpEcho(t, "127.0.0.1:8084"); got != "ping" {
 		t.Errorf("UDP 127.0.0.1:8084 echoed %q", got)
 	}
+	if v6 {
+		if got := udpEcho(t, "[::1]:8084"); got != "ping" {
+			t.Errorf("UDP [::1]:8084 echoed %q", got)
+		}
+	}
 
 	// stop releases the port (a new container takes it) and the address.
 	e.must("stop", "-t", "1", "w1")
 	web("w1b", "again", "busybox", "-p", "8081:80")
 	if got := httpGet(t, "http://127.0.0.1:8081/"); got != "again\n" {
 		t.Errorf("after stop w1, 8081 served %q", got)
+	}
+	if v6 {
+		if got := httpGet(t, "http://[::1]:8081/"); got != "again\n" {
+			t.Errorf("after stop w1, [::1]:8081 served %q", got)
+		}
+		e.must("rm", "-f", "w6")
 	}
 	for _, c := range []string{"w1", "w1b", "w2", "wp", "udp"} {
 		e.must("rm", "-f", c)
@@ -273,10 +320,22 @@ func TestNetworkErrors(t *testing.T) {
 	}
 }
 
+// hostIPv6 reports whether the host can bind an IPv6 address, and says
+// so when it cannot.
+func hostIPv6(t *testing.T) bool {
+	l, err := net.Listen("tcp6", "[::1]:0")
+	if err != nil {
+		t.Logf("SKIP publishing on IPv6 addresses: the host has no IPv6: %v", err)
+		return false
+	}
+	l.Close()
+	return true
+}
+
 // udpEcho sends "ping" to addr until an answer comes back, and returns it.
 func udpEcho(t *testing.T, addr string) string {
 	t.Helper()
-	conn, err := net.Dial("udp4", addr)
+	conn, err := net.Dial("udp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -329,6 +329,9 @@ func (b *Bridge) Detach(ctx context.Context, id string, a *Attachment) error {
 func (b *Bridge) opts(ports []Port) []cni.NamespaceOpts {
 	var pm []cni.PortMapping
 	for _, p := range ports {
+		if p.IPv6() {
+			continue // the holder's proxy serves it (Reservation.Proxy)
+		}
 		pm = append(pm, cni.PortMapping{HostPort: int32(p.HostPort), ContainerPort: int32(p.ContainerPort), Protocol: p.Proto, HostIP: p.HostIP})
 	}
 	return []cni.NamespaceOpts{cni.WithCapabilityPortMap(pm)}

@@ -3,6 +3,7 @@ package network
 import (
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"sort"
@@ -51,8 +52,8 @@ func ParsePorts(specs []string) ([]Port, error) {
 					p.hostRange = [2]int{lo, hi}
 				}
 			}
-			if p.HostIP != "" && net.ParseIP(p.HostIP).To4() == nil {
-				return nil, fmt.Errorf("invalid -p %q: builder0 publishes on IPv4 addresses only", s)
+			if p.HostIP != "" && net.ParseIP(p.HostIP) == nil {
+				return nil, fmt.Errorf("invalid -p %q: %q is not an IP address", s, p.HostIP)
 			}
 			out = append(out, p)
 		}
@@ -87,8 +88,12 @@ func Exposed(exposed map[string]struct{}) ([]Port, error) {
 // open, as docker's userland proxy holds them: while the container runs,
 // no other container (of any state root) and no other program can take
 // them, and they are free again when the holder exits, however it dies.
+// Files[i] holds Ports[i].
 type Reservation struct {
+	Ports []Port
 	Files []*os.File
+	// closers end what Proxy started.
+	closers []io.Closer
 }
 
 // Close releases the ports.
@@ -96,44 +101,78 @@ func (r *Reservation) Close() {
 	if r == nil {
 		return
 	}
+	for _, c := range r.closers {
+		c.Close()
+	}
 	for _, f := range r.Files {
 		f.Close()
 	}
-	r.Files = nil
+	r.Files, r.closers = nil, nil
 }
 
 // Reserve binds each port's host port (a free one where none was given)
-// and returns the ports with their host ports filled in.
+// and returns the ports with their host ports filled in. A port published
+// on every address is published on every IPv6 address too, as docker's
+// are, where the host has IPv6: the same host port on 0.0.0.0 and on ::.
 func Reserve(ports []Port) ([]Port, *Reservation, error) {
 	r := &Reservation{}
-	out := make([]Port, len(ports))
-	for i, p := range ports {
-		f, port, err := reserve(p)
+	for _, p := range ports {
+		got, files, err := reserve(p)
 		if err != nil {
 			r.Close()
 			return nil, nil, err
 		}
-		p.HostPort, p.hostRange = port, [2]int{}
-		out[i] = p
-		r.Files = append(r.Files, f)
+		r.Ports = append(r.Ports, got...)
+		r.Files = append(r.Files, files...)
 	}
-	return out, r, nil
+	return r.Ports, r, nil
 }
 
-func reserve(p Port) (*os.File, int, error) {
-	ip := p.HostAddr()
+// reserve binds p's host port, trying each port of its range, or a free
+// one; for a port on every address, on 0.0.0.0 and, where the host has
+// IPv6, the same port on ::.
+func reserve(p Port) ([]Port, []*os.File, error) {
 	try := []int{p.HostPort}
 	if p.hostRange[1] != 0 {
 		try = try[:0]
 		for n := p.hostRange[0]; n <= p.hostRange[1]; n++ {
 			try = append(try, n)
 		}
+	} else if p.HostPort == 0 {
+		// A free port on 0.0.0.0 may be taken on ::; pick again.
+		try = []int{0, 0, 0, 0, 0, 0, 0, 0}
 	}
 	var last error
+	lastIP := p.HostAddr()
 	for _, port := range try {
-		f, got, err := bind(p.Proto, ip, port)
+		var got []Port
+		var files []*os.File
+		addrs := []string{p.HostIP}
+		if p.HostIP == "" {
+			addrs = append(addrs, "::")
+		}
+		var err error
+		for _, ip := range addrs {
+			q := p
+			q.HostIP, q.hostRange = ip, [2]int{}
+			var f *os.File
+			f, q.HostPort, err = bind(p.Proto, q.HostAddr(), port)
+			if err != nil && ip == "::" && noIPv6(err) {
+				err = nil // a host without IPv6: 0.0.0.0 alone
+				break
+			}
+			if err != nil {
+				lastIP = q.HostAddr()
+				break
+			}
+			port = q.HostPort // :: takes the port 0.0.0.0 got
+			got, files = append(got, q), append(files, f)
+		}
 		if err == nil {
-			return f, got, nil
+			return got, files, nil
+		}
+		for _, f := range files {
+			f.Close()
 		}
 		last = err
 		if !errors.Is(err, syscall.EADDRINUSE) {
@@ -145,18 +184,38 @@ func reserve(p Port) (*os.File, int, error) {
 		if p.hostRange[1] != 0 {
 			shown = fmt.Sprintf("%d-%d", p.hostRange[0], p.hostRange[1])
 		}
-		return nil, 0, fmt.Errorf("Bind for %s:%s failed: port is already allocated", ip, shown)
+		return nil, nil, fmt.Errorf("Bind for %s:%s failed: port is already allocated", lastIP, shown)
 	}
-	return nil, 0, fmt.Errorf("publish %s:%d/%s: %w", ip, p.HostPort, p.Proto, last)
+	return nil, nil, fmt.Errorf("publish %s:%d/%s: %w", lastIP, p.HostPort, p.Proto, last)
+}
+
+// noIPv6 reports whether err says the host has no IPv6 to bind (the
+// module absent, or disabled).
+func noIPv6(err error) bool {
+	return errors.Is(err, syscall.EAFNOSUPPORT) || errors.Is(err, syscall.EADDRNOTAVAIL) || errors.Is(err, syscall.EPROTONOSUPPORT)
+}
+
+// IPv6 reports whether p is published on an IPv6 address. builder0's
+// containers have IPv4 addresses only, so these are served by a proxy
+// (Reservation.Proxy), as docker's userland proxy serves them for its
+// default bridge; the portmap plugin's rules are for the IPv4 ones.
+func (p Port) IPv6() bool {
+	return p.HostIP != "" && net.ParseIP(p.HostIP).To4() == nil
 }
 
 // bind opens a socket on ip:port (port 0: a free one) and returns it as a
 // file, for a monitor process to inherit.
 func bind(proto, ip string, port int) (*os.File, int, error) {
 	addr := net.JoinHostPort(ip, strconv.Itoa(port))
+	// tcp6 and udp6 on :: are IPv6 only (Go sets IPV6_V6ONLY), leaving
+	// 0.0.0.0 to its own socket.
+	family := "4"
+	if net.ParseIP(ip).To4() == nil {
+		family = "6"
+	}
 	switch proto {
 	case "udp":
-		c, err := net.ListenPacket("udp4", addr)
+		c, err := net.ListenPacket("udp"+family, addr)
 		if err != nil {
 			return nil, 0, err
 		}
@@ -164,7 +223,7 @@ func bind(proto, ip string, port int) (*os.File, int, error) {
 		f, err := c.(*net.UDPConn).File()
 		return f, c.LocalAddr().(*net.UDPAddr).Port, err
 	case "tcp":
-		l, err := net.Listen("tcp4", addr)
+		l, err := net.Listen("tcp"+family, addr)
 		if err != nil {
 			return nil, 0, err
 		}
