@@ -1,11 +1,12 @@
 # Shared set-up for the benchmarks; sourced from the repository root.
 
-# bench_init NAME sets repo, bin, runs ($RUNS, default 5) and out
+# bench_init NAME sets repo, bin ($BENCH_BIN, default bin/: another build
+# of builder beside the same peers), runs ($RUNS, default 5) and out
 # (bench/results), makes a scratch directory $work, and on exit kills the
 # processes in the pids array and removes $work.
 bench_init() {
   repo=$PWD
-  bin=$repo/bin
+  bin=${BENCH_BIN:-$repo/bin}
   runs=${RUNS:-5}
   out=$repo/bench/results
   mkdir -p "$out"
