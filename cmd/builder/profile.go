@@ -2,6 +2,7 @@ package main
 
 import (
 	"os"
+	"runtime"
 	"runtime/pprof"
 	"runtime/trace"
 
@@ -9,8 +10,10 @@ import (
 )
 
 // startProfiles writes a CPU profile of this process to $BUILDER_CPUPROFILE
-// and a Go execution trace to $BUILDER_TRACE, for bench/README.md's
-// accounts of where a command's time goes. stop ends both.
+// a Go execution trace to $BUILDER_TRACE and a heap profile (what was
+// allocated and what is live at the end) to $BUILDER_MEMPROFILE, for
+// bench/README.md's accounts of where a command's time and memory go. stop
+// ends them.
 func startProfiles() (stop func()) {
 	var stops []func()
 	if p := os.Getenv("BUILDER_CPUPROFILE"); p != "" {
@@ -32,6 +35,20 @@ func startProfiles() (stop func()) {
 		} else {
 			stops = append(stops, func() { trace.Stop(); f.Close() })
 		}
+	}
+	if p := os.Getenv("BUILDER_MEMPROFILE"); p != "" {
+		runtime.MemProfileRate = 4096 // finer than the default 512 KB
+		stops = append(stops, func() {
+			f, err := os.Create(p)
+			if err != nil {
+				logrus.Warnf("heap profile: %v", err)
+				return
+			}
+			defer f.Close()
+			if err := pprof.Lookup("allocs").WriteTo(f, 0); err != nil {
+				logrus.Warnf("heap profile: %v", err)
+			}
+		})
 	}
 	return func() {
 		for _, s := range stops {
