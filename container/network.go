@@ -74,6 +74,9 @@ func (p Paths) attach(ctx context.Context, c *Container, hostname string) (_ *ne
 			res.Close()
 		}
 	}()
+	if err := network.Hold(filepath.Join(p.root, "containers")); err != nil {
+		return nil, err
+	}
 	br, err := network.Open(ctx)
 	if err != nil {
 		return nil, err

@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -317,6 +318,67 @@ func TestNetworkErrors(t *testing.T) {
 		if dt, _ := os.ReadFile(l); strings.HasPrefix(string(dt), id) {
 			t.Errorf("the killed build's step still holds address %s", filepath.Base(l))
 		}
+	}
+}
+
+// TestNetworkDeletedRoot: a state root deleted while its container held
+// an address and a published port (its processes killed, its mounts gone:
+// a root under /tmp after a reboot) leaves a lease and rules that no
+// command of that root will ever release; the next command on builder0,
+// from any root, releases them, and leaves alone those of a running
+// container of another root.
+func TestNetworkDeletedRoot(t *testing.T) {
+	alive, gone, next := newEnv(t), newEnv(t), newEnv(t)
+	for _, e := range []*env{alive, gone, next} {
+		e.must("pull", "busybox")
+	}
+	before := netState(t)
+	alive.must("run", "-d", "--name", "alive", "-p", "8091:80", "busybox", "sh", "-c",
+		"mkdir /www && echo alive > /www/index.html && exec httpd -f -p 80 -h /www")
+	t.Cleanup(func() { alive.run("rm", "-f", "alive") })
+	id := strings.TrimSpace(gone.must("run", "-d", "--name", "gone", "-p", "8092:80", "busybox", "sleep", "600").stdout)
+	withGone := netState(t)
+
+	// The root goes without a word to builder: its monitor and container
+	// killed, its mounts undone, its directory removed.
+	procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+	for _, p := range procs {
+		if dt, err := os.ReadFile(p); err == nil && strings.Contains(string(dt), "__container-monitor\x00"+id) {
+			pid, _ := strconv.Atoi(filepath.Base(filepath.Dir(p)))
+			syscall.Kill(pid, syscall.SIGKILL)
+		}
+	}
+	if out, err := exec.Command(s.runc, "--root", filepath.Join(gone.root, "runc"), "kill", id, "KILL").CombinedOutput(); err != nil {
+		t.Fatalf("runc kill: %v\n%s", err, out)
+	}
+	time.Sleep(500 * time.Millisecond)
+	mounts, _ := os.ReadFile("/proc/self/mountinfo")
+	for _, l := range strings.Split(string(mounts), "\n") {
+		if f := strings.Fields(l); len(f) > 4 && strings.HasPrefix(f[4], gone.root+"/") {
+			syscall.Unmount(f[4], syscall.MNT_DETACH)
+		}
+	}
+	if err := os.RemoveAll(gone.root); err != nil {
+		t.Fatalf("remove the root: %v", err)
+	}
+	if netState(t) != withGone {
+		t.Fatalf("the deleted root's lease or rules went with it; nothing left to test")
+	}
+
+	next.must("run", "--rm", "busybox", "true")
+	if got := httpGet(t, "http://127.0.0.1:8091/"); got != "alive\n" {
+		t.Errorf("the other root's running container, after the sweep: %q", got)
+	}
+	alive.must("rm", "-f", "alive")
+	if after := netState(t); after != before {
+		t.Errorf("the deleted root's address or rules are still there:\nbefore:\n%s\nafter:\n%s", before, after)
+	}
+	// Its port is free again too.
+	l, err := net.Listen("tcp4", "0.0.0.0:8092")
+	if err != nil {
+		t.Errorf("port 8092: %v", err)
+	} else {
+		l.Close()
 	}
 }
 

@@ -90,7 +90,8 @@ func Available() (string, error) {
 }
 
 // Open readies builder0's CNI configuration: the subnet the bridge has,
-// or one chosen for it now.
+// or one chosen for it now. It releases the addresses deleted state roots
+// left (sweepOrphans) first.
 func Open(ctx context.Context) (*Bridge, error) {
 	dir, err := Available()
 	if err != nil {
@@ -105,7 +106,9 @@ func Open(ctx context.Context) (*Bridge, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Bridge{plugins: dir, subnet: subnet}, nil
+	b := &Bridge{plugins: dir, subnet: subnet}
+	b.sweepOrphans(ctx)
+	return b, nil
 }
 
 // handle is the CNI configuration for a container with (or without)

@@ -183,7 +183,12 @@ type lazyBridge struct {
 func (l *lazyBridge) New(ctx context.Context, hostname string, opt network.NamespaceOptions) (network.Namespace, error) {
 	l.once.Do(func() {
 		dir := filepath.Join(l.root, "net")
-		if l.err = os.MkdirAll(dir, 0700); l.err != nil {
+		// BuildKit's provider keeps each step's namespace, named as its
+		// lease, in net/cni: record it before the first lease.
+		if l.err = os.MkdirAll(filepath.Join(dir, "cni"), 0700); l.err != nil {
+			return
+		}
+		if l.err = cninet.Hold(filepath.Join(dir, "cni")); l.err != nil {
 			return
 		}
 		conf, err := cninet.WriteConfList(dir)
