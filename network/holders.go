@@ -46,6 +46,10 @@ type holder struct {
 // leases by the names of its entries. Call it before the first lease in
 // dir is made.
 func Hold(dir string) error {
+	return hold(holdersDir, dir)
+}
+
+func hold(holdersDir, dir string) error {
 	abs, err := filepath.Abs(dir)
 	if err != nil {
 		return err
@@ -85,7 +89,7 @@ type lease struct {
 // are gone. It judges nothing (and returns none) while a directory is
 // recorded from a mount namespace that still exists and is not this
 // process's: the lease may be held where this process cannot look.
-func orphans() ([]lease, error) {
+func orphans(holdersDir, leasesDir string) ([]lease, error) {
 	since, err := os.Stat(filepath.Join(holdersDir, sinceFile))
 	if err != nil {
 		return nil, nil // nothing recorded yet
@@ -175,7 +179,7 @@ func mountNamespaces() map[string]bool {
 // and, for a container's, its published ports' rules. Their namespaces
 // and veths went with the processes that held them.
 func (b *Bridge) sweepOrphans(ctx context.Context) {
-	leases, err := orphans()
+	leases, err := orphans(holdersDir, leasesDir)
 	if err != nil {
 		logrus.Warnf("%s: look for addresses left by deleted state roots: %v", BridgeName, err)
 	}
