@@ -7,7 +7,8 @@
 # Usage: bench/containers.sh after `make all` (RUNS=N for the run latency)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bin=$PWD/bin
+. bench/lib.sh
+bin=$(bench_bin)
 runs=${RUNS:-20}
 out=$PWD/bench/results
 mkdir -p "$out"
@@ -22,7 +23,6 @@ cleanup() {
 trap cleanup EXIT
 
 # One busybox image for both: built by builder, read by buildah from an OCI archive.
-. bench/lib.sh
 bb=$work/busybox; busybox_context "$bb"
 B="$bin/builder --root $work/root"
 $B build --progress quiet -t busybox "$bb"

@@ -7,7 +7,8 @@
 # Usage: bench/images.sh after `make all` (RUNS=N, SIZE_MB=N to change)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bin=$PWD/bin
+. bench/lib.sh
+bin=$(bench_bin)
 runs=${RUNS:-5}
 size_mb=${SIZE_MB:-1024}
 out=$PWD/bench/results

@@ -1,12 +1,16 @@
 # Shared set-up for the benchmarks; sourced from the repository root.
 
-# bench_init NAME sets repo, bin ($BENCH_BIN, default bin/: another build
-# of builder beside the same peers), runs ($RUNS, default 5) and out
-# (bench/results), makes a scratch directory $work, and on exit kills the
-# processes in the pids array and removes $work.
+# bench_bin prints the directory of the builder under test (and the pinned
+# peers beside it): $BENCH_BIN, to run a benchmark with another build of
+# builder beside the same peers, else bin/.
+bench_bin() { echo "${BENCH_BIN:-$PWD/bin}"; }
+
+# bench_init NAME sets repo, bin (bench_bin), runs ($RUNS, default 5) and
+# out (bench/results), makes a scratch directory $work, and on exit kills
+# the processes in the pids array and removes $work.
 bench_init() {
   repo=$PWD
-  bin=${BENCH_BIN:-$repo/bin}
+  bin=$(bench_bin)
   runs=${RUNS:-5}
   out=$repo/bench/results
   mkdir -p "$out"

@@ -10,7 +10,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$PWD
-bin=$repo/bin
+. bench/lib.sh
+bin=$(bench_bin)
 runs=${RUNS:-5}
 out=$repo/bench/results
 mkdir -p "$out"
@@ -25,7 +26,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-. bench/lib.sh
 start_registry
 
 push_busybox_base
