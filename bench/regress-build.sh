@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Two builder binaries side by side on the build path, for a change that
 # touches it: the hello example cold and warm, and the 20,000-file /
-# ~400 MB context rebuilt unchanged and after one file was touched, in
+# ~400 MB context rebuilt unchanged, after one file was touched, and cold
+# (cache and store emptied), in
 # interleaved rounds (bench/interleave.py), each binary on a root of its
 # own, the same base image from a local registry. The first is the
 # baseline.
@@ -40,3 +41,6 @@ python3 bench/interleave.py --runs "$((runs * 2))" --export-json "$out/regress-b
 python3 bench/interleave.py --runs "$((runs * 2))" --export-json "$out/regress-build-touched.json" \
   --case "old 20,000 files, one touched" "touch $big/src/d000/f000" "$O build --progress quiet --build-arg BASE=$base -t big $big" \
   --case "new 20,000 files, one touched" "touch $big/src/d000/f000" "$N build --progress quiet --build-arg BASE=$base -t big $big"
+python3 bench/interleave.py --warmup 0 --runs "$runs" --export-json "$out/regress-build-big-cold.json" \
+  --case "old 20,000 files, cold" "$O builder prune -a -f; $O image prune -a -f" "$O build --progress quiet --build-arg BASE=$base -t big $big" \
+  --case "new 20,000 files, cold" "$N builder prune -a -f; $N image prune -a -f" "$N build --progress quiet --build-arg BASE=$base -t big $big"
