@@ -84,9 +84,9 @@ type lease struct {
 	IP, ID, IfName string
 }
 
-// orphans lists the leases no recorded directory holds, made since
-// directories were recorded, and forgets the records of directories that
-// are gone. It judges nothing (and returns none) while a directory is
+// orphans lists the leases no recorded directory holds and no mounted
+// network namespace is named for, made since directories were recorded,
+// and forgets the records of directories that are gone. It judges nothing (and returns none) while a directory is
 // recorded from a mount namespace that still exists and is not this
 // process's: the lease may be held where this process cannot look.
 func orphans(holdersDir, leasesDir string) ([]lease, error) {
@@ -133,6 +133,9 @@ func orphans(holdersDir, leasesDir string) ([]lease, error) {
 		return nil, nil
 	}
 	var out []lease
+	// A lease whose network namespace is still mounted is in use, recorded
+	// or not (a container of a builder from before the records began).
+	var mounted map[string]bool
 	for _, f := range files {
 		if net.ParseIP(f.Name()) == nil {
 			continue // host-local's lock and last_reserved_ip files
@@ -149,6 +152,12 @@ func orphans(holdersDir, leasesDir string) ([]lease, error) {
 		if id == "" || strings.ContainsAny(id, "/\x00") || held(dirs, id) {
 			continue
 		}
+		if mounted == nil {
+			mounted = namespaceMounts()
+		}
+		if mounted[id] {
+			continue
+		}
 		out = append(out, lease{IP: f.Name(), ID: id, IfName: strings.TrimSpace(ifname)})
 	}
 	return out, nil
@@ -161,6 +170,29 @@ func held(dirs []string, id string) bool {
 		}
 	}
 	return false
+}
+
+// namespaceMounts are the names a mounted network namespace may be held
+// by in this mount namespace: a container's is ROOT/containers/ID/cni-...,
+// a step's ROOT/net/cni/ID, so both the mount point's name and its
+// directory's.
+func namespaceMounts() map[string]bool {
+	out := map[string]bool{}
+	dt, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		return out
+	}
+	for _, l := range strings.Split(string(dt), "\n") {
+		// ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTIONS [OPTIONAL...] - FSTYPE ...
+		_, after, ok := strings.Cut(l, " - ")
+		f := strings.Fields(l)
+		if !ok || len(f) < 5 || !strings.HasPrefix(after, "nsfs ") {
+			continue
+		}
+		mp := strings.ReplaceAll(f[4], "\\040", " ")
+		out[filepath.Base(mp)], out[filepath.Base(filepath.Dir(mp))] = true, true
+	}
+	return out
 }
 
 // mountNamespaces are the mount namespaces of the machine's processes.

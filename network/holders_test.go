@@ -8,10 +8,12 @@ import (
 	"strconv"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // TestOrphans: a lease is an orphan when no recorded directory holds an
-// entry by its ID; older leases, and every lease while a directory is
+// entry by its ID and no network namespace is mounted for it; older leases, and every lease while a directory is
 // recorded from another live mount namespace, are left alone; a recorded
 // directory that is gone is forgotten.
 func TestOrphans(t *testing.T) {
@@ -48,6 +50,16 @@ func TestOrphans(t *testing.T) {
 	write(leases, "10.209.0.4", "s1\r\neth1")
 	write(leases, "10.209.0.5", "c2\r\neth0")
 	write(leases, "10.209.0.6", "s2\r\neth1")
+	// A namespace still mounted for c3 (a container of a builder from
+	// before the records began): in use.
+	unrecorded := filepath.Join(tmp, "unrecorded", "containers", "c3")
+	os.MkdirAll(unrecorded, 0700)
+	write(unrecorded, "cni-1", "")
+	if err := unix.Mount("/proc/self/ns/net", filepath.Join(unrecorded, "cni-1"), "", unix.MS_BIND, ""); err != nil {
+		t.Fatalf("mount a network namespace: %v", err)
+	}
+	defer unix.Unmount(filepath.Join(unrecorded, "cni-1"), unix.MNT_DETACH)
+	write(leases, "10.209.0.7", "c3\r\neth0")
 	write(leases, "last_reserved_ip.0", "10.209.0.6")
 	write(leases, "lock", "")
 	os.RemoveAll(filepath.Dir(gone))
