@@ -324,10 +324,15 @@ func TestTutorialApacheWalk(t *testing.T) {
 	if page, err := tryGet("http://127.0.0.1:8080/"); !strings.Contains(page, "Apache2 Debian Default Page") {
 		t.Fatalf("http://127.0.0.1:8080/: %v, served:\n%.300s\nps -a:\n%s\nlogs web:\n%s", err, page, e.run("ps", "-a").stdout, e.run("logs", "web"))
 	}
-	if got := e.must("port", "web").stdout; got != "80/tcp -> 0.0.0.0:8080\n" {
-		t.Errorf("port web = %q", got)
+	// As docker's, on every IPv6 address too where the host has IPv6.
+	wantPort, wantPS := "80/tcp -> 0.0.0.0:8080\n", `0\.0\.0\.0:8080->80/tcp`
+	if hostIPv6(t) {
+		wantPort, wantPS = wantPort+"80/tcp -> [::]:8080\n", wantPS+`, \[::\]:8080->80/tcp`
 	}
-	if ps := e.must("ps").stdout; !regexp.MustCompile(`(?m)0\.0\.0\.0:8080->80/tcp\s+web$`).MatchString(ps) {
+	if got := e.must("port", "web").stdout; got != wantPort {
+		t.Errorf("port web = %q, want %q", got, wantPort)
+	}
+	if ps := e.must("ps").stdout; !regexp.MustCompile(`(?m)` + wantPS + `\s+web$`).MatchString(ps) {
 		t.Errorf("ps:\n%s", ps)
 	}
 	// stop frees the port: a second -p 8080:80 then runs.
