@@ -90,8 +90,7 @@ func Available() (string, error) {
 }
 
 // Open readies builder0's CNI configuration: the subnet the bridge has,
-// or one chosen for it now. It releases the addresses deleted state roots
-// left (sweepOrphans) first.
+// or one chosen for it now.
 func Open(ctx context.Context) (*Bridge, error) {
 	dir, err := Available()
 	if err != nil {
@@ -106,9 +105,7 @@ func Open(ctx context.Context) (*Bridge, error) {
 	if err != nil {
 		return nil, err
 	}
-	b := &Bridge{plugins: dir, subnet: subnet}
-	b.sweepOrphans(ctx)
-	return b, nil
+	return &Bridge{plugins: dir, subnet: subnet}, nil
 }
 
 // handle is the CNI configuration for a container with (or without)
@@ -263,6 +260,9 @@ type Attachment struct {
 // Attach creates a network namespace for container id in dir and puts it
 // on builder0, with ports published.
 func (b *Bridge) Attach(ctx context.Context, id, dir string, ports []Port) (*Attachment, error) {
+	// Before an address is taken, those deleted state roots left are
+	// given back; a detach, which takes none, need not look.
+	b.sweepOrphans(ctx)
 	ns, err := netns.NewNetNS(dir)
 	if err != nil {
 		return nil, fmt.Errorf("create the network namespace: %w", err)
@@ -353,6 +353,7 @@ func SweepStale(ctx context.Context, dir string) error {
 	if err != nil {
 		return err
 	}
+	b.sweepOrphans(ctx)
 	c, err := b.handle(false, true)
 	if err != nil {
 		return err

@@ -86,9 +86,10 @@ type lease struct {
 
 // orphans lists the leases no recorded directory holds and no mounted
 // network namespace is named for, made since directories were recorded,
-// and forgets the records of directories that are gone. It judges nothing (and returns none) while a directory is
-// recorded from a mount namespace that still exists and is not this
-// process's: the lease may be held where this process cannot look.
+// and forgets the records of directories that are gone. It judges nothing
+// (and returns none) while a directory is recorded from a mount namespace
+// that still exists and is not this process's: the lease may be held
+// where this process cannot look.
 func orphans(holdersDir, leasesDir string) ([]lease, error) {
 	since, err := os.Stat(filepath.Join(holdersDir, sinceFile))
 	if err != nil {
