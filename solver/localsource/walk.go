@@ -52,10 +52,10 @@ func Digest(ctx context.Context, dir string, opt *fsutil.FilterOpt) (string, err
 		// The filter passes on the stat this walk made (its Info would
 		// give a copy).
 		de, ok := e.(*fsutil.DirEntryInfo)
-		if !ok {
-			return fmt.Errorf("%s: walked without a stat", path)
+		var raw *unix.Stat_t
+		if ok {
+			raw, ok = w.raw[de.Stat]
 		}
-		raw, ok := w.raw[de.Stat]
 		if !ok {
 			return fmt.Errorf("%s: walked without a stat", path)
 		}
