@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime/trace"
 	"strconv"
 	"strings"
 
@@ -306,6 +307,9 @@ func keyValues(flag string, in []string, fromEnv bool) (map[string]string, error
 // its context, through BuildKit's Dockerfile frontend on a solver, into
 // the local image store or the outputs -o names.
 func Build(ctx context.Context, env BuildEnv, o BuildOptions) (*BuildResult, error) {
+	// The trace regions name the phases bench/README.md's account of a
+	// build's wall time is made of (BUILDER_TRACE).
+	region := trace.StartRegion(ctx, "build: prepare")
 	p, cleanup, err := o.prepare()
 	if err != nil {
 		return nil, err
@@ -331,11 +335,17 @@ func Build(ctx context.Context, env BuildEnv, o BuildOptions) (*BuildResult, err
 		return nil, err
 	}
 	defer writing()
+	region.End()
+	region = trace.StartRegion(ctx, "build: open solver")
 	slv, err := env.OpenSolver(ctx)
 	if err != nil {
 		return nil, err
 	}
-	defer slv.Close()
+	defer func() {
+		defer trace.StartRegion(ctx, "build: close solver").End()
+		slv.Close()
+	}()
+	region.End()
 	imgs, err := env.Store.List(ctx)
 	if err != nil {
 		return nil, err
@@ -373,6 +383,7 @@ func Build(ctx context.Context, env BuildEnv, o BuildOptions) (*BuildResult, err
 		mode = "quiet"
 	}
 	ch := make(chan *client.SolveStatus)
+	region = trace.StartRegion(ctx, "build: solve and export")
 	eg, egCtx := errgroup.WithContext(ctx)
 	var resp *client.SolveResponse
 	eg.Go(func() error {
@@ -403,6 +414,8 @@ func Build(ctx context.Context, env BuildEnv, o BuildOptions) (*BuildResult, err
 		}
 		return nil, noEmulator(err, o.Platform)
 	}
+	region.End()
+	defer trace.StartRegion(ctx, "build: store").End()
 	if err := plan.Commit(ctx); err != nil {
 		return nil, err
 	}

@@ -19,6 +19,7 @@ package localsource
 
 import (
 	"context"
+	"runtime/trace"
 	"sync"
 	"time"
 
@@ -143,7 +144,9 @@ func (i *instance) Snapshot(ctx context.Context, jobCtx solver.JobContext) (cach
 				// walk has a later ctime than the digest holds, so the
 				// digest never again matches a directory that differs
 				// from what the sync copied.
+				region := trace.StartRegion(ctx, "context: digest walk")
 				dgst, _ = Digest(ctx, i.dir, &fsutil.FilterOpt{IncludePatterns: i.id.IncludePatterns, ExcludePatterns: i.id.ExcludePatterns, FollowPaths: i.id.FollowPaths})
+				region.End()
 			}
 		}
 	}
@@ -181,7 +184,9 @@ func (i *instance) Snapshot(ctx context.Context, jobCtx solver.JobContext) (cach
 			}
 		}
 	}
+	region := trace.StartRegion(ctx, "context: BuildKit's sync")
 	ref, err := i.SourceInstance.Snapshot(ctx, jobCtx)
+	region.End()
 	if err != nil || ref == nil || dgst == "" {
 		return ref, err
 	}
