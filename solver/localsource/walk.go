@@ -81,12 +81,46 @@ func Digest(ctx context.Context, dir string, opt *fsutil.FilterOpt) (string, err
 // raw stat for Digest. It walks as filepath.WalkDir does (the order and
 // the SkipDir rules fsutil's filter relies on), but stats a directory's
 // entries as soon as it is read, relative to the open directory (no path
-// lookup from the root) and on two cores: the walk is most of a no-op
-// rebuild, and of the extra cost of a rebuild after a change. It cannot
-// be read from.
+// lookup from the root) and on two cores, and reads and stats the next
+// few subdirectories ahead of the walk while the filter and the digest
+// take the entries in order: the walk is most of a no-op rebuild, and of
+// the extra cost of a rebuild after a change. It cannot be read from.
 type statFS struct {
 	root string
 	raw  map[*types.Stat]*unix.Stat_t
+}
+
+// readAheadDirs is how many subdirectories of the directory being walked are
+// read and statted ahead of the walk: enough to keep a second core busy,
+// few enough that the entries held at once stay a few directories' worth
+// (and that a subdirectory the filter then skips costs little).
+const readAheadDirs = 2
+
+// listing is a directory's entries, sorted and statted: read in the walk
+// or, for a subdirectory, ahead of it (done closes when it is ready).
+type listing struct {
+	done     chan struct{}
+	children []statEntry
+	err      error
+}
+
+// list reads the directory at path (rel in the walk) into l.
+func (s *statFS) list(path, rel string, l *listing) {
+	defer close(l.done)
+	f, err := os.Open(path)
+	if err != nil {
+		l.err = err
+		return
+	}
+	defer f.Close()
+	ents, err := f.ReadDir(-1)
+	l.err = err
+	slices.SortFunc(ents, func(a, b gofs.DirEntry) int { return strings.Compare(a.Name(), b.Name()) })
+	l.children = make([]statEntry, len(ents))
+	for i, e := range ents {
+		l.children[i] = statEntry{DirEntry: e, fs: s, path: filepath.Join(path, e.Name()), rel: filepath.Join(rel, e.Name())}
+	}
+	statAll(int(f.Fd()), l.children)
 }
 
 func (s *statFS) Walk(ctx context.Context, target string, fn gofs.WalkDirFunc) error {
@@ -103,14 +137,17 @@ func (s *statFS) Walk(ctx context.Context, target string, fn gofs.WalkDirFunc) e
 	if err != nil {
 		return err
 	}
+	w := &walker{statFS: s, fn: call, ahead: make(chan struct{}, readAheadDirs)}
+	// Nothing read ahead outlives the walk.
+	defer w.pending.Wait()
 	if rel == "." {
-		err = s.walkDir(ctx, start, "", nil, call) // fsutil's walk leaves the root out
+		err = w.walkDir(ctx, start, "", nil) // fsutil's walk leaves the root out
 	} else {
 		// A walk from one path (fsutil's filter resolving FollowPaths).
 		if fi, lerr := os.Lstat(start); lerr != nil {
 			err = call(rel, nil, lerr)
 		} else {
-			err = s.walkDir(ctx, start, rel, &statEntry{DirEntry: gofs.FileInfoToDirEntry(fi), fs: s, path: start, rel: rel}, call)
+			err = w.walkDir(ctx, start, rel, &statEntry{DirEntry: gofs.FileInfoToDirEntry(fi), fs: s, path: start, rel: rel})
 		}
 	}
 	if err == filepath.SkipDir || err == filepath.SkipAll {
@@ -119,11 +156,19 @@ func (s *statFS) Walk(ctx context.Context, target string, fn gofs.WalkDirFunc) e
 	return err
 }
 
+// walker is one walk of a statFS.
+type walker struct {
+	*statFS
+	fn      gofs.WalkDirFunc
+	ahead   chan struct{} // a slot per subdirectory being read ahead
+	pending sync.WaitGroup
+}
+
 // walkDir is filepath's walkDir for the directory at path (rel in the
 // walk; d is nil for the root, which is not reported).
-func (s *statFS) walkDir(ctx context.Context, path, rel string, d *statEntry, fn gofs.WalkDirFunc) error {
+func (w *walker) walkDir(ctx context.Context, path, rel string, d *statEntry) error {
 	if d != nil {
-		if err := fn(rel, d, nil); err != nil || !d.IsDir() {
+		if err := w.fn(rel, d, nil); err != nil || !d.IsDir() {
 			if err == filepath.SkipDir && d.IsDir() {
 				err = nil
 			}
@@ -133,34 +178,37 @@ func (s *statFS) walkDir(ctx context.Context, path, rel string, d *statEntry, fn
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	f, err := os.Open(path)
-	var ents []gofs.DirEntry
-	if err == nil {
-		defer f.Close()
-		ents, err = f.ReadDir(-1)
+	l := d.listing()
+	if l == nil {
+		l = &listing{done: make(chan struct{})}
+		w.list(path, rel, l)
+	} else {
+		<-l.done
 	}
-	if err != nil {
+	if l.err != nil {
 		if d == nil {
-			return err
+			return l.err
 		}
 		// WalkDir's second call, to report the error.
-		if err = fn(rel, d, err); err != nil {
+		if err := w.fn(rel, d, l.err); err != nil {
 			if err == filepath.SkipDir && d.IsDir() {
 				err = nil
 			}
 			return err
 		}
 	}
-	slices.SortFunc(ents, func(a, b gofs.DirEntry) int { return strings.Compare(a.Name(), b.Name()) })
-	children := make([]statEntry, len(ents))
-	for i, e := range ents {
-		children[i] = statEntry{DirEntry: e, fs: s, path: filepath.Join(path, e.Name()), rel: filepath.Join(rel, e.Name())}
-	}
-	if f != nil {
-		statAll(int(f.Fd()), children)
-	}
+	children := l.children
+	next := 0 // the first entry after the one walked not yet looked at for reading ahead
 	for i := range children {
-		if err := s.walkDir(ctx, children[i].path, children[i].rel, &children[i], fn); err != nil {
+		// Keep up to readAheadDirs of the subdirectories after this entry
+		// being read, each by a goroutine of its own.
+		next = max(next, i+1)
+		for ; next < len(children); next++ {
+			if children[next].IsDir() && !w.readAhead(&children[next]) {
+				break
+			}
+		}
+		if err := w.walkDir(ctx, children[i].path, children[i].rel, &children[i]); err != nil {
 			if err == filepath.SkipDir {
 				break
 			}
@@ -168,6 +216,24 @@ func (s *statFS) walkDir(ctx context.Context, path, rel string, d *statEntry, fn
 		}
 	}
 	return nil
+}
+
+// readAhead starts reading the directory d ahead of the walk, unless
+// readAheadDirs directories are being read already.
+func (w *walker) readAhead(d *statEntry) bool {
+	select {
+	case w.ahead <- struct{}{}:
+	default:
+		return false
+	}
+	d.ahead = &listing{done: make(chan struct{})}
+	w.pending.Add(1)
+	go func() {
+		defer w.pending.Done()
+		defer func() { <-w.ahead }()
+		w.list(d.path, d.rel, d.ahead)
+	}()
+	return true
 }
 
 // statAll stats entries relative to the directory dirfd, half of them on
@@ -205,6 +271,15 @@ type statEntry struct {
 	raw       unix.Stat_t
 	err       error
 	statted   bool
+	ahead     *listing // a directory's entries, when read ahead of the walk
+}
+
+// listing is the directory's entries read ahead of the walk, or nil.
+func (e *statEntry) listing() *listing {
+	if e == nil {
+		return nil
+	}
+	return e.ahead
 }
 
 func (e *statEntry) Info() (gofs.FileInfo, error) {
