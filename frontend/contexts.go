@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/builder-dev/builder/solver/localsource"
 	"github.com/builder-dev/builder/store"
 	"github.com/containerd/containerd/v2/core/content"
 	contentlocal "github.com/containerd/containerd/v2/plugins/content/local"
@@ -167,7 +168,7 @@ func parseBuildContexts(values []string, images []store.Image, pull bool) (*name
 				}
 				return nil, fmt.Errorf("--build-context %q: %s is neither a directory nor an image in the local store", s, value)
 			}
-			fs, err := fsutil.NewFS(value)
+			fs, err := localsource.NewFS(value)
 			if err != nil {
 				return nil, fmt.Errorf("--build-context %q: %w", s, err)
 			}

@@ -17,6 +17,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/containerd/continuity/sysx"
 	"github.com/tonistiigi/fsutil"
 	"github.com/tonistiigi/fsutil/types"
 	"golang.org/x/sys/unix"
@@ -88,6 +89,29 @@ func Digest(ctx context.Context, dir string, opt *fsutil.FilterOpt) (string, err
 type statFS struct {
 	root string
 	raw  map[*types.Stat]*unix.Stat_t
+	// send makes the walk fsutil's, stat for stat (NewFS): fsutil's file
+	// modes, hard links, xattrs; and the files can be opened.
+	send bool
+}
+
+// NewFS is the directory root as a build's client sends it: fsutil's
+// FS (fsutil.NewFS), every stat the same, walked the way Digest walks.
+// fsutil's own walk is single-threaded and looks each path up from the
+// root, and a sync of a context after a change spends most of its time in
+// it (bench/README.md).
+func NewFS(root string) (fsutil.FS, error) {
+	root, err := filepath.EvalSymlinks(root)
+	if err != nil {
+		return nil, &os.PathError{Op: "resolve", Path: root, Err: err}
+	}
+	fi, err := os.Stat(root)
+	if err != nil {
+		return nil, err
+	}
+	if !fi.IsDir() {
+		return nil, &os.PathError{Op: "stat", Path: root, Err: unix.ENOTDIR}
+	}
+	return &statFS{root: root, send: true}, nil
 }
 
 // readAheadDirs is how many subdirectories of the directory being walked are
@@ -105,7 +129,8 @@ type listing struct {
 }
 
 // list reads the directory at path (rel in the walk) into l.
-func (s *statFS) list(path, rel string, l *listing) {
+func (w *walker) list(path, rel string, l *listing) {
+	s := w.statFS
 	defer close(l.done)
 	f, err := os.Open(path)
 	if err != nil {
@@ -118,9 +143,9 @@ func (s *statFS) list(path, rel string, l *listing) {
 	slices.SortFunc(ents, func(a, b gofs.DirEntry) int { return strings.Compare(a.Name(), b.Name()) })
 	l.children = make([]statEntry, len(ents))
 	for i, e := range ents {
-		l.children[i] = statEntry{DirEntry: e, fs: s, path: filepath.Join(path, e.Name()), rel: filepath.Join(rel, e.Name())}
+		l.children[i] = statEntry{DirEntry: e, fs: s, w: w, path: filepath.Join(path, e.Name()), rel: filepath.Join(rel, e.Name())}
 	}
-	statAll(int(f.Fd()), l.children)
+	statAll(int(f.Fd()), l.children, s.send)
 }
 
 func (s *statFS) Walk(ctx context.Context, target string, fn gofs.WalkDirFunc) error {
@@ -137,7 +162,7 @@ func (s *statFS) Walk(ctx context.Context, target string, fn gofs.WalkDirFunc) e
 	if err != nil {
 		return err
 	}
-	w := &walker{statFS: s, fn: call, ahead: make(chan struct{}, readAheadDirs)}
+	w := &walker{statFS: s, fn: call, ahead: make(chan struct{}, readAheadDirs), links: map[uint64]string{}}
 	// Nothing read ahead outlives the walk.
 	defer w.pending.Wait()
 	if rel == "." {
@@ -147,7 +172,12 @@ func (s *statFS) Walk(ctx context.Context, target string, fn gofs.WalkDirFunc) e
 		if fi, lerr := os.Lstat(start); lerr != nil {
 			err = call(rel, nil, lerr)
 		} else {
-			err = w.walkDir(ctx, start, rel, &statEntry{DirEntry: gofs.FileInfoToDirEntry(fi), fs: s, path: start, rel: rel})
+			e := &statEntry{DirEntry: gofs.FileInfoToDirEntry(fi), fs: s, path: start, rel: rel, w: w}
+			e.err, e.statted = unix.Lstat(start, &e.raw), true
+			if s.send && e.err == nil {
+				e.loadXattrs()
+			}
+			err = w.walkDir(ctx, start, rel, e)
 		}
 	}
 	if err == filepath.SkipDir || err == filepath.SkipAll {
@@ -162,6 +192,9 @@ type walker struct {
 	fn      gofs.WalkDirFunc
 	ahead   chan struct{} // a slot per subdirectory being read ahead
 	pending sync.WaitGroup
+	// links is fsutil's record of hard links (its walk's seenFiles): the
+	// first path met of each inode with several links.
+	links map[uint64]string
 }
 
 // walkDir is filepath's walkDir for the directory at path (rel in the
@@ -236,13 +269,17 @@ func (w *walker) readAhead(d *statEntry) bool {
 	return true
 }
 
-// statAll stats entries relative to the directory dirfd, half of them on
-// another goroutine when there are enough to be worth one.
-func statAll(dirfd int, entries []statEntry) {
+// statAll stats entries relative to the directory dirfd, and with xattrs
+// reads their xattrs, half of them on another goroutine when there are
+// enough to be worth one.
+func statAll(dirfd int, entries []statEntry, xattrs bool) {
 	stat := func(es []statEntry) {
 		for i := range es {
 			es[i].err = unix.Fstatat(dirfd, es[i].Name(), &es[i].raw, unix.AT_SYMLINK_NOFOLLOW)
 			es[i].statted = true
+			if xattrs && es[i].err == nil {
+				es[i].loadXattrs()
+			}
 		}
 	}
 	if len(entries) < 32 {
@@ -260,18 +297,116 @@ func statAll(dirfd int, entries []statEntry) {
 	wg.Wait()
 }
 
-func (s *statFS) Open(string) (io.ReadCloser, error) {
-	return nil, fmt.Errorf("localsource: a walk only")
+func (s *statFS) Open(p string) (io.ReadCloser, error) {
+	if !s.send {
+		return nil, fmt.Errorf("localsource: a walk only")
+	}
+	return os.Open(filepath.Join(s.root, p))
 }
 
 type statEntry struct {
 	gofs.DirEntry
 	fs        *statFS
+	w         *walker
 	path, rel string
 	raw       unix.Stat_t
 	err       error
 	statted   bool
 	ahead     *listing // a directory's entries, when read ahead of the walk
+	// When sending: the entry's xattrs, read beside its stat, and its
+	// stat as fsutil makes it, made once (hard links are numbered by the
+	// order entries are first asked for).
+	xattrs map[string][]byte
+	xerr   error
+	sent   *types.Stat
+}
+
+// loadXattrs reads the entry's xattrs as fsutil's stat does (loadXattr):
+// none where the filesystem has none, macOS's left out.
+func (e *statEntry) loadXattrs() {
+	keys, err := sysx.LListxattr(e.path)
+	if err != nil {
+		if !errors.Is(err, unix.ENOTSUP) {
+			e.xerr = fmt.Errorf("failed to xattr %s: %w", e.path, err)
+		}
+		return
+	}
+	for _, k := range keys {
+		if strings.HasPrefix(k, "com.apple.") {
+			continue
+		}
+		if v, err := sysx.LGetxattr(e.path, k); err == nil {
+			if e.xattrs == nil {
+				e.xattrs = map[string][]byte{}
+			}
+			e.xattrs[k] = v
+		}
+	}
+}
+
+// sendStat is fsutil's stat of the entry (its mkstat), from the raw stat.
+func (e *statEntry) sendStat() (*types.Stat, error) {
+	if e.sent != nil {
+		return e.sent, nil
+	}
+	if e.xerr != nil {
+		return nil, e.xerr
+	}
+	raw := &e.raw
+	relpath := filepath.ToSlash(e.rel)
+	st := &types.Stat{Path: filepath.FromSlash(relpath), Mode: uint32(fileMode(raw.Mode)), ModTime: raw.Mtim.Nano(), Uid: raw.Uid, Gid: raw.Gid}
+	if raw.Mode&unix.S_IFMT != unix.S_IFDIR {
+		// fsutil's test, which also holds for a symlink (rdev 0 there).
+		if raw.Mode&unix.S_IFBLK != 0 || raw.Mode&unix.S_IFCHR != 0 {
+			st.Devmajor, st.Devminor = int64(unix.Major(raw.Rdev)), int64(unix.Minor(raw.Rdev))
+		}
+		if first, ok := e.w.links[raw.Ino]; ok && raw.Nlink > 1 {
+			st.Linkname = first
+		} else {
+			e.w.links[raw.Ino] = relpath
+		}
+		st.Size = raw.Size
+		if raw.Mode&unix.S_IFMT == unix.S_IFLNK {
+			link, err := os.Readlink(e.path)
+			if err != nil {
+				return nil, err
+			}
+			st.Linkname = link
+		}
+	}
+	st.Xattrs = e.xattrs
+	st.Mode &^= uint32(os.ModeSocket)
+	e.sent = st
+	return st, nil
+}
+
+// fileMode is os.FileMode of a raw mode, as os.Lstat makes it.
+func fileMode(m uint32) os.FileMode {
+	mode := os.FileMode(m & 0o777)
+	switch m & unix.S_IFMT {
+	case unix.S_IFBLK:
+		mode |= os.ModeDevice
+	case unix.S_IFCHR:
+		mode |= os.ModeDevice | os.ModeCharDevice
+	case unix.S_IFDIR:
+		mode |= os.ModeDir
+	case unix.S_IFIFO:
+		mode |= os.ModeNamedPipe
+	case unix.S_IFLNK:
+		mode |= os.ModeSymlink
+	case unix.S_IFSOCK:
+		mode |= os.ModeSocket
+	}
+	if m&unix.S_ISGID != 0 {
+		mode |= os.ModeSetgid
+	}
+	if m&unix.S_ISUID != 0 {
+		mode |= os.ModeSetuid
+	}
+	if m&unix.S_ISVTX != 0 {
+		mode |= os.ModeSticky
+	}
+	return mode
 }
 
 // listing is the directory's entries read ahead of the walk, or nil.
@@ -288,6 +423,14 @@ func (e *statEntry) Info() (gofs.FileInfo, error) {
 	}
 	if e.err != nil {
 		return nil, &os.PathError{Op: "lstat", Path: e.path, Err: e.err}
+	}
+	if e.fs.send {
+		st, err := e.sendStat()
+		if err != nil {
+			return nil, err
+		}
+		// A copy, as fsutil's: what the stat is given to may change it.
+		return statInfo{e.DirEntry, st.Clone()}, nil
 	}
 	raw := &e.raw
 	st := &types.Stat{Path: filepath.ToSlash(e.rel), Mode: raw.Mode, Uid: raw.Uid, Gid: raw.Gid, Size: raw.Size, ModTime: raw.Mtim.Nano()}

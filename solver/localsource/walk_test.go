@@ -2,7 +2,9 @@ package localsource
 
 import (
 	"context"
+	"io"
 	gofs "io/fs"
+	"net"
 	"os"
 	"path/filepath"
 	"slices"
@@ -120,5 +122,115 @@ func TestStatFSWalksAsFsutil(t *testing.T) {
 		if !slices.Equal(got, want) {
 			t.Errorf("%+v:\n got %v\nwant %v", opt, got, want)
 		}
+	}
+}
+
+// TestNewFSSendsAsFsutil: through fsutil's filter (as the sync sends a
+// context), NewFS gives every entry fsutil's own walk gives, in the same
+// order and with the same stat: file modes of every type and with
+// set-id and sticky bits, owners, device numbers, hard links (fsutil
+// names the first path of an inode), symlinks, xattrs; and its files
+// read the same.
+func TestNewFSSendsAsFsutil(t *testing.T) {
+	dir := t.TempDir()
+	path := func(p string) string { return filepath.Join(dir, p) }
+	for _, name := range []string{"z", "src/skip.tmp", "src/keep.go", "node_modules/x/y", "b/d/e", "b/c", "a", "links/one"} {
+		os.MkdirAll(path(filepath.Dir(name)), 0755)
+		if err := os.WriteFile(path(name), []byte(name), 0644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := 39; i >= 0; i-- { // enough entries for the stats to be split
+		os.WriteFile(path("b/many"+string(rune('a'+i%26))+string(rune('a'+i/26))), nil, 0644)
+	}
+	for _, d := range []string{"deep/1/2/3", "deep/1/4", "deep/5", "empty"} {
+		os.MkdirAll(path(d), 0755)
+	}
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(os.Symlink("src", path("link")))
+	must(os.Symlink("../a", path("b/up")))
+	must(os.Symlink("nowhere", path("dangling")))
+	must(os.Link(path("links/one"), path("a-link")))     // met first in the walk
+	must(os.Link(path("links/one"), path("links/two")))  // a third name
+	must(os.Link(path("dangling"), path("links/dlink"))) // a hard link to a symlink
+	must(unix.Chmod(path("b/c"), 0o4755))
+	must(unix.Chmod(path("deep/5"), 0o3777))
+	must(os.Lchown(path("z"), 1000, 1001))
+	must(unix.Setxattr(path("a"), "user.one", []byte("1"), 0))
+	must(unix.Setxattr(path("deep/1"), "user.dir", []byte("d"), 0))
+	must(unix.Mkfifo(path("fifo"), 0600))
+	must(unix.Mknod(path("chr"), unix.S_IFCHR|0600, int(unix.Mkdev(1, 3))))
+	must(unix.Mknod(path("blk"), unix.S_IFBLK|0600, int(unix.Mkdev(7, 300))))
+	l, err := net.Listen("unix", path("sock"))
+	must(err)
+	defer l.Close()
+
+	type sent struct {
+		path string
+		stat *types.Stat
+	}
+	walk := func(fs fsutil.FS, opt *fsutil.FilterOpt) []sent {
+		t.Helper()
+		f, err := fsutil.NewFilterFS(fs, opt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []sent
+		if err := f.Walk(context.Background(), string(filepath.Separator), func(p string, e gofs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			fi, err := e.Info()
+			if err != nil {
+				return err
+			}
+			got = append(got, sent{p, fi.Sys().(*types.Stat)})
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	for _, opt := range []fsutil.FilterOpt{
+		{},
+		{ExcludePatterns: []string{"node_modules", "**/*.tmp"}},
+		{ExcludePatterns: []string{"b", "!b/d"}},
+		{IncludePatterns: []string{"src", "b/d", "links"}},
+		{FollowPaths: []string{"link"}},
+		{FollowPaths: []string{"b/up"}, ExcludePatterns: []string{"z"}},
+	} {
+		ref, err := fsutil.NewFS(dir)
+		must(err)
+		fs, err := NewFS(dir)
+		must(err)
+		want, got := walk(ref, &opt), walk(fs, &opt)
+		if len(got) != len(want) {
+			t.Errorf("%+v: %d entries, want %d", opt, len(got), len(want))
+		}
+		for i := range min(len(got), len(want)) {
+			if got[i].path != want[i].path || !got[i].stat.EqualVT(want[i].stat) {
+				t.Errorf("%+v: entry %d:\n got %s %v\nwant %s %v", opt, i, got[i].path, got[i].stat, want[i].path, want[i].stat)
+			}
+		}
+	}
+	fs, err := NewFS(dir)
+	must(err)
+	r, err := fs.Open("b/d/e")
+	must(err)
+	b, _ := io.ReadAll(r)
+	r.Close()
+	if string(b) != "b/d/e" {
+		t.Errorf("Open: read %q", b)
+	}
+	if _, err := NewFS(path("a")); err == nil {
+		t.Error("NewFS of a file: no error")
+	}
+	if _, err := NewFS(path("missing")); err == nil {
+		t.Error("NewFS of nothing: no error")
 	}
 }
