@@ -27,7 +27,9 @@ FRAME = re.compile(r'^\t(\S+) @ 0x')
 # first that matches names the sample.
 CATEGORIES = [
     ("GC", r"^runtime\.(gcBgMarkWorker|gcDrain|bgsweep|bgscavenge|markroot|gcAssist)"),
-    ("context digest walk (builder)", r"builder/solver/localsource\.(Digest|\(\*statFS\))|localsource\.statAll"),
+    # localsource's walk: the digest walk, and the client's walk sending the
+    # context in a sync (NewFS).
+    ("builder's walk of the context", r"builder/solver/localsource\.(Digest|statAll|\(\*(statFS|walker|statEntry)\))"),
     ("content checksums (BuildKit contenthash)", r"buildkit/cache/contenthash"),
     ("file sync (fsutil send/receive)", r"tonistiigi/fsutil\.|filesync"),
     ("bolt (metadata databases)", r"go\.etcd\.io/bbolt"),
