@@ -85,7 +85,8 @@ func Digest(ctx context.Context, dir string, opt *fsutil.FilterOpt) (string, err
 // lookup from the root) and on two cores, and reads and stats the next
 // few subdirectories ahead of the walk while the filter and the digest
 // take the entries in order: the walk is most of a no-op rebuild, and of
-// the extra cost of a rebuild after a change. It cannot be read from.
+// the extra cost of a rebuild after a change. Only NewFS's can be read
+// from.
 type statFS struct {
 	root string
 	raw  map[*types.Stat]*unix.Stat_t
@@ -130,7 +131,6 @@ type listing struct {
 
 // list reads the directory at path (rel in the walk) into l.
 func (w *walker) list(path, rel string, l *listing) {
-	s := w.statFS
 	defer close(l.done)
 	f, err := os.Open(path)
 	if err != nil {
@@ -143,9 +143,9 @@ func (w *walker) list(path, rel string, l *listing) {
 	slices.SortFunc(ents, func(a, b gofs.DirEntry) int { return strings.Compare(a.Name(), b.Name()) })
 	l.children = make([]statEntry, len(ents))
 	for i, e := range ents {
-		l.children[i] = statEntry{DirEntry: e, fs: s, w: w, path: filepath.Join(path, e.Name()), rel: filepath.Join(rel, e.Name())}
+		l.children[i] = statEntry{DirEntry: e, w: w, path: filepath.Join(path, e.Name()), rel: filepath.Join(rel, e.Name())}
 	}
-	statAll(int(f.Fd()), l.children, s.send)
+	statAll(int(f.Fd()), l.children, w.send)
 }
 
 func (s *statFS) Walk(ctx context.Context, target string, fn gofs.WalkDirFunc) error {
@@ -172,7 +172,7 @@ func (s *statFS) Walk(ctx context.Context, target string, fn gofs.WalkDirFunc) e
 		if fi, lerr := os.Lstat(start); lerr != nil {
 			err = call(rel, nil, lerr)
 		} else {
-			e := &statEntry{DirEntry: gofs.FileInfoToDirEntry(fi), fs: s, path: start, rel: rel, w: w}
+			e := &statEntry{DirEntry: gofs.FileInfoToDirEntry(fi), w: w, path: start, rel: rel}
 			e.err, e.statted = unix.Lstat(start, &e.raw), true
 			if s.send && e.err == nil {
 				e.loadXattrs()
@@ -306,7 +306,6 @@ func (s *statFS) Open(p string) (io.ReadCloser, error) {
 
 type statEntry struct {
 	gofs.DirEntry
-	fs        *statFS
 	w         *walker
 	path, rel string
 	raw       unix.Stat_t
@@ -424,13 +423,13 @@ func (e *statEntry) Info() (gofs.FileInfo, error) {
 	if e.err != nil {
 		return nil, &os.PathError{Op: "lstat", Path: e.path, Err: e.err}
 	}
-	if e.fs.send {
+	if e.w.send {
 		st, err := e.sendStat()
 		if err != nil {
 			return nil, err
 		}
 		// A copy, as fsutil's: what the stat is given to may change it.
-		return statInfo{e.DirEntry, st.Clone()}, nil
+		return &fsutil.StatInfo{Stat: st.Clone()}, nil
 	}
 	raw := &e.raw
 	st := &types.Stat{Path: filepath.ToSlash(e.rel), Mode: raw.Mode, Uid: raw.Uid, Gid: raw.Gid, Size: raw.Size, ModTime: raw.Mtim.Nano()}
@@ -442,7 +441,7 @@ func (e *statEntry) Info() (gofs.FileInfo, error) {
 		}
 		st.Linkname = link
 	}
-	e.fs.raw[st] = raw
+	e.w.raw[st] = raw
 	return statInfo{e.DirEntry, st}, nil
 }
 
