@@ -74,83 +74,32 @@ func TestDigest(t *testing.T) {
 	}
 }
 
-// TestStatFSWalksAsFsutil: through fsutil's filter, this package's walk
-// passes the same paths, in the same order, as fsutil's own walk does
-// (which is what the sync sends), for include, exclude and follow rules.
-func TestStatFSWalksAsFsutil(t *testing.T) {
-	dir := t.TempDir()
-	// Made out of order: a directory lists its entries as they were made.
-	for _, name := range []string{"z", "src/skip.tmp", "src/keep.go", "node_modules/x/y", "b/d/e", "b/c", "a"} {
-		os.MkdirAll(filepath.Join(dir, filepath.Dir(name)), 0755)
-		os.WriteFile(filepath.Join(dir, name), []byte(name), 0644)
-	}
-	for i := 39; i >= 0; i-- { // enough entries for the stats to be split
-		os.WriteFile(filepath.Join(dir, "b", "many"+string(rune('a'+i%26))+string(rune('a'+i/26))), nil, 0644)
-	}
-	os.Mkdir(filepath.Join(dir, "empty"), 0755)
-	os.Symlink("src", filepath.Join(dir, "link"))
-	os.Symlink("../a", filepath.Join(dir, "b", "up"))
-	walk := func(fs fsutil.FS, opt *fsutil.FilterOpt) []string {
-		t.Helper()
-		f, err := fsutil.NewFilterFS(fs, opt)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var paths []string
-		if err := f.Walk(context.Background(), "", func(p string, _ gofs.DirEntry, err error) error {
-			paths = append(paths, p)
-			return err
-		}); err != nil {
-			t.Fatal(err)
-		}
-		return paths
-	}
-	for _, opt := range []fsutil.FilterOpt{
-		{},
-		{ExcludePatterns: []string{"node_modules", "**/*.tmp"}},
-		{ExcludePatterns: []string{"b", "!b/d"}},
-		{IncludePatterns: []string{"src", "b/d"}},
-		{FollowPaths: []string{"link"}},
-		{FollowPaths: []string{"b/up"}, ExcludePatterns: []string{"z"}},
-	} {
-		ref, err := fsutil.NewFS(dir)
-		if err != nil {
-			t.Fatal(err)
-		}
-		want := walk(ref, &opt)
-		got := walk(&statFS{root: dir, raw: map[*types.Stat]*unix.Stat_t{}}, &opt)
-		if !slices.Equal(got, want) {
-			t.Errorf("%+v:\n got %v\nwant %v", opt, got, want)
-		}
-	}
-}
-
-// TestNewFSSendsAsFsutil: through fsutil's filter (as the sync sends a
-// context), NewFS gives every entry fsutil's own walk gives, in the same
-// order and with the same stat: file modes of every type and with
-// set-id and sticky bits, owners, device numbers, hard links (fsutil
-// names the first path of an inode), symlinks, xattrs; and its files
-// read the same.
-func TestNewFSSendsAsFsutil(t *testing.T) {
+// contextTree makes, in a new directory, a context with every kind of
+// entry a walk meets: files made out of order (a directory lists its
+// entries as they were made), one directory with enough entries for the
+// stats to be split and several to be read ahead, an empty one, symlinks
+// (to a directory, up, dangling), hard links (one met before the file's
+// other name, one to a symlink), set-id and sticky bits, another owner,
+// xattrs on a file and a directory, a fifo, devices and a socket.
+func contextTree(t *testing.T) string {
+	t.Helper()
 	dir := t.TempDir()
 	path := func(p string) string { return filepath.Join(dir, p) }
-	for _, name := range []string{"z", "src/skip.tmp", "src/keep.go", "node_modules/x/y", "b/d/e", "b/c", "a", "links/one"} {
-		os.MkdirAll(path(filepath.Dir(name)), 0755)
-		if err := os.WriteFile(path(name), []byte(name), 0644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for i := 39; i >= 0; i-- { // enough entries for the stats to be split
-		os.WriteFile(path("b/many"+string(rune('a'+i%26))+string(rune('a'+i/26))), nil, 0644)
-	}
-	for _, d := range []string{"deep/1/2/3", "deep/1/4", "deep/5", "empty"} {
-		os.MkdirAll(path(d), 0755)
-	}
 	must := func(err error) {
 		t.Helper()
 		if err != nil {
 			t.Fatal(err)
 		}
+	}
+	for _, name := range []string{"z", "src/skip.tmp", "src/keep.go", "node_modules/x/y", "b/d/e", "b/c", "a", "links/one"} {
+		must(os.MkdirAll(path(filepath.Dir(name)), 0755))
+		must(os.WriteFile(path(name), []byte(name), 0644))
+	}
+	for i := 39; i >= 0; i-- {
+		must(os.WriteFile(path("b/many"+string(rune('a'+i%26))+string(rune('a'+i/26))), nil, 0644))
+	}
+	for _, d := range []string{"deep/1/2/3", "deep/1/4", "deep/5", "empty"} {
+		must(os.MkdirAll(path(d), 0755))
 	}
 	must(os.Symlink("src", path("link")))
 	must(os.Symlink("../a", path("b/up")))
@@ -168,69 +117,111 @@ func TestNewFSSendsAsFsutil(t *testing.T) {
 	must(unix.Mknod(path("blk"), unix.S_IFBLK|0600, int(unix.Mkdev(7, 300))))
 	l, err := net.Listen("unix", path("sock"))
 	must(err)
-	defer l.Close()
+	t.Cleanup(func() { l.Close() })
+	return dir
+}
 
-	type sent struct {
-		path string
-		stat *types.Stat
+// filters are the include, exclude and follow rules the walk tests walk
+// contextTree with, through fsutil's filter as a sync does.
+var filters = []fsutil.FilterOpt{
+	{},
+	{ExcludePatterns: []string{"node_modules", "**/*.tmp"}},
+	{ExcludePatterns: []string{"b", "!b/d"}},
+	{IncludePatterns: []string{"src", "b/d", "links"}},
+	{FollowPaths: []string{"link"}},
+	{FollowPaths: []string{"b/up"}, ExcludePatterns: []string{"z"}},
+}
+
+// walked is what a walk through fsutil's filter gives, in order: each
+// path and, where stat is set, its stat.
+func walked(t *testing.T, fs fsutil.FS, opt *fsutil.FilterOpt, stat bool) (paths []string, stats []*types.Stat) {
+	t.Helper()
+	f, err := fsutil.NewFilterFS(fs, opt)
+	if err != nil {
+		t.Fatal(err)
 	}
-	walk := func(fs fsutil.FS, opt *fsutil.FilterOpt) []sent {
-		t.Helper()
-		f, err := fsutil.NewFilterFS(fs, opt)
+	if err := f.Walk(context.Background(), string(filepath.Separator), func(p string, e gofs.DirEntry, err error) error {
 		if err != nil {
-			t.Fatal(err)
+			return err
 		}
-		var got []sent
-		if err := f.Walk(context.Background(), string(filepath.Separator), func(p string, e gofs.DirEntry, err error) error {
-			if err != nil {
-				return err
-			}
+		paths = append(paths, p)
+		if stat {
 			fi, err := e.Info()
 			if err != nil {
 				return err
 			}
-			got = append(got, sent{p, fi.Sys().(*types.Stat)})
-			return nil
-		}); err != nil {
+			stats = append(stats, fi.Sys().(*types.Stat))
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return paths, stats
+}
+
+// TestStatFSWalksAsFsutil: through fsutil's filter, the digest's walk
+// passes the same paths, in the same order, as fsutil's own walk does
+// (which is what the sync sends), for include, exclude and follow rules.
+func TestStatFSWalksAsFsutil(t *testing.T) {
+	dir := contextTree(t)
+	for _, opt := range filters {
+		ref, err := fsutil.NewFS(dir)
+		if err != nil {
 			t.Fatal(err)
 		}
-		return got
+		want, _ := walked(t, ref, &opt, false)
+		got, _ := walked(t, &statFS{root: dir, raw: map[*types.Stat]*unix.Stat_t{}}, &opt, false)
+		if !slices.Equal(got, want) {
+			t.Errorf("%+v:\n got %v\nwant %v", opt, got, want)
+		}
 	}
-	for _, opt := range []fsutil.FilterOpt{
-		{},
-		{ExcludePatterns: []string{"node_modules", "**/*.tmp"}},
-		{ExcludePatterns: []string{"b", "!b/d"}},
-		{IncludePatterns: []string{"src", "b/d", "links"}},
-		{FollowPaths: []string{"link"}},
-		{FollowPaths: []string{"b/up"}, ExcludePatterns: []string{"z"}},
-	} {
+}
+
+// TestNewFSSendsAsFsutil: through fsutil's filter (as the sync sends a
+// context), NewFS gives every entry fsutil's own walk gives, in the same
+// order and with the same stat: file modes of every type and with
+// set-id and sticky bits, owners, device numbers, hard links (fsutil
+// names the first path of an inode), symlinks, xattrs; and its files
+// read the same.
+func TestNewFSSendsAsFsutil(t *testing.T) {
+	dir := contextTree(t)
+	for _, opt := range filters {
 		ref, err := fsutil.NewFS(dir)
-		must(err)
+		if err != nil {
+			t.Fatal(err)
+		}
 		fs, err := NewFS(dir)
-		must(err)
-		want, got := walk(ref, &opt), walk(fs, &opt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantPaths, want := walked(t, ref, &opt, true)
+		gotPaths, got := walked(t, fs, &opt, true)
 		if len(got) != len(want) {
 			t.Errorf("%+v: %d entries, want %d", opt, len(got), len(want))
 		}
 		for i := range min(len(got), len(want)) {
-			if got[i].path != want[i].path || !got[i].stat.EqualVT(want[i].stat) {
-				t.Errorf("%+v: entry %d:\n got %s %v\nwant %s %v", opt, i, got[i].path, got[i].stat, want[i].path, want[i].stat)
+			if gotPaths[i] != wantPaths[i] || !got[i].EqualVT(want[i]) {
+				t.Errorf("%+v: entry %d:\n got %s %v\nwant %s %v", opt, i, gotPaths[i], got[i], wantPaths[i], want[i])
 			}
 		}
 	}
 	fs, err := NewFS(dir)
-	must(err)
+	if err != nil {
+		t.Fatal(err)
+	}
 	r, err := fs.Open("b/d/e")
-	must(err)
+	if err != nil {
+		t.Fatal(err)
+	}
 	b, _ := io.ReadAll(r)
 	r.Close()
 	if string(b) != "b/d/e" {
 		t.Errorf("Open: read %q", b)
 	}
-	if _, err := NewFS(path("a")); err == nil {
+	if _, err := NewFS(filepath.Join(dir, "a")); err == nil {
 		t.Error("NewFS of a file: no error")
 	}
-	if _, err := NewFS(path("missing")); err == nil {
+	if _, err := NewFS(filepath.Join(dir, "missing")); err == nil {
 		t.Error("NewFS of nothing: no error")
 	}
 }
