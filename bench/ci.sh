@@ -42,9 +42,7 @@ python3 bench/interleave.py --warmup 0 --runs "$runs" --export-json "$out/ci-cac
 fi
 
 # (b) --cache-to type=registry,mode=max on a cold build, hello and 400 MB.
-hello=$work/hello; mkdir -p "$hello"
-cp examples/hello/Dockerfile examples/hello/hello.c "$hello/"
-gcc -static -O2 -o "$hello/hello" "$hello/hello.c"
+hello=$work/hello; hello_context "$hello"
 H="$B --root $work/root"
 $H build --progress quiet -t hello "$hello" >/dev/null
 if [[ $cases == *b* ]]; then

@@ -73,9 +73,7 @@ cp "$big/Dockerfile" "$one/Dockerfile"
 ctx_noop one "$one" "$runs"
 
 if [ -n "$docker" ]; then
-  hello=$work/hello; mkdir -p "$hello"
-  cp examples/hello/Dockerfile examples/hello/hello.c "$hello/"
-  gcc -static -O2 -o "$hello/hello" "$hello/hello.c"
+  hello=$work/hello; hello_context "$hello"
   $B build --progress quiet -t hello "$hello" >/dev/null
   docker build -q -t bench-hello "$hello" >/dev/null 2>&1
   python3 bench/interleave.py --runs "$((runs * 3))" --export-json "$out/context-hello-warm.json" \

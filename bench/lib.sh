@@ -77,6 +77,14 @@ start_buildkitd() {
   buildctl="$bin/buildctl --addr unix://$dir/sock"
 }
 
+# hello_context DIR lays out the hello example's context in DIR, its
+# static binary compiled.
+hello_context() {
+  mkdir -p "$1"
+  cp examples/hello/Dockerfile examples/hello/hello.c "$1/"
+  gcc -static -O2 -o "$1/hello" "$1/hello.c"
+}
+
 # big_context DIR [DIRS FILES BYTES] makes the 20,000-file, ~400 MB context
 # (random data; DIRS directories of FILES files of BYTES bytes, 200 x 100 x
 # 20 KB unless given) in DIR, built on the image its BASE build argument

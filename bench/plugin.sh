@@ -10,9 +10,7 @@ cd "$(dirname "$0")/.."
 . bench/lib.sh
 bench_init plugin
 
-hello=$work/hello; mkdir -p "$hello"
-cp examples/hello/Dockerfile examples/hello/hello.c "$hello/"
-gcc -static -O2 -o "$hello/hello" "$hello/hello.c"
+hello=$work/hello; hello_context "$hello"
 export DOCKER_CONFIG=$work/docker BUILDER_ROOT=$work/root PATH=$bin:$PATH
 "$bin/builder" install-plugin >/dev/null
 # The docker CLI's own floor: a plugin that is a shell script doing nothing.

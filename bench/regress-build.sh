@@ -16,9 +16,7 @@ export BUILDER_RUNC=$bin/runc
 start_registry
 push_busybox_base
 
-hello=$work/hello; mkdir -p "$hello"
-cp examples/hello/Dockerfile examples/hello/hello.c "$hello/"
-gcc -static -O2 -o "$hello/hello" "$hello/hello.c"
+hello=$work/hello; hello_context "$hello"
 big=$work/big; big_context "$big"
 O="$old --root $work/old" N="$new --root $work/new"
 for b in "$O" "$N"; do

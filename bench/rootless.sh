@@ -21,9 +21,7 @@ home=$(getent passwd "$acct" | cut -d: -f6)
 # The account runs the binaries from a directory it can reach.
 chmod 0711 "$work"; mkdir -m 0755 "$work/bin"
 cp "$bin/builder" "$bin/runc" "$work/bin/"
-hello=$home/hello; mkdir -p "$hello"
-cp examples/hello/Dockerfile examples/hello/hello.c "$hello/"
-gcc -static -O2 -o "$hello/hello" "$hello/hello.c"
+hello=$home/hello; hello_context "$hello"
 chown -R "$acct:" "$hello"
 U="setpriv --reuid=$acct --regid=$acct --init-groups env -i HOME=$home USER=$acct PATH=/usr/bin:/bin $work/bin/builder"
 R="$work/bin/builder --root $work/root"

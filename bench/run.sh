@@ -37,9 +37,7 @@ buildah="buildah --root $work/buildah/root --runroot $work/buildah/run --storage
 bud="$buildah bud --runtime $bin/runc --quiet --layers --tls-verify=false"
 
 # (a) the hello example.
-hello=$work/hello; mkdir -p "$hello"
-cp examples/hello/Dockerfile examples/hello/hello.c "$hello/"
-gcc -static -O2 -o "$hello/hello" "$hello/hello.c"
+hello=$work/hello; hello_context "$hello"
 B="$bin/builder --root $work/root"
 bctl_hello="$buildctl build --progress quiet --frontend dockerfile.v0 --local context=$hello --local dockerfile=$hello --output type=oci,dest=$work/hello-oci.tar"
 oneshot="bench/buildkitd-oneshot.sh $bin $work/oneshot --progress quiet --frontend dockerfile.v0 --local context=$hello --local dockerfile=$hello --output type=oci,dest=$work/hello-oci.tar"

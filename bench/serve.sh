@@ -22,9 +22,7 @@ mkdir -p "$work/serve"; cp "$work/registries.toml" "$work/serve/config.toml"
 PATH=$bin:$PATH "$bin/builder" --root "$work/serve" serve --addr "unix://$work/serve.sock" >"$work/serve.log" 2>&1 & pids+=($!)
 for _ in $(seq 100); do [ -S "$bk/sock" ] && [ -S "$work/serve.sock" ] && break; sleep 0.1; done
 
-hello=$work/hello; mkdir -p "$hello"
-cp examples/hello/Dockerfile examples/hello/hello.c "$hello/"
-gcc -static -O2 -o "$hello/hello" "$hello/hello.c"
+hello=$work/hello; hello_context "$hello"
 big=$work/big; big_context "$big"
 
 for d in bk serve; do

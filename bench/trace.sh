@@ -14,9 +14,7 @@ bench_init trace
 export BUILDER_RUNC=$bin/runc
 start_registry
 push_busybox_base
-hello=$work/hello; mkdir -p "$hello"
-cp examples/hello/Dockerfile examples/hello/hello.c "$hello/"
-gcc -static -O2 -o "$hello/hello" "$hello/hello.c"
+hello=$work/hello; hello_context "$hello"
 big=$work/big; big_context "$big"
 B="$bin/builder --root $work/root"
 traces=$work/traces; mkdir -p "$traces"
