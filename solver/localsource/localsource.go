@@ -15,6 +15,9 @@
 // session, a metadata-only transfer, an ID-mapped cache, a change) is
 // BuildKit's sync, unchanged, before which the copies it may write stop
 // vouching for any directory.
+//
+// The walk that answers it (walk.go) also sends every build's local
+// directories, in this process's client, whatever the solver (NewFS).
 package localsource
 
 import (
