@@ -82,6 +82,13 @@ func (s *Store) removeIngests() int64 {
 			n += size
 		}
 	}
+	// No writer holds an ingest's lock either (each holds the GC lock
+	// shared while it writes): their files go too, or one would stay for
+	// every blob ever written.
+	locks, _ := os.ReadDir(filepath.Join(s.dir, ingestLocks))
+	for _, e := range locks {
+		os.Remove(filepath.Join(s.dir, ingestLocks, e.Name()))
+	}
 	return n
 }
 

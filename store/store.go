@@ -77,7 +77,7 @@ func Open(dir string) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open image store content %s: %w", dir, err)
 	}
-	return &Store{dir: dir, cs: cs}, nil
+	return &Store{dir: dir, cs: &lockedIngests{Store: cs, dir: filepath.Join(dir, ingestLocks)}}, nil
 }
 
 // Dir is the layout directory.
