@@ -15,6 +15,7 @@ import (
 
 	"github.com/builder-dev/builder/internal/atomicfile"
 	cni "github.com/containerd/go-cni"
+	"github.com/moby/sys/mountinfo"
 	"github.com/sirupsen/logrus"
 )
 
@@ -179,19 +180,12 @@ func held(dirs []string, id string) bool {
 // directory's.
 func namespaceMounts() map[string]bool {
 	out := map[string]bool{}
-	dt, err := os.ReadFile("/proc/self/mountinfo")
+	mounts, err := mountinfo.GetMounts(mountinfo.FSTypeFilter("nsfs"))
 	if err != nil {
 		return out
 	}
-	for _, l := range strings.Split(string(dt), "\n") {
-		// ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTIONS [OPTIONAL...] - FSTYPE ...
-		_, after, ok := strings.Cut(l, " - ")
-		f := strings.Fields(l)
-		if !ok || len(f) < 5 || !strings.HasPrefix(after, "nsfs ") {
-			continue
-		}
-		mp := strings.ReplaceAll(f[4], "\\040", " ")
-		out[filepath.Base(mp)], out[filepath.Base(filepath.Dir(mp))] = true, true
+	for _, m := range mounts {
+		out[filepath.Base(m.Mountpoint)], out[filepath.Base(filepath.Dir(m.Mountpoint))] = true, true
 	}
 	return out
 }
