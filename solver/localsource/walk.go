@@ -211,12 +211,13 @@ func (w *walker) walkDir(ctx context.Context, path, rel string, d *statEntry) er
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	l := d.listing()
-	if l == nil {
+	var l *listing
+	if d != nil && d.ahead != nil {
+		l = d.ahead
+		<-l.done
+	} else {
 		l = &listing{done: make(chan struct{})}
 		w.list(path, rel, l)
-	} else {
-		<-l.done
 	}
 	if l.err != nil {
 		if d == nil {
@@ -406,14 +407,6 @@ func fileMode(m uint32) os.FileMode {
 		mode |= os.ModeSticky
 	}
 	return mode
-}
-
-// listing is the directory's entries read ahead of the walk, or nil.
-func (e *statEntry) listing() *listing {
-	if e == nil {
-		return nil
-	}
-	return e.ahead
 }
 
 func (e *statEntry) Info() (gofs.FileInfo, error) {
