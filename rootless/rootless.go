@@ -16,6 +16,7 @@ package rootless
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -25,6 +26,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/builder-dev/builder/internal/atomicfile"
 	"github.com/gofrs/flock"
@@ -265,18 +267,60 @@ func holder(dir, exe string, m Mappings) (int, error) {
 		// owners would then fail to unpack, so refuse here instead.
 		return fullyMapped(pid, len(m.UIDs))
 	}
-	if err := cmd.Start(); err != nil {
+	pid, err := startHolder(cmd)
+	if err != nil {
 		if perr := canUnshare(exe); perr != nil {
 			return 0, perr
 		}
 		return 0, fmt.Errorf("create a user namespace: %w", err)
 	}
-	pid := cmd.Process.Pid
-	cmd.Process.Release()
 	if err := atomicfile.WriteFile(pidFile, []byte(strconv.Itoa(pid)+"\n"), 0600); err != nil {
 		syscall.Kill(pid, syscall.SIGKILL)
 		return 0, fmt.Errorf("record the namespace's holder: %w", err)
 	}
+	return pid, nil
+}
+
+// readyEnv names, in the holder, the pipe it writes a byte to once Hold
+// runs (its descriptor).
+const readyEnv = "_BUILDER_HOLDER_READY"
+
+// holderTimeout bounds the wait for a new holder to say it is ready.
+const holderTimeout = 30 * time.Second
+
+// startHolder starts cmd, a holder, and returns its PID once it runs
+// Hold. unshare's Start returns as soon as the namespace's ID maps are
+// written: the child makes its mount namespace only after that, so a
+// command that joined it straight away could find the host's mount
+// namespace there and fail to enter it (TestHolderReady).
+func startHolder(cmd *unshare.Cmd) (int, error) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		return 0, fmt.Errorf("create the holder's pipe: %w", err)
+	}
+	defer r.Close()
+	// unshare adds its own descriptors after these.
+	cmd.ExtraFiles = append(cmd.ExtraFiles, w)
+	if cmd.Env == nil {
+		cmd.Env = os.Environ()
+	}
+	cmd.Env = append(cmd.Env, fmt.Sprintf("%s=%d", readyEnv, len(cmd.ExtraFiles)+2))
+	err = cmd.Start()
+	w.Close()
+	if err != nil {
+		return 0, err
+	}
+	pid := cmd.Process.Pid
+	r.SetReadDeadline(time.Now().Add(holderTimeout))
+	if _, err := io.ReadFull(r, make([]byte, 1)); err != nil {
+		cmd.Process.Kill()
+		cmd.Wait()
+		if errors.Is(err, io.EOF) {
+			return 0, fmt.Errorf("the namespace's holder (pid %d) exited as it started", pid)
+		}
+		return 0, fmt.Errorf("wait for the namespace's holder (pid %d): %w", pid, err)
+	}
+	cmd.Process.Release()
 	return pid, nil
 }
 
@@ -315,6 +359,14 @@ func Hold() {
 	signal.Ignore(syscall.SIGHUP, syscall.SIGINT, syscall.SIGPIPE)
 	term := make(chan os.Signal, 1)
 	signal.Notify(term, syscall.SIGTERM)
+	// Go runs only after unshare's constructor has made the namespaces:
+	// the command that started this holder may now have it joined.
+	if fd, err := strconv.Atoi(os.Getenv(readyEnv)); err == nil {
+		os.Unsetenv(readyEnv)
+		ready := os.NewFile(uintptr(fd), "ready")
+		ready.Write([]byte{1})
+		ready.Close()
+	}
 	<-term
 	os.Exit(0)
 }
