@@ -88,6 +88,19 @@ func TestContextChangesInvalidate(t *testing.T) {
 		{".dockerignore changed", func() {
 			must(os.WriteFile(filepath.Join(dir, ".dockerignore"), []byte("Dockerfile\ndir/f\n"), 0644))
 		}, []string{"dir"}},
+		// The Dockerfile's and .dockerignore's own syncs (BuildKit's
+		// DiffNone: every byte sent each time) are skipped alike when
+		// unchanged; a rewrite that keeps size and mtime is still seen.
+		{"Dockerfile rewritten, same size and mtime", func() {
+			rewriteKeepingTimes(t, filepath.Join(dir, "Dockerfile"), func(s string) string {
+				return strings.Replace(s, "RUN ls -lR /file ", "RUN ls -Rl /file ", 1)
+			})
+		}, []string{"file"}},
+		{".dockerignore rewritten, same size and mtime", func() {
+			rewriteKeepingTimes(t, filepath.Join(dir, ".dockerignore"), func(s string) string {
+				return strings.Replace(s, "dir/f", "dir/*", 1) // dir as no build had it
+			})
+		}, []string{"dir"}},
 		{"symlink retargeted", func() {
 			must(os.Remove(filepath.Join(dir, "link", "to")))
 			must(os.Symlink("t2", filepath.Join(dir, "link", "to")))
@@ -108,6 +121,30 @@ func TestContextChangesInvalidate(t *testing.T) {
 		if again := builder(); len(again) != 0 {
 			t.Errorf("%s: the unchanged rebuild ran %v", c.name, again)
 		}
+	}
+}
+
+// rewriteKeepingTimes rewrites the file at path with edit and sets its
+// times back: only its ctime says that it changed.
+func rewriteKeepingTimes(t *testing.T, path string, edit func(string) string) {
+	t.Helper()
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dt, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	edited := edit(string(dt))
+	if edited == string(dt) || len(edited) != len(dt) {
+		t.Fatalf("%s: the edit must change the content and keep its size", path)
+	}
+	if err := os.WriteFile(path, []byte(edited), fi.Mode()); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chtimes(path, fi.ModTime(), fi.ModTime()); err != nil {
+		t.Fatal(err)
 	}
 }
 

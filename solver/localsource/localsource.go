@@ -104,9 +104,12 @@ func (s *localSource) Resolve(ctx context.Context, id source.Identifier, sm *ses
 		return inst, nil
 	}
 	i := &instance{SourceInstance: inst, id: lid, sm: sm, cm: s.cm}
-	// A metadata-only transfer or another differ syncs something else
-	// than the files' stats; an ID-mapped cache stores other owners.
-	if lid.SessionID != "" && !lid.MetadataOnly && lid.Differ == fsutil.DiffMetadata && s.cm.IdentityMapping() == nil {
+	// A metadata-only transfer syncs something else than the files; an
+	// ID-mapped cache stores other owners. Either differ leaves the copy
+	// as the directory was: DiffNone (the Dockerfile's and .dockerignore's
+	// syncs, every file's content sent each time) only decides what to
+	// send, and an unchanged ctime already says no content changed.
+	if lid.SessionID != "" && !lid.MetadataOnly && (lid.Differ == fsutil.DiffMetadata || lid.Differ == fsutil.DiffNone) && s.cm.IdentityMapping() == nil {
 		i.dir, _ = s.dirs.lookup(lid.SessionID, lid.Name)
 	}
 	return i, nil
