@@ -1,6 +1,7 @@
 package localsource
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
@@ -16,6 +17,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unsafe"
 
 	"github.com/containerd/continuity/sysx"
 	"github.com/tonistiigi/fsutil"
@@ -138,14 +140,79 @@ func (w *walker) list(path, rel string, l *listing) {
 		return
 	}
 	defer f.Close()
-	ents, err := f.ReadDir(-1)
+	fd := int(f.Fd())
+	ents, err := w.readDir(fd)
 	l.err = err
-	slices.SortFunc(ents, func(a, b gofs.DirEntry) int { return strings.Compare(a.Name(), b.Name()) })
+	slices.SortFunc(ents, func(a, b dirent) int { return strings.Compare(a.name, b.name) })
 	l.children = make([]statEntry, len(ents))
 	for i, e := range ents {
-		l.children[i] = statEntry{DirEntry: e, w: w, path: filepath.Join(path, e.Name()), rel: filepath.Join(rel, e.Name())}
+		r := e.name
+		if rel != "" {
+			r = rel + string(filepath.Separator) + e.name
+		}
+		l.children[i] = statEntry{name: e.name, dtype: e.dtype, w: w, dir: path, rel: r}
 	}
-	statAll(int(f.Fd()), l.children, w.send)
+	statAll(fd, l.children, w.send)
+}
+
+// dirent is a directory entry as getdents64 gives it: its name, and its
+// type as the directory records it (DT_*).
+type dirent struct {
+	name  string
+	dtype uint8
+}
+
+// readDir reads the entries of the directory open as fd, "." and ".."
+// left out. os.File.ReadDir would make an os.DirEntry of each, and its
+// Readdirnames drops the type, which filepath.WalkDir (and so fsutil)
+// goes by when an entry's lstat fails: the walk makes its own DirEntry
+// from the stat it makes of every entry anyway.
+func (w *walker) readDir(fd int) ([]dirent, error) {
+	var buf *[]byte
+	select {
+	case buf = <-w.bufs:
+	default:
+		b := make([]byte, 8<<10)
+		buf = &b
+	}
+	defer func() {
+		select {
+		case w.bufs <- buf:
+		default:
+		}
+	}()
+	var ents []dirent
+	for {
+		n, err := unix.Getdents(fd, *buf)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return ents, os.NewSyscallError("getdents64", err)
+		}
+		if n <= 0 {
+			return ents, nil
+		}
+		if ents == nil {
+			ents = make([]dirent, 0, n/24) // 24 bytes: the record of a name of up to 4 bytes
+		}
+		for b := (*buf)[:n]; len(b) > 0; {
+			d := (*unix.Dirent)(unsafe.Pointer(&b[0]))
+			if int(d.Reclen) <= int(unsafe.Offsetof(d.Name)) || int(d.Reclen) > len(b) {
+				return ents, fmt.Errorf("getdents64: a record of %d bytes in %d", d.Reclen, len(b))
+			}
+			rec := b[:d.Reclen]
+			b = b[d.Reclen:]
+			name := rec[unsafe.Offsetof(d.Name):]
+			if i := bytes.IndexByte(name, 0); i >= 0 {
+				name = name[:i]
+			}
+			if string(name) == "." || string(name) == ".." {
+				continue
+			}
+			ents = append(ents, dirent{name: string(name), dtype: d.Type})
+		}
+	}
 }
 
 func (s *statFS) Walk(ctx context.Context, target string, fn gofs.WalkDirFunc) error {
@@ -162,19 +229,18 @@ func (s *statFS) Walk(ctx context.Context, target string, fn gofs.WalkDirFunc) e
 	if err != nil {
 		return err
 	}
-	w := &walker{statFS: s, fn: call, ahead: make(chan struct{}, readAheadDirs), links: map[uint64]string{}}
+	w := &walker{statFS: s, fn: call, ahead: make(chan struct{}, readAheadDirs), links: map[uint64]string{}, bufs: make(chan *[]byte, readAheadDirs+1)}
 	// Nothing read ahead outlives the walk.
 	defer w.pending.Wait()
 	if rel == "." {
 		err = w.walkDir(ctx, start, "", nil) // fsutil's walk leaves the root out
 	} else {
 		// A walk from one path (fsutil's filter resolving FollowPaths).
-		if fi, lerr := os.Lstat(start); lerr != nil {
-			err = call(rel, nil, lerr)
+		e := &statEntry{name: filepath.Base(start), w: w, dir: filepath.Dir(start), rel: rel, statted: true}
+		if e.err = unix.Lstat(start, &e.raw); e.err != nil {
+			err = call(rel, nil, &os.PathError{Op: "lstat", Path: start, Err: e.err})
 		} else {
-			e := &statEntry{DirEntry: gofs.FileInfoToDirEntry(fi), w: w, path: start, rel: rel}
-			e.err, e.statted = unix.Lstat(start, &e.raw), true
-			if s.send && e.err == nil {
+			if s.send {
 				e.loadXattrs()
 			}
 			err = w.walkDir(ctx, start, rel, e)
@@ -189,6 +255,10 @@ func (s *statFS) Walk(ctx context.Context, target string, fn gofs.WalkDirFunc) e
 // walker is one walk of a statFS.
 type walker struct {
 	*statFS
+	// getdents64's buffers, one per directory being read. A sync.Pool in
+	// their place (registered with the runtime, emptied by collections)
+	// left a no-op rebuild's peak RSS 6 MB higher.
+	bufs    chan *[]byte
 	fn      gofs.WalkDirFunc
 	ahead   chan struct{} // a slot per subdirectory being read ahead
 	pending sync.WaitGroup
@@ -198,7 +268,8 @@ type walker struct {
 }
 
 // walkDir is filepath's walkDir for the directory at path (rel in the
-// walk; d is nil for the root, which is not reported).
+// walk; d is nil for the root, which is not reported). A path of "" is
+// d's own, made only if d is a directory read here.
 func (w *walker) walkDir(ctx context.Context, path, rel string, d *statEntry) error {
 	if d != nil {
 		if err := w.fn(rel, d, nil); err != nil || !d.IsDir() {
@@ -217,6 +288,9 @@ func (w *walker) walkDir(ctx context.Context, path, rel string, d *statEntry) er
 		<-l.done
 	} else {
 		l = &listing{done: make(chan struct{})}
+		if path == "" {
+			path = d.path()
+		}
 		w.list(path, rel, l)
 	}
 	if l.err != nil {
@@ -242,7 +316,7 @@ func (w *walker) walkDir(ctx context.Context, path, rel string, d *statEntry) er
 				break
 			}
 		}
-		if err := w.walkDir(ctx, children[i].path, children[i].rel, &children[i]); err != nil {
+		if err := w.walkDir(ctx, "", children[i].rel, &children[i]); err != nil {
 			if err == filepath.SkipDir {
 				break
 			}
@@ -265,7 +339,7 @@ func (w *walker) readAhead(d *statEntry) bool {
 	go func() {
 		defer w.pending.Done()
 		defer func() { <-w.ahead }()
-		w.list(d.path, d.rel, d.ahead)
+		w.list(d.path(), d.rel, d.ahead)
 	}()
 	return true
 }
@@ -306,13 +380,16 @@ func (s *statFS) Open(p string) (io.ReadCloser, error) {
 }
 
 type statEntry struct {
-	gofs.DirEntry
-	w         *walker
-	path, rel string
-	raw       unix.Stat_t
-	err       error
-	statted   bool
-	ahead     *listing // a directory's entries, when read ahead of the walk
+	name  string
+	dtype uint8 // DT_*, from the directory
+	w     *walker
+	// dir is the path of the directory the entry is in (its listing's,
+	// shared); rel is the entry's path in the walk.
+	dir, rel string
+	raw      unix.Stat_t
+	err      error
+	statted  bool
+	ahead    *listing // a directory's entries, when read ahead of the walk
 	// When sending: the entry's xattrs, read beside its stat, and its
 	// stat as fsutil makes it, made once (hard links are numbered by the
 	// order entries are first asked for).
@@ -321,13 +398,51 @@ type statEntry struct {
 	sent   *types.Stat
 }
 
+// path is the entry's path, made when asked for: most entries need none.
+func (e *statEntry) path() string {
+	if strings.HasSuffix(e.dir, string(filepath.Separator)) {
+		return e.dir + e.name
+	}
+	return e.dir + string(filepath.Separator) + e.name
+}
+
+// The entry is its own DirEntry. Its type is the directory's record of
+// it, as os.ReadDir's is (the stat's where the directory records none):
+// filepath.WalkDir goes by it, when an lstat fails, to skip the entry or
+// the rest of its directory.
+func (e *statEntry) Name() string { return e.name }
+func (e *statEntry) IsDir() bool  { return e.Type().IsDir() }
+func (e *statEntry) Type() gofs.FileMode {
+	var m uint32
+	switch e.dtype {
+	case unix.DT_DIR:
+		m = unix.S_IFDIR
+	case unix.DT_REG:
+		m = unix.S_IFREG
+	case unix.DT_LNK:
+		m = unix.S_IFLNK
+	case unix.DT_BLK:
+		m = unix.S_IFBLK
+	case unix.DT_CHR:
+		m = unix.S_IFCHR
+	case unix.DT_FIFO:
+		m = unix.S_IFIFO
+	case unix.DT_SOCK:
+		m = unix.S_IFSOCK
+	default: // DT_UNKNOWN
+		m = e.raw.Mode & unix.S_IFMT
+	}
+	return fileMode(m).Type()
+}
+
 // loadXattrs reads the entry's xattrs as fsutil's stat does (loadXattr):
 // none where the filesystem has none, macOS's left out.
 func (e *statEntry) loadXattrs() {
-	keys, err := sysx.LListxattr(e.path)
+	path := e.path()
+	keys, err := sysx.LListxattr(path)
 	if err != nil {
 		if !errors.Is(err, unix.ENOTSUP) {
-			e.xerr = fmt.Errorf("failed to xattr %s: %w", e.path, err)
+			e.xerr = fmt.Errorf("failed to xattr %s: %w", path, err)
 		}
 		return
 	}
@@ -335,7 +450,7 @@ func (e *statEntry) loadXattrs() {
 		if strings.HasPrefix(k, "com.apple.") {
 			continue
 		}
-		if v, err := sysx.LGetxattr(e.path, k); err == nil {
+		if v, err := sysx.LGetxattr(path, k); err == nil {
 			if e.xattrs == nil {
 				e.xattrs = map[string][]byte{}
 			}
@@ -367,7 +482,7 @@ func (e *statEntry) sendStat() (*types.Stat, error) {
 		}
 		st.Size = raw.Size
 		if raw.Mode&unix.S_IFMT == unix.S_IFLNK {
-			link, err := os.Readlink(e.path)
+			link, err := os.Readlink(e.path())
 			if err != nil {
 				return nil, err
 			}
@@ -411,10 +526,10 @@ func fileMode(m uint32) os.FileMode {
 
 func (e *statEntry) Info() (gofs.FileInfo, error) {
 	if !e.statted {
-		e.err, e.statted = unix.Lstat(e.path, &e.raw), true
+		e.err, e.statted = unix.Lstat(e.path(), &e.raw), true
 	}
 	if e.err != nil {
-		return nil, &os.PathError{Op: "lstat", Path: e.path, Err: e.err}
+		return nil, &os.PathError{Op: "lstat", Path: e.path(), Err: e.err}
 	}
 	if e.w.send {
 		st, err := e.sendStat()
@@ -428,24 +543,25 @@ func (e *statEntry) Info() (gofs.FileInfo, error) {
 	st := &types.Stat{Path: filepath.ToSlash(e.rel), Mode: raw.Mode, Uid: raw.Uid, Gid: raw.Gid, Size: raw.Size, ModTime: raw.Mtim.Nano()}
 	if raw.Mode&unix.S_IFMT == unix.S_IFLNK {
 		// fsutil's filter follows the symlinks among FollowPaths.
-		link, err := os.Readlink(e.path)
+		link, err := os.Readlink(e.path())
 		if err != nil {
 			return nil, err
 		}
 		st.Linkname = link
 	}
 	e.w.raw[st] = raw
-	return statInfo{e.DirEntry, st}, nil
+	return statInfo{name: e.name, typ: e.Type(), st: st}, nil
 }
 
 type statInfo struct {
-	d  gofs.DirEntry
-	st *types.Stat
+	name string
+	typ  gofs.FileMode
+	st   *types.Stat
 }
 
-func (i statInfo) Name() string        { return i.d.Name() }
+func (i statInfo) Name() string        { return i.name }
 func (i statInfo) Size() int64         { return i.st.Size }
-func (i statInfo) Mode() gofs.FileMode { return i.d.Type() }
+func (i statInfo) Mode() gofs.FileMode { return i.typ }
 func (i statInfo) ModTime() time.Time  { return time.Unix(0, i.st.ModTime) }
-func (i statInfo) IsDir() bool         { return i.d.IsDir() }
+func (i statInfo) IsDir() bool         { return i.typ.IsDir() }
 func (i statInfo) Sys() any            { return i.st }
