@@ -413,26 +413,11 @@ func (e *statEntry) path() string {
 func (e *statEntry) Name() string { return e.name }
 func (e *statEntry) IsDir() bool  { return e.Type().IsDir() }
 func (e *statEntry) Type() gofs.FileMode {
-	var m uint32
-	switch e.dtype {
-	case unix.DT_DIR:
-		m = unix.S_IFDIR
-	case unix.DT_REG:
-		m = unix.S_IFREG
-	case unix.DT_LNK:
-		m = unix.S_IFLNK
-	case unix.DT_BLK:
-		m = unix.S_IFBLK
-	case unix.DT_CHR:
-		m = unix.S_IFCHR
-	case unix.DT_FIFO:
-		m = unix.S_IFIFO
-	case unix.DT_SOCK:
-		m = unix.S_IFSOCK
-	default: // DT_UNKNOWN
-		m = e.raw.Mode & unix.S_IFMT
+	m := uint32(e.dtype) << 12 // a DT_ type is its S_IF bits, shifted (glibc's DTTOIF)
+	if e.dtype == unix.DT_UNKNOWN {
+		m = e.raw.Mode
 	}
-	return fileMode(m).Type()
+	return fileMode(m & unix.S_IFMT).Type()
 }
 
 // loadXattrs reads the entry's xattrs as fsutil's stat does (loadXattr):

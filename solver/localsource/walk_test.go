@@ -225,3 +225,33 @@ func TestNewFSSendsAsFsutil(t *testing.T) {
 		t.Error("NewFS of nothing: no error")
 	}
 }
+
+// TestEntryTypes: an entry's type, read from its directory (getdents64's
+// d_type), is the type os.Lstat gives, for every kind of file.
+func TestEntryTypes(t *testing.T) {
+	dir := contextTree(t)
+	fs, err := NewFS(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	if err := fs.Walk(context.Background(), "", func(p string, e gofs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		fi, err := os.Lstat(filepath.Join(dir, p))
+		if err != nil {
+			return err
+		}
+		if got, want := e.Type(), fi.Mode().Type(); got != want || e.IsDir() != fi.IsDir() {
+			t.Errorf("%s: type %v (dir %v), want %v", p, got, e.IsDir(), want)
+		}
+		n++
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if n < 10 {
+		t.Fatalf("walked %d entries", n)
+	}
+}
