@@ -1,14 +1,13 @@
 package solver
 
 import (
-	"bufio"
 	"context"
-	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 
 	"github.com/builder-dev/builder/internal/runtime"
+	"github.com/moby/sys/mountinfo"
 	"golang.org/x/sys/unix"
 )
 
@@ -47,18 +46,16 @@ func sweepStale(ctx context.Context, root, runc string) {
 
 // workerMounts lists the mounts under the worker's state directories.
 func workerMounts(root string) ([]string, error) {
-	f, err := os.Open("/proc/self/mountinfo")
+	prefix := root + "/runc-"
+	mounts, err := mountinfo.GetMounts(func(m *mountinfo.Info) (skip, stop bool) {
+		return !strings.HasPrefix(m.Mountpoint, prefix), false
+	})
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
-	var out []string
-	s := bufio.NewScanner(f)
-	for s.Scan() {
-		fields := strings.Fields(s.Text())
-		if len(fields) > 4 && strings.HasPrefix(fields[4], root+"/runc-") {
-			out = append(out, fields[4])
-		}
+	out := make([]string, len(mounts))
+	for i, m := range mounts {
+		out[i] = m.Mountpoint
 	}
-	return out, s.Err()
+	return out, nil
 }
