@@ -12,6 +12,7 @@ import (
 
 	"github.com/builder-dev/builder/dockerplugin"
 	"github.com/builder-dev/builder/dockerplugin/metareply"
+	"github.com/builder-dev/builder/internal/interrupt"
 	"github.com/builder-dev/builder/internal/scratch"
 	"github.com/builder-dev/builder/rootless"
 	"github.com/builder-dev/builder/solver"
@@ -33,24 +34,17 @@ func main() {
 	if len(os.Args) == 2 && os.Args[1] == rootless.HolderCommand {
 		rootless.Hold()
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, cancel, stop := interrupt.Notify(context.Background())
+	defer stop()
 	if invocation == dockerplugin.Command {
 		// The docker CLI asks its plugin to stop by closing this socket
 		// when they do not share a terminal (on one, Ctrl-C reaches both).
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithCancel(ctx)
-		defer cancel()
 		socket.ConnectAndWait(cancel)
 	}
 	// A closed pipe on stdout (builder export C | head) makes the write
 	// fail with EPIPE instead of killing the process, so that what the
 	// command mounted is unmounted on the way out.
 	signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
-	go func() {
-		// A second Ctrl-C leaves at once, as docker does.
-		<-ctx.Done()
-		stop()
-	}()
 	app := newApp()
 	if invocation == dockerplugin.Command {
 		app.Name = "docker " + dockerplugin.Name

@@ -1,0 +1,47 @@
+// Package interrupt turns SIGINT and SIGTERM into a cancelled context, as
+// docker's CLI does: the first asks the command to stop cleanly, a second
+// leaves at once.
+package interrupt
+
+import (
+	"context"
+	"os"
+	"os/signal"
+	"sync"
+	"syscall"
+)
+
+// Notify returns a copy of parent that the first SIGINT or SIGTERM
+// cancels, or cancel. A second signal ends the process (by that signal, as
+// if never caught); cancel is not a signal, and stop ends the handling.
+//
+// cancel is how the docker CLI asks its plugin to stop, by closing the
+// plugin socket. A Ctrl-C sent to the process group reaches builder both
+// as its own SIGINT and as that socket closing, in either order: had the
+// socket's cancel counted as the first interrupt, the SIGINT right behind
+// it would kill builder before it unmounts what its running step mounted.
+func Notify(parent context.Context) (ctx context.Context, cancel context.CancelFunc, stop func()) {
+	ctx, cancelCtx := context.WithCancel(parent)
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() {
+		select {
+		case <-sigs:
+			cancelCtx()
+		case <-done:
+			return
+		}
+		select {
+		case sig := <-sigs:
+			signal.Reset(sig)
+			syscall.Kill(os.Getpid(), sig.(syscall.Signal))
+		case <-done:
+		}
+	}()
+	return ctx, cancelCtx, sync.OnceFunc(func() {
+		signal.Stop(sigs)
+		close(done)
+		cancelCtx()
+	})
+}
