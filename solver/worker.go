@@ -9,7 +9,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"time"
 
 	cninet "github.com/builder-dev/builder/network"
 	"github.com/builder-dev/builder/rootless"
@@ -179,18 +178,7 @@ type lazyBridge struct {
 	once          sync.Once
 	p             network.Provider
 	err           error
-	// The namespaces handed out and not yet closed. A step cancelled as
-	// the build is interrupted releases its namespace on its way out,
-	// after BuildKit's Solve has already returned to the client: Close
-	// waits for it, or the process exits with the namespace mounted under
-	// the root (until the next solver's sweep).
-	mu    sync.Mutex
-	inUse int
 }
-
-// namespaceReleaseWait bounds Close's wait for steps to release their
-// namespaces (a CNI DEL and an unmount each, once runc has stopped).
-const namespaceReleaseWait = 10 * time.Second
 
 func (l *lazyBridge) New(ctx context.Context, hostname string, opt network.NamespaceOptions) (network.Namespace, error) {
 	l.once.Do(func() {
@@ -213,49 +201,15 @@ func (l *lazyBridge) New(ctx context.Context, hostname string, opt network.Names
 	if l.err != nil {
 		return nil, fmt.Errorf("a network namespace for the step on %s: %w", cninet.BridgeName, l.err)
 	}
-	ns, err := l.p.New(ctx, hostname, opt)
-	if err != nil {
-		return nil, err
-	}
-	l.mu.Lock()
-	l.inUse++
-	l.mu.Unlock()
-	return &trackedNamespace{Namespace: ns, l: l}, nil
+	return l.p.New(ctx, hostname, opt)
 }
 
 func (l *lazyBridge) Close() error {
 	l.once.Do(func() { l.err = fmt.Errorf("network provider closed") })
-	if l.p == nil {
-		return nil
+	if l.p != nil {
+		return l.p.Close()
 	}
-	// Shutdown only: polling is enough.
-	for deadline := time.Now().Add(namespaceReleaseWait); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
-		l.mu.Lock()
-		n := l.inUse
-		l.mu.Unlock()
-		if n == 0 {
-			break
-		}
-	}
-	return l.p.Close()
-}
-
-// trackedNamespace is a step's namespace, counted by its lazyBridge until
-// it is closed.
-type trackedNamespace struct {
-	network.Namespace
-	l    *lazyBridge
-	once sync.Once
-}
-
-func (n *trackedNamespace) Close() error {
-	err := n.Namespace.Close()
-	n.once.Do(func() {
-		n.l.mu.Lock()
-		n.l.inUse--
-		n.l.mu.Unlock()
-	})
-	return err
+	return nil
 }
 
 // lazyProxy creates BuildKit's proxy network provider when a build first
