@@ -3,11 +3,10 @@ package solver
 import (
 	"context"
 	"path/filepath"
-	"sort"
 	"strings"
 
 	"github.com/builder-dev/builder/internal/runtime"
-	"github.com/moby/sys/mountinfo"
+	"github.com/containerd/containerd/v2/core/mount"
 	"golang.org/x/sys/unix"
 )
 
@@ -33,29 +32,9 @@ func sweepStale(ctx context.Context, root, runc string) {
 			}
 		}
 	}
-	mounts, err := workerMounts(root)
-	if err != nil {
-		return
+	// BuildKit's worker state is ROOT/runc-SNAPSHOTTER.
+	dirs, _ := filepath.Glob(filepath.Join(root, "runc-*"))
+	for _, d := range dirs {
+		mount.UnmountRecursive(d, unix.MNT_DETACH)
 	}
-	// Deepest first, so nested mounts come off before their parents.
-	sort.Sort(sort.Reverse(sort.StringSlice(mounts)))
-	for _, m := range mounts {
-		unix.Unmount(m, unix.MNT_DETACH)
-	}
-}
-
-// workerMounts lists the mounts under the worker's state directories.
-func workerMounts(root string) ([]string, error) {
-	prefix := root + "/runc-"
-	mounts, err := mountinfo.GetMounts(func(m *mountinfo.Info) (skip, stop bool) {
-		return !strings.HasPrefix(m.Mountpoint, prefix), false
-	})
-	if err != nil {
-		return nil, err
-	}
-	out := make([]string, len(mounts))
-	for i, m := range mounts {
-		out[i] = m.Mountpoint
-	}
-	return out, nil
 }

@@ -16,7 +16,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"sort"
 
 	"github.com/containerd/containerd/v2/core/mount"
 	"github.com/gofrs/flock"
@@ -133,14 +132,7 @@ func Sweep(base string) {
 // would delete what it shows (BuildKit's CVE-2024-23652 class). It reports
 // whether dir is gone.
 func clean(dir string) bool {
-	mounts, err := mountsUnder(dir)
-	if err != nil {
-		return false
-	}
-	sort.Sort(sort.Reverse(sort.StringSlice(mounts)))
-	for _, m := range mounts {
-		unix.Unmount(m, unix.MNT_DETACH)
-	}
+	mount.UnmountRecursive(dir, unix.MNT_DETACH)
 	if left, err := mountsUnder(dir); err != nil || len(left) > 0 {
 		return false
 	}
