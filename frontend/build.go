@@ -12,6 +12,7 @@ import (
 	"runtime/trace"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/builder-dev/builder/internal/atomicfile"
 	"github.com/containerd/platforms"
@@ -317,36 +318,50 @@ func Build(ctx context.Context, env BuildEnv, o BuildOptions) (*BuildResult, err
 	}
 	defer cleanup()
 
+	// The cache registries are checked while the solver opens (a round
+	// trip each, a few ms against the ten the solver takes), and the check
+	// is waited for before the solve: a bad cache still fails the build
+	// before anything is built, and its error comes before any other.
+	checked := func() error { return nil }
 	if env.CheckCache != nil && o.DumpLLB == "" {
-		if err := checkCache(ctx, env.CheckCache, p); err != nil {
-			return nil, err
+		cerr := make(chan error, 1)
+		go func() { cerr <- checkCache(ctx, env.CheckCache, p) }()
+		checked = sync.OnceValue(func() error { return <-cerr })
+	}
+	fail := func(err error) (*BuildResult, error) {
+		if cerr := checked(); cerr != nil {
+			return nil, cerr
 		}
+		return nil, err
 	}
 	plan := &exporter.Plan{}
 	if o.DumpLLB == "" {
 		plan, err = exporter.NewPlan(p.specs, p.tags, o.Push, env.Store.Content(), env.Stdout, strings.Contains(p.attrs["platform"], ","))
 		if err != nil {
-			return nil, err
+			return fail(err)
 		}
 	}
 	// Blobs the build exports reach the store before the index names them,
 	// and stored images may be its bases: keep garbage collection off them.
 	writing, err := env.Store.Writing(ctx)
 	if err != nil {
-		return nil, err
+		return fail(err)
 	}
 	defer writing()
 	region.End()
 	region = trace.StartRegion(ctx, "build: open solver")
 	slv, err := env.OpenSolver(ctx)
 	if err != nil {
-		return nil, err
+		return fail(err)
 	}
 	defer func() {
 		defer trace.StartRegion(ctx, "build: close solver").End()
 		slv.Close()
 	}()
 	region.End()
+	if err := checked(); err != nil {
+		return nil, err
+	}
 	imgs, err := env.Store.List(ctx)
 	if err != nil {
 		return nil, err
