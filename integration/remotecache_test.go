@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -53,6 +54,47 @@ func steps(t *testing.T, rawjson string) map[string]bool {
 	return out
 }
 
+// copiedInFinalize checks, in a rawjson progress stream, that the image
+// went into the store in the export's finalize step (solver.storeExporter):
+// the store's export vertex starts again after it first completed, which
+// is when BuildKit runs finalize steps, beside the cache export.
+func copiedInFinalize(t *testing.T, rawjson string) {
+	t.Helper()
+	var starts, completions []time.Time
+	sc := bufio.NewScanner(strings.NewReader(rawjson))
+	sc.Buffer(nil, 16<<20)
+	for sc.Scan() {
+		var st struct {
+			Vertexes []struct {
+				Name      string
+				Started   *time.Time
+				Completed *time.Time
+			}
+		}
+		if json.Unmarshal(sc.Bytes(), &st) != nil {
+			continue
+		}
+		for _, v := range st.Vertexes {
+			if v.Name != "exporting to oci image format" {
+				continue
+			}
+			if v.Started != nil && !slices.ContainsFunc(starts, v.Started.Equal) {
+				starts = append(starts, *v.Started)
+			}
+			if v.Completed != nil {
+				completions = append(completions, *v.Completed)
+			}
+		}
+	}
+	if len(completions) == 0 {
+		t.Fatalf("no store export in the progress")
+	}
+	first := slices.MinFunc(completions, time.Time.Compare)
+	if !slices.ContainsFunc(starts, first.Before) {
+		t.Errorf("the store export ran in one step (starts %v, first completion %v); want the copy into the store in its finalize step", starts, first)
+	}
+}
+
 // stamp is what the built image's /copy holds.
 func (e *env) stamp(image string) string {
 	e.t.Helper()
@@ -75,7 +117,8 @@ func ciRunners(t *testing.T, to, from []string, between func(a *env), inline boo
 		}
 		return string(dt), r.stderr
 	}
-	idA, _ := build(a, to)
+	idA, progressA := build(a, to)
+	copiedInFinalize(t, progressA)
 	if between != nil {
 		between(a)
 	}

@@ -101,8 +101,12 @@ func newEmbedded(ctx context.Context, opt Options) (*embedded, error) {
 		return nil, fmt.Errorf("create local source: %w", err)
 	}
 	w.SourceManager.Register(src)
+	sw, err := newStoreWorker(w, wopt)
+	if err != nil {
+		return nil, err
+	}
 	wc := &worker.Controller{}
-	if err := wc.Add(w); err != nil {
+	if err := wc.Add(sw); err != nil {
 		return nil, fmt.Errorf("register worker: %w", err)
 	}
 	gw, err := gateway.NewGatewayFrontend(wc.Infos(), nil)
