@@ -24,28 +24,37 @@ RUN cat /stamp > /copy && echo done >> /copy
 `})
 }
 
+// vertex is one vertex update in a rawjson progress stream.
+type vertex struct {
+	Name      string
+	Cached    bool
+	Started   *time.Time
+	Completed *time.Time
+}
+
+// vertexes reads every vertex update of a rawjson progress stream, in order.
+func vertexes(rawjson string) []vertex {
+	var out []vertex
+	sc := bufio.NewScanner(strings.NewReader(rawjson))
+	sc.Buffer(nil, 16<<20)
+	for sc.Scan() {
+		var st struct{ Vertexes []vertex }
+		if json.Unmarshal(sc.Bytes(), &st) == nil {
+			out = append(out, st.Vertexes...)
+		}
+	}
+	return out
+}
+
 // steps reads a rawjson progress stream and returns, for each RUN and COPY
 // step, whether it was cached.
 func steps(t *testing.T, rawjson string) map[string]bool {
 	t.Helper()
 	step := regexp.MustCompile(`^\[[^\]]+\] (RUN|COPY) `)
 	out := map[string]bool{}
-	sc := bufio.NewScanner(strings.NewReader(rawjson))
-	sc.Buffer(nil, 16<<20)
-	for sc.Scan() {
-		var st struct {
-			Vertexes []struct {
-				Name   string
-				Cached bool
-			}
-		}
-		if json.Unmarshal(sc.Bytes(), &st) != nil {
-			continue
-		}
-		for _, v := range st.Vertexes {
-			if step.MatchString(v.Name) {
-				out[v.Name] = out[v.Name] || v.Cached
-			}
+	for _, v := range vertexes(rawjson) {
+		if step.MatchString(v.Name) {
+			out[v.Name] = out[v.Name] || v.Cached
 		}
 	}
 	if len(out) != 3 {
@@ -61,29 +70,15 @@ func steps(t *testing.T, rawjson string) map[string]bool {
 func copiedInFinalize(t *testing.T, rawjson string) {
 	t.Helper()
 	var starts, completions []time.Time
-	sc := bufio.NewScanner(strings.NewReader(rawjson))
-	sc.Buffer(nil, 16<<20)
-	for sc.Scan() {
-		var st struct {
-			Vertexes []struct {
-				Name      string
-				Started   *time.Time
-				Completed *time.Time
-			}
-		}
-		if json.Unmarshal(sc.Bytes(), &st) != nil {
+	for _, v := range vertexes(rawjson) {
+		if v.Name != "exporting to oci image format" {
 			continue
 		}
-		for _, v := range st.Vertexes {
-			if v.Name != "exporting to oci image format" {
-				continue
-			}
-			if v.Started != nil && !slices.ContainsFunc(starts, v.Started.Equal) {
-				starts = append(starts, *v.Started)
-			}
-			if v.Completed != nil {
-				completions = append(completions, *v.Completed)
-			}
+		if v.Started != nil {
+			starts = append(starts, *v.Started)
+		}
+		if v.Completed != nil {
+			completions = append(completions, *v.Completed)
 		}
 	}
 	if len(completions) == 0 {
@@ -91,7 +86,7 @@ func copiedInFinalize(t *testing.T, rawjson string) {
 	}
 	first := slices.MinFunc(completions, time.Time.Compare)
 	if !slices.ContainsFunc(starts, first.Before) {
-		t.Errorf("the store export ran in one step (starts %v, first completion %v); want the copy into the store in its finalize step", starts, first)
+		t.Errorf("the store export ran in one step (first completion %v, starts %v); want the copy into the store in its finalize step", first, starts)
 	}
 }
 
