@@ -5,12 +5,7 @@
 # (BUILDKITD_CONFIG, when set, is the daemon's config file.)
 set -euo pipefail
 bin=$1 work=$2; shift 2
-# The last run's root is moved aside, not deleted: a CI runner deletes
-# nothing before its build, and on this project's VMs (ext4 without a
-# journal) runs that followed such a delete slowed, round by round, in the
-# kernel's inode allocator (bench/README.md, ci (a)). The benchmark's own
-# cleanup deletes the spent roots at its end.
-if [ -e "$work" ]; then mv "$work" "$work.spent-$(date +%s%N)"; fi
+"$(dirname "$0")/set-aside.sh" "$work"
 mkdir -p "$work"
 PATH=$bin:$PATH "$bin/buildkitd" --root "$work/state" --addr "unix://$work/sock" \
   ${BUILDKITD_CONFIG:+--config "$BUILDKITD_CONFIG"} --oci-worker=true --oci-worker-binary "$bin/runc" >"$work/log" 2>&1 &

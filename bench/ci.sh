@@ -28,14 +28,14 @@ push_busybox_base
 big=$work/big; big_context "$big"
 
 # (a) An earlier CI run left its cache in the registry. Each round's root
-# is moved aside, not deleted (see buildkitd-oneshot.sh).
+# is moved aside, not deleted (bench/set-aside.sh).
 if [[ $cases == *a* ]]; then
 cache=$reg/bench/big:cache
 $B --root "$work/seed" build --progress quiet --build-arg BASE=$base --cache-to type=registry,ref=$cache,mode=max \
   -o type=registry,name=$reg/bench/big:seed --provenance=false "$big"
 export BUILDKITD_CONFIG=$work/registries.toml
 python3 bench/interleave.py --warmup 0 --runs "$runs" --export-json "$out/ci-cache-import.json" \
-  --case "builder (empty root, --cache-from registry, push)" "if [ -e $work/ci-root ]; then mv $work/ci-root $work/ci-root.spent-\$(date +%s%N); fi" \
+  --case "builder (empty root, --cache-from registry, push)" "bench/set-aside.sh $work/ci-root" \
     "$B --root $work/ci-root build --progress quiet --provenance=false --build-arg BASE=$base --cache-from type=registry,ref=$cache -o type=registry,name=$reg/bench/big:builder $big" \
   --case "buildkitd started on an empty root + buildctl (--import-cache registry, push)" "" \
     "bench/buildkitd-oneshot.sh $bin $work/oneshot --progress quiet --frontend dockerfile.v0 --local context=$big --local dockerfile=$big --opt build-arg:BASE=$base --import-cache type=registry,ref=$cache --output type=image,name=$reg/bench/big:buildctl,push=true" \
