@@ -55,6 +55,7 @@ type embedded struct {
 	worker worker.Worker
 	traces *sdktrace.TracerProvider // nil: no history, no traces
 	dirs   *localsource.Dirs
+	sm     *session.Manager
 }
 
 func newEmbedded(ctx context.Context, opt Options) (*embedded, error) {
@@ -172,7 +173,7 @@ func newEmbedded(ctx context.Context, opt Options) (*embedded, error) {
 		grpc.MaxRecvMsgSize(defaults.DefaultMaxRecvMsgSize),
 		grpc.MaxSendMsgSize(defaults.DefaultMaxSendMsgSize))...)
 	ctrl.Register(srv)
-	return &embedded{ctrl: ctrl, srv: srv, worker: w, traces: traces, dirs: dirs}, nil
+	return &embedded{ctrl: ctrl, srv: srv, worker: w, traces: traces, dirs: dirs, sm: sm}, nil
 }
 
 // recordsHistory is BuildKit's reading of [history] (its history queue's

@@ -300,7 +300,8 @@ func serve(ctx context.Context, opt Options, lock *flock.Flock) (*Solver, error)
 	tl := &trackingListener{Listener: o.ln, idle: make(chan struct{})}
 	go o.e.srv.Serve(tl)
 
-	c, err := client.New(ctx, "unix://"+o.sock)
+	// This process's own sessions skip the socket (dialSession).
+	c, err := client.New(ctx, "unix://"+o.sock, client.WithSessionDialer(o.e.dialSession))
 	if err != nil {
 		o.shutdown(ctx, opt.Log)
 		return nil, fmt.Errorf("connect to embedded solver: %w", err)
