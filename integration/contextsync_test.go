@@ -1,6 +1,7 @@
 package integration
 
 import (
+	"archive/tar"
 	"bytes"
 	"context"
 	"os"
@@ -207,5 +208,55 @@ func TestContextCopySharedAcrossProcesses(t *testing.T) {
 	e.must("build", "-t", "a", a)
 	if got := e.must("run", "--rm", "a").stdout; got != "A\n" {
 		t.Errorf("a rebuilt after b printed %q, want A", got)
+	}
+}
+
+// TestContextOwnersAsBuildKit: the embedded solver copies a context of its
+// own process in memory (solver/localsource, syncHere), and must send it
+// as BuildKit's client sends it, owners reset to root. A file owned by
+// another user then keys the COPY as it does for stock buildkitd, whose
+// cache the build uses, and is copied owned by root.
+func TestContextOwnersAsBuildKit(t *testing.T) {
+	bk := startBuildkitd(t)
+	dir := writeContext(t, map[string]string{"Dockerfile": "FROM scratch\nCOPY f /f\n", "f": "mine\n"})
+	if err := os.Lchown(filepath.Join(dir, "f"), 1000, 1000); err != nil {
+		t.Fatal(err)
+	}
+	cache := filepath.Join(t.TempDir(), "cache")
+	newEnv(t).must("--addr", bk.addr, "build", "--cache-to", "type=local,dest="+cache+",mode=max", "-o", "type=tar,dest="+filepath.Join(t.TempDir(), "bk.tar"), dir)
+
+	r := newEnv(t).must("build", "--progress", "rawjson", "--cache-from", "type=local,src="+cache, "-o", "type=tar,dest="+filepath.Join(t.TempDir(), "cached.tar"), dir)
+	copied, cached := false, false
+	for _, v := range vertexes(r.stderr) { // a vertex's updates, each on its own
+		if strings.Contains(v.Name, "COPY f /f") {
+			copied, cached = true, cached || v.Cached
+		}
+	}
+	if !copied {
+		t.Fatalf("no COPY step in the progress:\n%s", r.stderr)
+	}
+	if !cached {
+		t.Errorf("COPY of a file owned by 1000 was not cached from buildkitd's cache: the context was keyed otherwise")
+	}
+
+	out := filepath.Join(t.TempDir(), "cold.tar")
+	newEnv(t).must("build", "-o", "type=tar,dest="+out, dir)
+	f, err := os.Open(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	tr := tar.NewReader(f)
+	for {
+		h, err := tr.Next()
+		if err != nil {
+			t.Fatalf("no f in %s: %v", out, err)
+		}
+		if strings.TrimPrefix(h.Name, "/") == "f" {
+			if h.Uid != 0 || h.Gid != 0 {
+				t.Errorf("COPY f /f: owner %d:%d, want 0:0 as BuildKit's client sends it", h.Uid, h.Gid)
+			}
+			return
+		}
 	}
 }

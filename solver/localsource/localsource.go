@@ -1,6 +1,6 @@
 // Package localsource is the embedded solver's source of local
 // directories (a build's context, its Dockerfile's directory): BuildKit's
-// own, with one shortcut that only a solver in the client's process can
+// own, with two shortcuts that only a solver in the client's process can
 // take.
 //
 // BuildKit learns whether a context changed by syncing it: the client
@@ -11,9 +11,11 @@
 // is this process, the context is a directory this process can walk
 // itself: one walk, with lstat alone, answers whether the context is
 // exactly as it was when the copy was last synced, and then the copy is
-// current and the sync is skipped. Anything else (another process's
-// session, a metadata-only transfer, an ID-mapped cache, a change) is
-// BuildKit's sync, unchanged, before which the copies it may write stop
+// current and the sync is skipped. When it is not, the same process holds
+// both ends of the sync, and runs fsutil's sender and receiver joined in
+// memory instead of over the session (sync.go). Anything else (another
+// process's session, a metadata-only transfer, an ID-mapped cache) is
+// BuildKit's sync, unchanged. Before any sync, the copies it may write stop
 // vouching for any directory.
 //
 // The walk that answers it (walk.go) also sends every build's local
@@ -23,6 +25,7 @@ package localsource
 import (
 	"context"
 	"runtime/trace"
+	"strings"
 	"sync"
 	"time"
 
@@ -36,10 +39,11 @@ import (
 )
 
 const (
-	// sharedKeyIndex is BuildKit's index of its copies of local sources
-	// (source/local): a copy is found again by the shared key its sync
-	// recorded.
-	sharedKeyIndex = "local.sharedKey:"
+	// keySharedKey and sharedKeyIndex are BuildKit's record of its copies
+	// of local sources (source/local): a copy is found again by the shared
+	// key its sync recorded.
+	keySharedKey   = "local.sharedKey"
+	sharedKeyIndex = keySharedKey + ":"
 	// keySynced, on a copy's record, is the digest (walk.go) of the
 	// directory as it was when the copy was last synced from it, or
 	// empty when no finished sync vouches for the copy.
@@ -190,9 +194,16 @@ func (i *instance) Snapshot(ctx context.Context, jobCtx solver.JobContext) (cach
 			}
 		}
 	}
-	region := trace.StartRegion(ctx, "context: BuildKit's sync")
-	ref, err := i.SourceInstance.Snapshot(ctx, jobCtx)
-	region.End()
+	var ref cache.ImmutableRef
+	if i.dir != "" && !prefix {
+		region := trace.StartRegion(ctx, "context: sync in process")
+		ref, err = i.syncHere(ctx, strings.TrimPrefix(key, sharedKeyIndex))
+		region.End()
+	} else {
+		region := trace.StartRegion(ctx, "context: BuildKit's sync")
+		ref, err = i.SourceInstance.Snapshot(ctx, jobCtx)
+		region.End()
+	}
 	if err != nil || ref == nil || dgst == "" {
 		return ref, err
 	}
