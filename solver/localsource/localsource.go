@@ -34,7 +34,6 @@ import (
 	"github.com/moby/buildkit/solver"
 	"github.com/moby/buildkit/source"
 	"github.com/moby/buildkit/source/local"
-	"github.com/moby/buildkit/util/progress"
 	"github.com/tonistiigi/fsutil"
 )
 
@@ -222,8 +221,5 @@ func (i *instance) Snapshot(ctx context.Context, jobCtx solver.JobContext) (cach
 // reportTransfer shows the context's transfer, with nothing sent, as
 // BuildKit's sync does (its progress line "transferring context:").
 func reportTransfer(ctx context.Context, name string) {
-	pw, _, _ := progress.NewFromContext(ctx)
-	now := time.Now()
-	pw.Write("transferring "+name+":", progress.Status{Action: "transferring", Started: &now, Completed: &now})
-	pw.Close()
+	newProgressHandler(ctx, "transferring "+name+":")(0, true)
 }
