@@ -89,7 +89,7 @@ func (i *instance) syncHere(ctx context.Context, sharedKey string) (out cache.Im
 		ProgressCb:    newProgressHandler(ctx, "transferring "+i.id.Name+":"),
 		Differ:        i.id.Differ,
 	}); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("transfer %s from %s: %w", i.id.Name, i.dir, err)
 	}
 
 	err = lm.Unmount()
@@ -152,7 +152,7 @@ func transfer(ctx context.Context, fs fsutil.FS, dest string, opt fsutil.Receive
 	})
 	err := eg.Wait()
 	if sendErr != nil {
-		return fmt.Errorf("send %s: %w", dest, sendErr)
+		return sendErr
 	}
 	return err
 }
