@@ -11,6 +11,8 @@ runs=${RUNS:-25}
 out=$PWD/bench/results
 mkdir -p "$out"
 work=$(mktemp -d /tmp/builder-bench-regress-XXXXXX)
+. bench/lib.sh
+drop_page_cache
 export BUILDER_RUNC=$PWD/bin/runc
 cleanup() {
   "$old" --root "$work/old" rm -f d >/dev/null 2>&1 || true

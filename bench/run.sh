@@ -16,6 +16,7 @@ runs=${RUNS:-5}
 out=$repo/bench/results
 mkdir -p "$out"
 work=$(mktemp -d /tmp/builder-bench-XXXXXX)
+drop_page_cache
 pids=()
 cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
