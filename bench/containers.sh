@@ -8,12 +8,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . bench/lib.sh
-bin=$(bench_bin)
+bench_init ctr
 runs=${RUNS:-20}
-out=$PWD/bench/results
-mkdir -p "$out"
-work=$(mktemp -d /tmp/builder-bench-ctr-XXXXXX)
-drop_page_cache
 buildah="buildah --root $work/buildah/root --runroot $work/buildah/run --storage-driver overlay"
 cleanup() {
   $buildah rm -a >/dev/null 2>&1 || true

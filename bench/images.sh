@@ -8,13 +8,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . bench/lib.sh
-bin=$(bench_bin)
-runs=${RUNS:-5}
+bench_init img
 size_mb=${SIZE_MB:-1024}
-out=$PWD/bench/results
-mkdir -p "$out"
-work=$(mktemp -d /tmp/builder-bench-img-XXXXXX)
-drop_page_cache
 regpid=
 cleanup() { [ -n "$regpid" ] && kill "$regpid" 2>/dev/null; wait 2>/dev/null || true; rm -rf "$work"; }
 trap cleanup EXIT

@@ -6,8 +6,9 @@
 bench_bin() { echo "${BENCH_BIN:-$PWD/bin}"; }
 
 # bench_init NAME sets repo, bin (bench_bin), runs ($RUNS, default 5) and
-# out (bench/results), makes a scratch directory $work, and on exit kills
-# the processes in the pids array and removes $work.
+# out (bench/results), makes a scratch directory $work, drops the page
+# cache, and on exit kills the processes in the pids array and removes
+# $work (a script with more to undo sets its own EXIT trap after it).
 bench_init() {
   repo=$PWD
   bin=$(bench_bin)

@@ -7,12 +7,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 old=$(realpath "$1") new=$(realpath "$2")
-runs=${RUNS:-25}
-out=$PWD/bench/results
-mkdir -p "$out"
-work=$(mktemp -d /tmp/builder-bench-regress-XXXXXX)
 . bench/lib.sh
-drop_page_cache
+bench_init regress
+runs=${RUNS:-25}
 export BUILDER_RUNC=$PWD/bin/runc
 cleanup() {
   "$old" --root "$work/old" rm -f d >/dev/null 2>&1 || true

@@ -9,15 +9,8 @@
 # Usage: make bench   (or bench/run.sh after `make all peers`)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-repo=$PWD
 . bench/lib.sh
-bin=$(bench_bin)
-runs=${RUNS:-5}
-out=$repo/bench/results
-mkdir -p "$out"
-work=$(mktemp -d /tmp/builder-bench-XXXXXX)
-drop_page_cache
-pids=()
+bench_init run
 cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
   wait 2>/dev/null || true
