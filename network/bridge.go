@@ -214,6 +214,10 @@ func confList(subnet string, ports bool) ([]byte, error) {
 	return json.Marshal(map[string]any{"cniVersion": "1.0.0", "name": netName, "plugins": plugins})
 }
 
+// rulesVersion names the set of rules ensureRules installs; change it
+// whenever a rule is added.
+const rulesVersion = "v2"
+
 // ensureRules installs builder0's masquerade and forward rules when they
 // are missing: outbound traffic of the subnet masqueraded, and forwarding
 // from the bridge and (for published ports) to it accepted ahead of
@@ -222,8 +226,10 @@ func confList(subnet string, ports bool) ([]byte, error) {
 func ensureRules(subnet string) error {
 	marker := "/run/builder-network.rules"
 	// Per network namespace: builder serve may run in one of its own.
+	// The version moves with the rules, so a machine whose marker
+	// predates a rule gets it.
 	netns, _ := os.Readlink("/proc/self/ns/net")
-	want := subnet + " " + netns + "\n"
+	want := rulesVersion + " " + subnet + " " + netns + "\n"
 	if dt, err := os.ReadFile(marker); err == nil && string(dt) == want {
 		return nil
 	}
@@ -231,6 +237,13 @@ func ensureRules(subnet string) error {
 		{"-t", "nat", "POSTROUTING", "-s", subnet, "!", "-o", BridgeName, "-j", "MASQUERADE", "-m", "comment", "--comment", "builder0"},
 		{"-t", "filter", "FORWARD", "-i", BridgeName, "-j", "ACCEPT", "-m", "comment", "--comment", "builder0"},
 		{"-t", "filter", "FORWARD", "-o", BridgeName, "-m", "conntrack", "--ctstate", "RELATED,ESTABLISHED,DNAT", "-j", "ACCEPT", "-m", "comment", "--comment", "builder0"},
+		// portmap turns on builder0's route_localnet (for its hairpin
+		// SNAT of a port published on 127.0.0.1), after which a process
+		// with CAP_NET_RAW in any container or RUN step could address a
+		// frame to 127.0.0.1 through the gateway and reach the host's
+		// loopback-only services (CVE-2020-8558). kube-proxy's rule:
+		// only replies and DNAT'd traffic may arrive for 127.0.0.0/8.
+		{"-t", "filter", "INPUT", "-i", BridgeName, "-d", "127.0.0.0/8", "!", "-s", "127.0.0.0/8", "-m", "conntrack", "!", "--ctstate", "RELATED,ESTABLISHED,DNAT", "-j", "DROP", "-m", "comment", "--comment", "builder0 loopback"},
 	}
 	for _, r := range rules {
 		table, chain, spec := r[:2], r[2], r[3:]
