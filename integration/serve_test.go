@@ -144,7 +144,10 @@ func TestServe(t *testing.T) {
 		t.Fatal(err)
 	}
 	tcp := fmt.Sprintf("tcp://127.0.0.1:%d", port)
-	sv := e.startServe(t, "--addr", "unix://"+sock, "--addr", tcp)
+	sv := e.startServe(t, "--addr", "unix://"+sock, "--addr", tcp, "--allow-unauthenticated-tcp")
+	if !strings.Contains(sv.output(), "WARNING: "+tcp+" is served without TLS") {
+		t.Errorf("serve --allow-unauthenticated-tcp gave no warning:\n%s", sv.output())
+	}
 	if fi, err := os.Stat(sock); err != nil || fi.Mode().Perm() != 0o600 {
 		t.Fatalf("socket %s: %v %v, want mode 0600", sock, fi, err)
 	}

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -142,6 +143,10 @@ func TestServeBadInput(t *testing.T) {
 	}{
 		{[]string{"--addr", "http://" + hostPort}, "unknown scheme"},
 		{[]string{"--addr", fmt.Sprintf("tcp://0.0.0.0:%d", port)}, "mutual TLS"},
+		{[]string{"--addr", fmt.Sprintf("tcp://0.0.0.0:%d", port), "--allow-unauthenticated-tcp"}, "mutual TLS"},
+		// A loopback port reaches every account of the machine.
+		{[]string{"--addr", "tcp://" + hostPort}, "--allow-unauthenticated-tcp"},
+		{[]string{"--addr", "tcp://localhost:" + strconv.Itoa(port)}, "every account on this machine"},
 		{[]string{"--addr", "tcp://" + hostPort, "--tlscacert", filepath.Join(dir, "missing.pem"), "--tlscert", filepath.Join(dir, "server.pem"), "--tlskey", filepath.Join(dir, "server-key.pem")}, "missing.pem"},
 		{[]string{"--addr", "tcp://" + hostPort, "--tlscacert", notPEM, "--tlscert", filepath.Join(dir, "server.pem"), "--tlskey", filepath.Join(dir, "server-key.pem")}, "not a PEM file"},
 		{[]string{"--addr", "tcp://" + hostPort, "--tlscacert", filepath.Join(dir, "ca.pem")}, "needs all of"},

@@ -15,7 +15,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/gofrs/flock"
+	"github.com/builder-dev/builder/internal/rootfile"
 )
 
 // TLSFiles are the PEM files of buildkitd's and buildctl's --tlscacert,
@@ -106,8 +106,11 @@ type listenSpec struct {
 
 // parseListen checks one --addr: unix:///PATH, or tcp://HOST:PORT, which
 // without TLS must be a loopback address (anything else reaches the
-// solver, and so root on this machine, from the network).
-func parseListen(addr string, haveTLS bool) (listenSpec, error) {
+// solver, and so root on this machine, from the network) and is served
+// only when unauthenticated says so: a loopback port has no owner, so
+// every account of the machine could build through it, and plant images
+// that the user serving it then runs.
+func parseListen(addr string, haveTLS, unauthenticated bool) (listenSpec, error) {
 	u, err := url.Parse(addr)
 	if err != nil {
 		return listenSpec{}, fmt.Errorf("--addr %s: %w", addr, err)
@@ -134,6 +137,9 @@ func parseListen(addr string, haveTLS bool) (listenSpec, error) {
 			ip := net.ParseIP(host)
 			if host != "localhost" && (ip == nil || !ip.IsLoopback()) {
 				return listenSpec{}, fmt.Errorf("--addr %s: a non-loopback address is served only with mutual TLS (--tlscacert, --tlscert, --tlskey)", addr)
+			}
+			if !unauthenticated {
+				return listenSpec{}, fmt.Errorf("--addr %s: without mutual TLS (--tlscacert, --tlscert, --tlskey) every account on this machine could build through it as this user; use a unix:// socket, TLS, or --allow-unauthenticated-tcp to accept that", addr)
 			}
 		}
 		return listenSpec{network: "tcp", address: u.Host, tls: haveTLS}, nil
@@ -176,6 +182,9 @@ type ServeOptions struct {
 	// Addrs are the --addr values served besides the root's own socket.
 	Addrs []string
 	TLS   TLSFiles
+	// UnauthenticatedTCP lets a loopback tcp:// address be served without
+	// TLS (--allow-unauthenticated-tcp); Serve warns on Log each time.
+	UnauthenticatedTCP bool
 	// StopTimeout bounds how long a stopping server lets running builds
 	// finish before it cancels them.
 	StopTimeout time.Duration
@@ -199,16 +208,19 @@ func Serve(ctx context.Context, o ServeOptions) error {
 	}
 	var specs []listenSpec
 	for _, a := range o.Addrs {
-		l, err := parseListen(a, cfg != nil)
+		l, err := parseListen(a, cfg != nil, o.UnauthenticatedTCP)
 		if err != nil {
 			return err
+		}
+		if l.network == "tcp" && !l.tls && o.Log != nil {
+			fmt.Fprintf(o.Log, "WARNING: %s is served without TLS: every account on this machine can build through it as this user and name images in its store\n", a)
 		}
 		specs = append(specs, l)
 	}
 	if err := prepareRoot(o.Root); err != nil {
 		return err
 	}
-	lock := flock.New(filepath.Join(o.Root, lockName))
+	lock := rootfile.Lock(filepath.Join(o.Root, lockName))
 	// A builder command that owns the solver for a moment is waited for; a
 	// build or another server that keeps it is named.
 	deadline := time.Now().Add(5 * time.Second)

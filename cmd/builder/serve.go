@@ -21,7 +21,8 @@ func serveCommand() *cli.Command {
 		Name:  "serve",
 		Usage: "Serve this root's solver over BuildKit's API, as buildkitd, for buildctl, buildx and builder --addr",
 		Flags: append([]cli.Flag{
-			&cli.StringSliceFlag{Name: "addr", Usage: "listening address, repeatable: unix:///PATH, or tcp://HOST:PORT (a non-loopback one needs --tlscacert, --tlscert, --tlskey); ROOT/solver.sock is always served"},
+			&cli.StringSliceFlag{Name: "addr", Usage: "listening address, repeatable: unix:///PATH, or tcp://HOST:PORT (needs --tlscacert, --tlscert, --tlskey, or for a loopback one --allow-unauthenticated-tcp); ROOT/solver.sock is always served"},
+			&cli.BoolFlag{Name: "allow-unauthenticated-tcp", Usage: "serve a loopback tcp:// --addr without TLS, which lets every account on this machine build as this user"},
 			&cli.StringFlag{Name: "tlscacert", Usage: "CA certificate: clients must present a certificate it signed"},
 			&cli.StringFlag{Name: "tlscert", Usage: "server certificate"},
 			&cli.StringFlag{Name: "tlskey", Usage: "server key"},
@@ -67,9 +68,10 @@ func serveCommand() *cli.Command {
 				Options: solver.Options{Root: root, Registries: cfg.Registries, GC: cfg.GC, Runc: runc, Log: os.Stderr,
 					Images: storeSink(st), WorkerLabels: bk.labels, Snapshotter: bk.snapshotter,
 					Entitlements: cfg.Entitlements, History: cfg.History, CDI: cfg.CDI},
-				Addrs:       c.StringSlice("addr"),
-				TLS:         solver.TLSFiles{CACert: c.String("tlscacert"), Cert: c.String("tlscert"), Key: c.String("tlskey")},
-				StopTimeout: c.Duration("stop-timeout"),
+				Addrs:              c.StringSlice("addr"),
+				TLS:                solver.TLSFiles{CACert: c.String("tlscacert"), Cert: c.String("tlscert"), Key: c.String("tlskey")},
+				UnauthenticatedTCP: c.Bool("allow-unauthenticated-tcp"),
+				StopTimeout:        c.Duration("stop-timeout"),
 				Ready: func(addrs []string) {
 					fmt.Fprintf(os.Stderr, "builder serve: pid %d, root %s, serving %s (stop with SIGTERM or Ctrl-C; running builds get %s to finish)\n",
 						os.Getpid(), root, strings.Join(addrs, ", "), c.Duration("stop-timeout"))
