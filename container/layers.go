@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/builder-dev/builder/internal/rootfile"
 	"github.com/builder-dev/builder/internal/runtime"
 	"github.com/builder-dev/builder/store"
 	"github.com/gofrs/flock"
@@ -21,7 +22,7 @@ import (
 // collection takes it exclusively with a try-lock and skips when it
 // cannot, as the image store's collection does.
 
-func (p Paths) layersLock() *flock.Flock { return flock.New(filepath.Join(p.root, "layers.lock")) }
+func (p Paths) layersLock() *flock.Flock { return rootfile.Lock(filepath.Join(p.root, "layers.lock")) }
 
 // usingLayers holds off layer collection until done is called.
 func (p Paths) usingLayers() (done func(), err error) {

@@ -9,8 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/builder-dev/builder/internal/rootfile"
 	"github.com/builder-dev/builder/internal/runtime"
-	"github.com/gofrs/flock"
 	"github.com/moby/sys/userns"
 )
 
@@ -69,7 +69,7 @@ func (p Paths) commitLock(id string) string { return filepath.Join(p.dir(id), "c
 
 // pauseForCommit pauses c and returns the function that resumes it.
 func (p Paths) pauseForCommit(ctx context.Context, rt runtime.Runtime, c *Container) (resume func(), err error) {
-	l := flock.New(p.commitLock(c.ID))
+	l := rootfile.Lock(p.commitLock(c.ID))
 	ok, err := l.TryLock()
 	if err != nil {
 		return nil, fmt.Errorf("lock container %s for commit: %w", c.ID[:12], err)
@@ -101,7 +101,7 @@ func (p Paths) resumeOrphaned(ctx context.Context, rt runtime.Runtime, c *Contai
 	if _, err := os.Stat(p.commitLock(c.ID)); err != nil {
 		return false
 	}
-	l := flock.New(p.commitLock(c.ID))
+	l := rootfile.Lock(p.commitLock(c.ID))
 	ok, err := l.TryLock()
 	if err != nil || !ok {
 		return false // the commit still runs

@@ -29,7 +29,7 @@ import (
 	"time"
 
 	"github.com/builder-dev/builder/internal/atomicfile"
-	"github.com/gofrs/flock"
+	"github.com/builder-dev/builder/internal/rootfile"
 	mobyuser "github.com/moby/sys/user"
 	"github.com/moby/sys/userns"
 	"github.com/opencontainers/runtime-spec/specs-go"
@@ -239,7 +239,7 @@ func Exec(argv []string) error {
 // holder returns the PID of the account's namespace holder, starting one
 // if none runs; the lock keeps two commands from starting two.
 func holder(dir, exe string, m Mappings) (int, error) {
-	lock := flock.New(filepath.Join(dir, "namespace.lock"))
+	lock := rootfile.Lock(filepath.Join(dir, "namespace.lock"))
 	if err := lock.Lock(); err != nil {
 		return 0, fmt.Errorf("lock %s: %w", lock.Path(), err)
 	}
@@ -403,7 +403,7 @@ func CheckOwner(root string) error {
 	}
 	uid := owner(fi)
 	if uid == os.Geteuid() {
-		return nil
+		return checkWritableByOthers(root, fi)
 	}
 	name := "uid " + strconv.Itoa(uid)
 	if u, err := user.LookupId(strconv.Itoa(uid)); err == nil {
@@ -420,6 +420,25 @@ func CheckOwner(root string) error {
 		name = "another account"
 	}
 	return fmt.Errorf("state root %s belongs to %s, not to %s: each account needs a root of its own (--root or BUILDER_ROOT)", root, name, me)
+}
+
+// checkWritableByOthers refuses a root that other accounts may write to:
+// whatever they left in it (a link named solver.pid to a file of this
+// account's, a blob, a lock) this account's commands would then use as
+// their own. A root builder made is 0700; one of the user's making is
+// theirs to fix, after looking at what is in it.
+func checkWritableByOthers(root string, fi fs.FileInfo) error {
+	if !fi.IsDir() {
+		return fmt.Errorf("state root %s is not a directory", root)
+	}
+	if fi.Mode().Perm()&0o022 != 0 {
+		mode := uint32(fi.Mode().Perm())
+		if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+			mode = st.Mode & 0o7777
+		}
+		return fmt.Errorf("state root %s is writable by other accounts (mode %04o): anything in it may be theirs; check its contents and `chmod go-w` it, or use another root (--root or BUILDER_ROOT)", root, mode)
+	}
+	return nil
 }
 
 func owner(fi fs.FileInfo) int {

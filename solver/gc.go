@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/builder-dev/builder/internal/rootfile"
 	"github.com/moby/buildkit/client"
 	bkconfig "github.com/moby/buildkit/cmd/buildkitd/config"
 	"github.com/moby/buildkit/util/disk"
@@ -58,7 +59,7 @@ func (e *embedded) collectIfDue(ctx context.Context, root string, log io.Writer)
 		return
 	}
 	stamp := filepath.Join(root, gcStampName)
-	if fi, err := os.Stat(stamp); err == nil && time.Since(fi.ModTime()) < gcInterval {
+	if fi, err := os.Lstat(stamp); err == nil && time.Since(fi.ModTime()) < gcInterval {
 		return
 	}
 	ch := make(chan client.UsageInfo)
@@ -74,8 +75,7 @@ func (e *embedded) collectIfDue(ctx context.Context, root string, log io.Writer)
 		fmt.Fprintf(log, "WARNING: collect build cache in %s: %v\n", root, err)
 		return
 	}
-	now := time.Now()
-	if err := os.Chtimes(stamp, now, now); err != nil {
-		os.WriteFile(stamp, nil, 0600)
+	if err := rootfile.Touch(stamp); err != nil {
+		fmt.Fprintf(log, "WARNING: record the collection in %s: %v\n", stamp, err)
 	}
 }

@@ -18,6 +18,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/builder-dev/builder/internal/rootfile"
 	"github.com/builder-dev/builder/solver/localsource"
 	"github.com/gofrs/flock"
 	"github.com/moby/buildkit/client"
@@ -168,7 +169,7 @@ func Open(ctx context.Context, opt Options) (*Solver, error) {
 	if err := prepareRoot(opt.Root); err != nil {
 		return nil, err
 	}
-	lock := flock.New(filepath.Join(opt.Root, lockName))
+	lock := rootfile.Lock(filepath.Join(opt.Root, lockName))
 	warned := false
 	start := time.Now()
 	for {
@@ -258,7 +259,7 @@ func own(ctx context.Context, opt Options, lock *flock.Flock) (_ *owner, retErr 
 			lock.Unlock()
 		}
 	}()
-	os.WriteFile(filepath.Join(opt.Root, "solver.pid"), []byte(strconv.Itoa(os.Getpid())+"\n"), 0600)
+	rootfile.WriteFile(filepath.Join(opt.Root, "solver.pid"), []byte(strconv.Itoa(os.Getpid())+"\n"), 0600)
 	sweepStale(ctx, opt.Root, opt.Runc)
 	srvCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	e, err := newEmbedded(srvCtx, opt)

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"sync"
 
+	"github.com/builder-dev/builder/internal/rootfile"
 	"github.com/containerd/containerd/v2/core/content"
 	"github.com/containerd/containerd/v2/core/images"
 	"github.com/containerd/errdefs"
@@ -21,7 +22,7 @@ import (
 // time; garbage collection takes it exclusively and skips its sweep when it
 // cannot, so it never deletes a blob another process is writing or is about
 // to reference. Unreferenced blobs left then are reclaimed by a later GC.
-func (s *Store) gcLock() *flock.Flock { return flock.New(filepath.Join(s.dir, "gc.lock")) }
+func (s *Store) gcLock() *flock.Flock { return rootfile.Lock(filepath.Join(s.dir, "gc.lock")) }
 
 // Writing marks the start of a write of unnamed blobs; call the returned
 // function once they are named in the index (or abandoned); calling it

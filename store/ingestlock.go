@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/builder-dev/builder/internal/rootfile"
 	"github.com/containerd/containerd/v2/core/content"
 	"github.com/gofrs/flock"
 	"github.com/opencontainers/go-digest"
@@ -44,7 +45,7 @@ func (c *lockedIngests) Writer(ctx context.Context, opts ...content.WriterOpt) (
 	if err := os.MkdirAll(c.dir, 0700); err != nil {
 		return nil, fmt.Errorf("lock ingest %s: %w", wo.Ref, err)
 	}
-	l := flock.New(filepath.Join(c.dir, digest.FromString(wo.Ref).Encoded()))
+	l := rootfile.Lock(filepath.Join(c.dir, digest.FromString(wo.Ref).Encoded()))
 	if ok, err := l.TryLockContext(ctx, 5*time.Millisecond); err != nil || !ok {
 		if err == nil {
 			err = ctx.Err()

@@ -15,10 +15,10 @@ import (
 	"time"
 
 	"github.com/builder-dev/builder/internal/atomicfile"
+	"github.com/builder-dev/builder/internal/rootfile"
 
 	"github.com/containerd/containerd/v2/core/content"
 	contentlocal "github.com/containerd/containerd/v2/plugins/content/local"
-	"github.com/gofrs/flock"
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
@@ -236,7 +236,7 @@ func emptyIndex() *ocispec.Index {
 func (s *Store) update(fn func(*ocispec.Index) error) error {
 	// The lock file is never removed: unlinking it would let a third
 	// process lock a new inode while a second still holds the old one.
-	lock := flock.New(s.indexPath() + ".lock")
+	lock := rootfile.Lock(s.indexPath() + ".lock")
 	if err := lock.Lock(); err != nil {
 		return fmt.Errorf("lock image store index: %w", err)
 	}

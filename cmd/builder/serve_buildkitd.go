@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/builder-dev/builder/rootless"
 	"github.com/sirupsen/logrus"
 	"github.com/urfave/cli/v2"
 )
@@ -52,6 +53,8 @@ func buildkitdOptions(c *cli.Context) (serveFlags, error) {
 			return f, err
 		}
 	} else if f.root, err = filepath.Abs(f.root); err != nil {
+		return f, err
+	} else if err := rootless.CheckOwner(f.root); err != nil {
 		return f, err
 	}
 	if f.config == "" {

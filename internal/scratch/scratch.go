@@ -17,8 +17,8 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/builder-dev/builder/internal/rootfile"
 	"github.com/containerd/containerd/v2/core/mount"
-	"github.com/gofrs/flock"
 	"github.com/moby/sys/mountinfo"
 	"golang.org/x/sys/unix"
 )
@@ -117,7 +117,7 @@ func Sweep(base string) {
 			continue
 		}
 		dir := filepath.Join(base, e.Name())
-		l := flock.New(filepath.Join(dir, ".lock"))
+		l := rootfile.Lock(filepath.Join(dir, ".lock"))
 		ok, err := l.TryLock()
 		if err != nil || !ok {
 			continue // its process lives (or the lock cannot be read: leave it)
