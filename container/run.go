@@ -419,9 +419,17 @@ func newSpec(ctx context.Context, p Paths, c *Container, o RunOptions) (*specs.S
 }
 
 // volumeMount parses -v HOST:CONTAINER[:ro|rw]. A missing host path is
-// created as a directory, as docker does.
+// created as a directory, as docker does; a host path starting with "."
+// is the working directory's, as docker's CLI (23 and later) takes it.
 func volumeMount(v string) (specs.Mount, error) {
 	parts := strings.Split(v, ":")
+	if len(parts) >= 2 && (parts[0] == "." || parts[0] == ".." || strings.HasPrefix(parts[0], "./") || strings.HasPrefix(parts[0], "../")) {
+		abs, err := filepath.Abs(parts[0])
+		if err != nil {
+			return specs.Mount{}, fmt.Errorf("-v %q: %w", v, err)
+		}
+		parts[0] = abs
+	}
 	if len(parts) < 2 || len(parts) > 3 || !filepath.IsAbs(parts[0]) || !filepath.IsAbs(parts[1]) {
 		return specs.Mount{}, fmt.Errorf("-v %q: want /host/path:/container/path[:ro] (named volumes are not supported)", v)
 	}

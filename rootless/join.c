@@ -4,6 +4,7 @@
 // the holder here, without starting builder twice.
 #define _GNU_SOURCE
 #include <fcntl.h>
+#include <limits.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,7 +46,8 @@ static int names_root(void)
 static int join(long pid, uid_t uid)
 {
 	char path[64], buf[2048];
-	struct stat st;
+	static char cwd[PATH_MAX];
+	struct stat st, before, after;
 	int n, userfd, mntfd;
 
 	snprintf(path, sizeof(path), "/proc/%ld", pid);
@@ -56,6 +58,11 @@ static int join(long pid, uid_t uid)
 	if (n <= 0 || memmem(buf, n, "__rootless-namespace", 20) == NULL)
 		return -1;
 	snprintf(path, sizeof(path), "/proc/%ld/ns/user", pid);
+	// Joining a mount namespace moves the working directory to its root
+	// (setns(2)): relative paths would all be resolved against /. The
+	// directory is kept by its path, and must be the same one there.
+	if (getcwd(cwd, sizeof(cwd)) == NULL || stat(".", &before) != 0)
+		cwd[0] = '\0';
 	userfd = open(path, O_RDONLY | O_CLOEXEC);
 	snprintf(path, sizeof(path), "/proc/%ld/ns/mnt", pid);
 	mntfd = open(path, O_RDONLY | O_CLOEXEC);
@@ -74,6 +81,12 @@ static int join(long pid, uid_t uid)
 	}
 	close(userfd);
 	close(mntfd);
+	if (cwd[0] == '\0')
+		return 0; // none to keep (removed, or too long): / as before
+	if (chdir(cwd) != 0 || stat(".", &after) != 0 || after.st_dev != before.st_dev || after.st_ino != before.st_ino) {
+		fprintf(stderr, "Error: the working directory %s is not the same directory in builder's user namespace (a mount there covers it): run builder from another directory\n", cwd);
+		_exit(125);
+	}
 	return 0;
 }
 
