@@ -8,8 +8,10 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"syscall"
 
 	"github.com/builder-dev/builder/internal/atomicfile"
+	"github.com/builder-dev/builder/internal/userperm"
 	"github.com/docker/cli/cli/config"
 )
 
@@ -38,10 +40,6 @@ func Install(o InstallOptions) (string, error) {
 	if dir == "" {
 		dir = config.Dir()
 	}
-	pluginDir := filepath.Join(dir, "cli-plugins")
-	if err := os.MkdirAll(pluginDir, 0o755); err != nil {
-		return "", fmt.Errorf("install plugin: %w", err)
-	}
 	exe, err := filepath.Abs(o.Executable)
 	if err != nil {
 		return "", fmt.Errorf("install plugin: %w", err)
@@ -57,11 +55,31 @@ func Install(o InstallOptions) (string, error) {
 			return "", err
 		}
 	}
+	// What builder makes in the directory is its owner's, as the docker
+	// CLI keeps its files: root installing into an account's
+	// DOCKER_CONFIG must not take the account's files from it.
+	uid, gid := ownerOf(dir)
+	pluginDir := filepath.Join(dir, "cli-plugins")
+	if err := userperm.WriteDir(pluginDir); err != nil {
+		return "", fmt.Errorf("install plugin: %w", err)
+	}
+	_, statErr := os.Stat(pluginDir)
+	if err := os.MkdirAll(pluginDir, 0o755); err != nil {
+		return "", fmt.Errorf("install plugin: %w", err)
+	}
+	if errors.Is(statErr, fs.ErrNotExist) {
+		if err := chown(pluginDir, uid, gid); err != nil {
+			return "", fmt.Errorf("install plugin: %w", err)
+		}
+	}
 	dst := filepath.Join(pluginDir, BinaryName)
 	tmp := fmt.Sprintf("%s.tmp-%d", dst, os.Getpid())
 	_ = os.Remove(tmp)
 	if err := os.Symlink(exe, tmp); err != nil {
 		return "", fmt.Errorf("install plugin: %w", err)
+	}
+	if puid, pgid := ownerOf(pluginDir); puid >= 0 && puid != os.Geteuid() {
+		_ = os.Lchown(tmp, puid, pgid)
 	}
 	if err := os.Rename(tmp, dst); err != nil {
 		_ = os.Remove(tmp)
@@ -85,7 +103,11 @@ func builderAlias(path string) (func() error, error) {
 		path = target
 	}
 	mode := os.FileMode(0o600)
+	uid, gid := ownerOf(filepath.Dir(path))
 	doc := map[string]json.RawMessage{}
+	if err := userperm.WriteFile(path); err != nil {
+		return nil, fmt.Errorf("set builder alias: %w", err)
+	}
 	dt, err := os.ReadFile(path)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
@@ -94,11 +116,15 @@ func builderAlias(path string) (func() error, error) {
 	default:
 		if fi, err := os.Stat(path); err == nil {
 			mode = fi.Mode().Perm()
+			uid, gid = ownerOf(path)
 		}
 		if len(bytes.TrimSpace(dt)) > 0 {
 			if err := json.Unmarshal(dt, &doc); err != nil {
 				return nil, fmt.Errorf("set builder alias: %s is not a JSON object: %w", path, err)
 			}
+		}
+		if doc == nil { // the file holds null, which the docker CLI takes as {}
+			doc = map[string]json.RawMessage{}
 		}
 	}
 	aliases := map[string]json.RawMessage{}
@@ -123,6 +149,31 @@ func builderAlias(path string) (func() error, error) {
 		if err := atomicfile.WriteFile(path, append(out, '\n'), mode); err != nil {
 			return fmt.Errorf("set builder alias in %s: %w", path, err)
 		}
+		if err := chown(path, uid, gid); err != nil {
+			return fmt.Errorf("set builder alias in %s: %w", path, err)
+		}
 		return nil
 	}, nil
+}
+
+// ownerOf is the owner of path (-1, -1 when it cannot be read).
+func ownerOf(path string) (int, int) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return -1, -1
+	}
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok {
+		return -1, -1
+	}
+	return int(st.Uid), int(st.Gid)
+}
+
+// chown gives path to uid:gid where that is another owner than this
+// process (root installing for an account); -1 leaves it as it is.
+func chown(path string, uid, gid int) error {
+	if uid < 0 || uid == os.Geteuid() && gid == os.Getegid() {
+		return nil
+	}
+	return os.Chown(path, uid, gid)
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/builder-dev/builder/internal/atomicfile"
 	"github.com/builder-dev/builder/internal/kv"
+	"github.com/builder-dev/builder/internal/userperm"
 	cdatomic "github.com/containerd/containerd/v2/pkg/atomicfile"
 	"github.com/containerd/platforms"
 	"golang.org/x/term"
@@ -183,6 +184,9 @@ func (p *Plan) add(sp Spec, names string, st content.Store, stdout io.Writer) er
 	case "oci":
 		attrs = leaving(attrs)
 		if tar, err := strconv.ParseBool(attrs["tar"]); err == nil && !tar {
+			if err := userperm.WriteDir(sp.Dest); err != nil {
+				return fmt.Errorf("-o type=oci,tar=false: %w", err)
+			}
 			p.Entries = append(p.Entries, client.ExportEntry{Type: client.ExporterOCI, Attrs: attrs, OutputDir: sp.Dest})
 			return nil
 		}
@@ -190,6 +194,9 @@ func (p *Plan) add(sp Spec, names string, st content.Store, stdout io.Writer) er
 	case "tar":
 		return p.addFile(client.ExporterTar, attrs, sp.Dest, stdout)
 	case "local":
+		if err := userperm.WriteDir(sp.Dest); err != nil {
+			return fmt.Errorf("-o type=local: %w", err)
+		}
 		p.Entries = append(p.Entries, client.ExportEntry{Type: client.ExporterLocal, Attrs: attrs, OutputDir: sp.Dest})
 		return nil
 	case "registry":
@@ -248,6 +255,9 @@ func (p *Plan) addFile(typ string, attrs map[string]string, dest string, stdout 
 	if fi, err := os.Stat(dest); err == nil && fi.IsDir() {
 		return fmt.Errorf("-o type=%s,dest=%s: destination is a directory", typ, dest)
 	}
+	if err := userperm.WriteFile(dest); err != nil {
+		return fmt.Errorf("-o type=%s: %w", typ, err)
+	}
 	out := &outputFile{dest: dest}
 	p.files = append(p.files, out)
 	p.Entries = append(p.Entries, client.ExportEntry{Type: typ, Attrs: attrs,
@@ -269,6 +279,9 @@ func (p *Plan) addFile(typ string, attrs map[string]string, dest string, stdout 
 func (p *Plan) addDockerLayout(attrs map[string]string, dest string) error {
 	if fi, err := os.Stat(dest); err == nil && fi.IsDir() {
 		return fmt.Errorf("-o type=docker,dest=%s: destination is a directory", dest)
+	}
+	if err := userperm.WriteFile(dest); err != nil {
+		return fmt.Errorf("-o type=docker: %w", err)
 	}
 	// Under TMPDIR, the process's scratch directory, swept if it is killed.
 	dir, err := os.MkdirTemp("", "docker-archive-")

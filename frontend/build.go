@@ -15,6 +15,7 @@ import (
 	"sync"
 
 	"github.com/builder-dev/builder/internal/atomicfile"
+	"github.com/builder-dev/builder/internal/userperm"
 	"github.com/containerd/platforms"
 
 	"github.com/builder-dev/builder/cache"
@@ -158,6 +159,13 @@ func (o *BuildOptions) prepare() (_ *prepared, cleanup func(), err error) {
 			return nil, cleanup, fmt.Errorf("unable to prepare context: context must be a directory: %s", o.ContextDir)
 		}
 		p.contextDir, _ = filepath.Abs(o.ContextDir)
+	}
+	for flag, path := range map[string]string{"--iidfile": o.IIDFile, "--metadata-file": o.MetadataFile} {
+		if path != "" {
+			if err := userperm.WriteFile(path); err != nil {
+				return nil, cleanup, fmt.Errorf("%s: %w", flag, err)
+			}
+		}
 	}
 	if o.Dockerfile == "-" {
 		dt, err := io.ReadAll(io.LimitReader(o.Stdin, 16<<20))

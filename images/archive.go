@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/builder-dev/builder/internal/atomicfile"
+	"github.com/builder-dev/builder/internal/userperm"
 	"golang.org/x/term"
 
 	"github.com/builder-dev/builder/image"
@@ -103,6 +104,9 @@ func Save(ctx context.Context, st *store.Store, refs []string, o SaveOptions) (e
 	}
 	if o.Output == "" {
 		return export(o.Stdout)
+	}
+	if err := userperm.WriteFile(o.Output); err != nil {
+		return err
 	}
 	return atomicfile.Write(o.Output, 0644, export)
 }

@@ -6,6 +6,7 @@ import (
 	"os"
 
 	"github.com/builder-dev/builder/internal/atomicfile"
+	"github.com/builder-dev/builder/internal/userperm"
 	"golang.org/x/term"
 
 	"github.com/urfave/cli/v2"
@@ -29,6 +30,9 @@ func exportCommand() *cli.Command {
 				return m.Export(c.Context, c.Args().First(), w)
 			}
 			if dest := c.String("output"); dest != "" {
+				if err := userperm.WriteFile(dest); err != nil {
+					return err
+				}
 				return atomicfile.Write(dest, 0644, export)
 			}
 			if term.IsTerminal(int(os.Stdout.Fd())) {
