@@ -37,7 +37,7 @@ func TestRootlessReadOnly(t *testing.T) {
 		t.Fatal(err)
 	}
 	snapshot := func() string {
-		out, _ := exec.Command("sh", "-c", "cd "+a.home+" && find p .docker ro.tar -printf '%p %m %s %u\\n' | sort && cat p/keep.tar .docker/config.json ro.tar").CombinedOutput()
+		out, _ := exec.Command("sh", "-c", "cd "+a.home+" && find p .docker ro.tar -printf '%p %m %s %u\\n' | sort && sha256sum p/keep.tar .docker/config.json ro.tar").CombinedOutput()
 		return string(out)
 	}
 	before := snapshot()
