@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"syscall"
 	"testing"
 )
 
@@ -144,5 +145,56 @@ func TestInstallFailures(t *testing.T) {
 				t.Fatalf("plugin directory holds %v", ents)
 			}
 		})
+	}
+}
+
+// A config.json holding null is the docker CLI's {}.
+func TestInstallNullConfig(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "config.json")
+	if err := os.WriteFile(cfg, []byte("null\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Install(InstallOptions{Executable: executable(t), ConfigDir: dir, Default: true}); err != nil {
+		t.Fatal(err)
+	}
+	if dt, _ := os.ReadFile(cfg); !bytes.Contains(dt, []byte(`"builder": "bld"`)) {
+		t.Fatalf("config.json: %s", dt)
+	}
+}
+
+// Root installing into another account's DOCKER_CONFIG leaves config.json
+// with its owner and mode, and what it makes (cli-plugins/, the link) the
+// account's: the account can still read its own credentials.
+func TestInstallKeepsOwner(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("SKIP: needs root to give files to another owner")
+	}
+	const uid, gid = 4321, 4322
+	dir := filepath.Join(t.TempDir(), "docker")
+	cfg := filepath.Join(dir, "config.json")
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(cfg, []byte(`{"auths":{}}`), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{dir, cfg} {
+		if err := os.Chown(p, uid, gid); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := Install(InstallOptions{Executable: executable(t), ConfigDir: dir, Default: true}); err != nil {
+		t.Fatal(err)
+	}
+	for p, mode := range map[string]os.FileMode{cfg: 0o640, filepath.Join(dir, "cli-plugins"): os.ModeDir | 0o755, filepath.Join(dir, "cli-plugins", BinaryName): os.ModeSymlink | 0o777} {
+		fi, err := os.Lstat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		st := fi.Sys().(*syscall.Stat_t)
+		if st.Uid != uid || st.Gid != gid || fi.Mode() != mode {
+			t.Errorf("%s: %d:%d %v, want %d:%d %v", p, st.Uid, st.Gid, fi.Mode(), uid, gid, mode)
+		}
 	}
 }
