@@ -69,11 +69,24 @@ func (c conformanceCase) builds() []conformanceBuild {
 	return out
 }
 
+// conformanceDir is the corpus: $BUILDER_CONFORMANCE, which must hold it
+// (CI sets it), else shared/conformance/cases beside the repository, as
+// this project's machines lay it; a clone alone has none, and the test is
+// skipped, visibly.
 func conformanceDir(t *testing.T) string {
-	if d := os.Getenv("BUILDER_CONFORMANCE"); d != "" {
-		return d
+	t.Helper()
+	d := os.Getenv("BUILDER_CONFORMANCE")
+	named := d != ""
+	if !named {
+		d = filepath.Join(filepath.Dir(repoDir(t)), "shared", "conformance", "cases")
 	}
-	return filepath.Join(filepath.Dir(repoDir(t)), "shared", "conformance", "cases")
+	if _, err := os.Stat(filepath.Join(d, "cases.json")); err != nil {
+		if named {
+			t.Fatalf("conformance corpus: %v (BUILDER_CONFORMANCE names its cases/ directory)", err)
+		}
+		t.Skipf("SKIP: no conformance corpus beside the repository (%v); set BUILDER_CONFORMANCE to its cases/ directory", err)
+	}
+	return d
 }
 
 // TestConformance builds every core case of the shared corpus with builder
@@ -83,9 +96,6 @@ func conformanceDir(t *testing.T) string {
 func TestConformance(t *testing.T) {
 	dir := conformanceDir(t)
 	imgdiff := filepath.Join(filepath.Dir(dir), "..", "tools", "imgdiff")
-	if _, err := os.Stat(filepath.Join(dir, "cases.json")); err != nil {
-		t.Fatalf("conformance corpus: %v (set BUILDER_CONFORMANCE to its cases/ directory)", err)
-	}
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		t.Fatal(err)
