@@ -70,16 +70,25 @@ type EndpointInfo struct {
 // Inspect writes containers as docker's `container inspect` does, or
 // through tmpl (--format).
 func (m Manager) Inspect(ctx context.Context, refs []string, tmpl string, w io.Writer) error {
-	p := NewPaths(m.Root)
 	var out []Inspected
 	for _, ref := range refs {
-		c, err := p.Find(ctx, m.Runtime, ref)
+		in, err := m.InspectOne(ctx, ref)
 		if err != nil {
 			return err
 		}
-		out = append(out, inspected(c))
+		out = append(out, in)
 	}
 	return format.Inspect(w, tmpl, out)
+}
+
+// InspectOne is docker's inspect object of the container ref names (an
+// error wrapping ErrNoSuchContainer when none).
+func (m Manager) InspectOne(ctx context.Context, ref string) (Inspected, error) {
+	c, err := NewPaths(m.Root).Find(ctx, m.Runtime, ref)
+	if err != nil {
+		return Inspected{}, err
+	}
+	return inspected(c), nil
 }
 
 func inspected(c *Container) Inspected {

@@ -72,17 +72,23 @@ func Lookup(ctx context.Context, st store.Catalog, ref, platform string) (store.
 func Inspect(ctx context.Context, st *store.Store, refs []string, platform, tmplText string, w io.Writer) error {
 	var out []InspectImage
 	for _, ref := range refs {
-		img, _, d, err := Lookup(ctx, st, ref, platform)
-		if err != nil {
-			return err
-		}
-		ii, err := inspect(ctx, st, img, d)
+		ii, err := InspectOne(ctx, st, ref, platform)
 		if err != nil {
 			return err
 		}
 		out = append(out, ii)
 	}
 	return format.Inspect(w, tmplText, out)
+}
+
+// InspectOne is docker's inspect object of the image ref names (a
+// *NoSuchImage error when none).
+func InspectOne(ctx context.Context, st *store.Store, ref, platform string) (InspectImage, error) {
+	img, _, d, err := Lookup(ctx, st, ref, platform)
+	if err != nil {
+		return InspectImage{}, err
+	}
+	return inspect(ctx, st, img, d)
 }
 
 func inspect(ctx context.Context, st *store.Store, img store.Image, d store.Details) (InspectImage, error) {

@@ -84,7 +84,8 @@ func TestTagRemoveInspectHistory(t *testing.T) {
 	}
 
 	// Unknown images: docker's message and exit 1.
-	for _, args := range [][]string{{"rmi", "nosuch"}, {"inspect", "nosuch"}, {"history", "nosuch"}, {"tag", "nosuch", "x"}} {
+	// (`inspect` of any object says "No such object": TestInspectAnyObject.)
+	for _, args := range [][]string{{"rmi", "nosuch"}, {"image", "inspect", "nosuch"}, {"history", "nosuch"}, {"tag", "nosuch", "x"}} {
 		r := e.run(args...)
 		if r.code != 1 || !strings.Contains(r.stderr, "Error: No such image: nosuch") {
 			t.Errorf("%v: %s", args, r)

@@ -13,7 +13,7 @@ func imageCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "image",
 		Usage: "Manage images",
-		Subcommands: []*cli.Command{ls, buildCommand(), rm, tagCommand(), inspectCommand(), historyCommand(),
+		Subcommands: []*cli.Command{ls, buildCommand(), rm, tagCommand(), imageInspectCommand(), historyCommand(),
 			saveCommand(), loadCommand(), importCommand(), pullCommand(), pushCommand(), imagePruneCommand()},
 	}
 }
