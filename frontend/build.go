@@ -123,7 +123,7 @@ type prepared struct {
 	cacheTo, cacheFrom []client.CacheOptionsEntry
 }
 
-func (o *BuildOptions) prepare() (_ *prepared, cleanup func(), err error) {
+func (o *BuildOptions) prepare(ctx context.Context) (_ *prepared, cleanup func(), err error) {
 	p := &prepared{}
 	cleanup = func() {}
 	// On error the caller gets nothing to clean up: it is done here.
@@ -139,7 +139,7 @@ func (o *BuildOptions) prepare() (_ *prepared, cleanup func(), err error) {
 	var stdinDockerfile []byte
 	switch {
 	case o.ContextDir == "-":
-		archive, dt, err := stdinContext(o.Stdin)
+		archive, dt, err := stdinContext(ctx, o.Stdin)
 		if err != nil {
 			return nil, cleanup, err
 		}
@@ -168,7 +168,7 @@ func (o *BuildOptions) prepare() (_ *prepared, cleanup func(), err error) {
 		}
 	}
 	if o.Dockerfile == "-" {
-		dt, err := io.ReadAll(io.LimitReader(o.Stdin, 16<<20))
+		dt, err := readDockerfile(ctx, o.Stdin)
 		if err != nil {
 			return nil, cleanup, fmt.Errorf("read Dockerfile from stdin: %w", err)
 		}
@@ -207,12 +207,9 @@ func (o *BuildOptions) prepare() (_ *prepared, cleanup func(), err error) {
 			path = filepath.Join(p.contextDir, "Dockerfile")
 		}
 		path, _ = filepath.Abs(path)
-		dt, err := os.ReadFile(path)
+		dt, err := readDockerfileAt(ctx, path)
 		if err != nil {
-			if errors.Is(err, os.ErrNotExist) {
-				return nil, cleanup, fmt.Errorf("unable to prepare context: Dockerfile %s not found (-f names another)", path)
-			}
-			return nil, cleanup, fmt.Errorf("read Dockerfile: %w", err)
+			return nil, cleanup, err
 		}
 		p.dockerfileDir, p.filename, p.dockerfile = filepath.Dir(path), filepath.Base(path), dt
 	}
@@ -320,7 +317,7 @@ func Build(ctx context.Context, env BuildEnv, o BuildOptions) (*BuildResult, err
 	// The trace regions name the phases bench/README.md's account of a
 	// build's wall time is made of (BUILDER_TRACE).
 	region := trace.StartRegion(ctx, "build: prepare")
-	p, cleanup, err := o.prepare()
+	p, cleanup, err := o.prepare(ctx)
 	if err != nil {
 		return nil, err
 	}

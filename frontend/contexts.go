@@ -42,8 +42,8 @@ func isRemote(s string) bool {
 // compressed) is the context, served to the solver through the session as
 // buildx does; anything else is a Dockerfile with an empty context, as
 // `docker build - < Dockerfile` has.
-func stdinContext(stdin io.Reader) (archive io.ReadCloser, dockerfile []byte, err error) {
-	br := bufio.NewReaderSize(stdin, 64<<10)
+func stdinContext(ctx context.Context, stdin io.Reader) (archive io.ReadCloser, dockerfile []byte, err error) {
+	br := bufio.NewReaderSize(ctxReader{ctx, stdin}, 64<<10)
 	head, err := br.Peek(1024)
 	if err != nil && err != io.EOF && err != bufio.ErrBufferFull {
 		return nil, nil, fmt.Errorf("read context from stdin: %w", err)
@@ -54,7 +54,7 @@ func stdinContext(stdin io.Reader) (archive io.ReadCloser, dockerfile []byte, er
 	if archiveutil.IsArchive(head) {
 		return io.NopCloser(br), nil, nil
 	}
-	dt, err := io.ReadAll(io.LimitReader(br, 16<<20))
+	dt, err := readDockerfile(ctx, br)
 	if err != nil {
 		return nil, nil, fmt.Errorf("read Dockerfile from stdin: %w", err)
 	}

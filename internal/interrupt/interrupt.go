@@ -9,6 +9,7 @@ import (
 	"os/signal"
 	"sync"
 	"syscall"
+	"time"
 )
 
 // Notify returns a copy of parent that the first SIGINT or SIGTERM
@@ -36,6 +37,11 @@ func Notify(parent context.Context) (ctx context.Context, cancel context.CancelF
 		case sig := <-sigs:
 			signal.Reset(sig)
 			syscall.Kill(os.Getpid(), sig.(syscall.Signal))
+			// Reset restores the disposition the process started with:
+			// one started with the signal ignored (a script's background
+			// job) is still here. It leaves all the same.
+			time.Sleep(100 * time.Millisecond)
+			os.Exit(128 + int(sig.(syscall.Signal)))
 		case <-done:
 		}
 	}()

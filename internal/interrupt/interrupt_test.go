@@ -96,3 +96,20 @@ func TestNotify(t *testing.T) {
 		})
 	}
 }
+
+// A process started with SIGINT ignored (a script's background job) still
+// leaves at the second signal: Reset gives it back its ignored SIGINT.
+func TestNotifyStartedIgnoring(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "sh", "-c", `trap "" INT; exec "$0" -test.run=^$`, os.Args[0])
+	cmd.Env = append(os.Environ(), scenarioEnv+"=two signals")
+	out, err := cmd.Output()
+	if string(out) != "cancelled\n" {
+		t.Errorf("printed %q, want %q", out, "cancelled\n")
+	}
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 128+int(syscall.SIGINT) {
+		t.Errorf("exited with %v, want exit %d", err, 128+int(syscall.SIGINT))
+	}
+}
