@@ -9,11 +9,13 @@
 package dockerplugin
 
 import (
+	"io"
 	"path/filepath"
 	"strings"
 
 	"github.com/builder-dev/builder/dockerplugin/metareply"
 	"github.com/docker/cli/cli-plugins/metadata"
+	"github.com/spf13/pflag"
 )
 
 // Name is builder's plugin name: `docker bld build ...`. The docker CLI
@@ -41,27 +43,71 @@ const (
 )
 
 // Parse tells from argv how this process was started and, for a Command,
-// returns builder's own argv for it. The CLI runs a plugin as
+// returns builder's own argv for it, and the docker CLI's global flags
+// given before the plugin's name. The CLI runs a plugin as
 // `docker-NAME docker-cli-plugin-metadata` to list it and as
-// `docker-NAME NAME ARGS...` to run it. What a docker user types through
-// the plugin is mapped onto builder's verbs where docker's differ:
-// `docker builder prune` arrives as `bld prune` and means the build cache,
-// as it does for buildx.
+// `docker-NAME [GLOBAL FLAGS] NAME ARGS...` to run it (its plugin manager
+// passes its own arguments on as they were typed: `docker --debug bld
+// images`). What a docker user types through the plugin is mapped onto
+// builder's verbs where docker's differ: `docker builder prune` arrives as
+// `bld prune` and means the build cache, as it does for buildx.
 func Parse(argv []string) (Invocation, []string) {
+	inv, args, _ := ParseGlobal(argv)
+	return inv, args
+}
+
+// Global are the docker CLI's own flags a plugin is run with: docker's
+// --config is where its config.json is (not builder's --config), --context
+// and --host the Engine it talks to, --debug more output.
+type Global struct {
+	ConfigDir, Context string
+	Hosts              []string
+	Debug              bool
+}
+
+// ParseGlobal is Parse, with the docker CLI's global flags.
+func ParseGlobal(argv []string) (Invocation, []string, Global) {
+	var g Global
 	if len(argv) == 0 || !strings.HasPrefix(filepath.Base(argv[0]), metadata.NamePrefix) {
-		return NotPlugin, argv
+		return NotPlugin, argv, g
 	}
 	name := strings.TrimPrefix(filepath.Base(argv[0]), metadata.NamePrefix)
-	switch {
-	case metareply.IsRequest(argv):
-		return MetadataRequest, nil
-	case len(argv) > 1 && argv[1] == name:
-		args := append([]string{argv[0]}, argv[2:]...)
-		if len(args) > 1 && args[1] == "prune" {
-			args = append([]string{args[0], "builder"}, args[1:]...)
-		}
-		return Command, args
+	if metareply.IsRequest(argv) {
+		return MetadataRequest, nil, g
 	}
-	// docker-bld run by hand: behave as builder.
-	return NotPlugin, argv
+	rest, err := dockerFlags(argv[1:], &g)
+	if err != nil || len(rest) == 0 || rest[0] != name {
+		// docker-bld run by hand: behave as builder.
+		return NotPlugin, argv, Global{}
+	}
+	args := append([]string{argv[0]}, rest[1:]...)
+	if len(args) > 1 && args[1] == "prune" {
+		args = append([]string{args[0], "builder"}, args[1:]...)
+	}
+	return Command, args, g
+}
+
+// dockerFlags parses the docker CLI's global flags ahead of the first
+// argument that is not one (docker/cli's cli/flags ClientOptions, whose
+// package would bring the Engine's whole client with it): the same names,
+// kinds and short forms, so that `-D`, `--tls=false` and `-H=unix://…`
+// read as docker reads them.
+func dockerFlags(args []string, g *Global) ([]string, error) {
+	fs := pflag.NewFlagSet("docker", pflag.ContinueOnError)
+	fs.SetInterspersed(false)
+	fs.SetOutput(io.Discard)
+	fs.StringVar(&g.ConfigDir, "config", "", "")
+	fs.BoolVarP(&g.Debug, "debug", "D", false, "")
+	fs.StringP("log-level", "l", "", "")
+	fs.Bool("tls", false, "")
+	fs.Bool("tlsverify", false, "")
+	fs.String("tlscacert", "", "")
+	fs.String("tlscert", "", "")
+	fs.String("tlskey", "", "")
+	fs.StringArrayVarP(&g.Hosts, "host", "H", nil, "")
+	fs.StringVarP(&g.Context, "context", "c", "", "")
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	return fs.Args(), nil
 }

@@ -39,6 +39,13 @@ func TestParse(t *testing.T) {
 		{[]string{"docker-mine", "mine", "images"}, Command, []string{"docker-mine", "images"}},
 		// Run by hand, not by the CLI.
 		{[]string{"docker-bld", "images"}, NotPlugin, []string{"docker-bld", "images"}},
+		// The docker CLI's global flags come ahead of the plugin's name.
+		{[]string{"/x/docker-bld", "--debug", "bld", "images"}, Command, []string{"/x/docker-bld", "images"}},
+		{[]string{"/x/docker-bld", "-D", "--context", "default", "bld", "images"}, Command, []string{"/x/docker-bld", "images"}},
+		{[]string{"/x/docker-bld", "-H", "unix:///run/d.sock", "-l", "debug", "bld", "images", "--debug"}, Command, []string{"/x/docker-bld", "images", "--debug"}},
+		{[]string{"/x/docker-bld", "--config", "/c", "bld", "build", "--config", "x"}, Command, []string{"/x/docker-bld", "build", "--config", "x"}},
+		{[]string{"/x/docker-bld", "--tls=false", "--tlsverify", "-c=ctx", "bld", "prune"}, Command, []string{"/x/docker-bld", "builder", "prune"}},
+		{[]string{"/x/docker-bld", "--bogus", "bld", "images"}, NotPlugin, []string{"/x/docker-bld", "--bogus", "bld", "images"}},
 	} {
 		inv, args := Parse(tc.argv)
 		if inv != tc.inv || !reflect.DeepEqual(args, tc.args) {
@@ -198,3 +205,12 @@ func TestInstallKeepsOwner(t *testing.T) {
 		}
 	}
 }
+
+func TestParseGlobal(t *testing.T) {
+	_, _, g := ParseGlobal([]string{"/x/docker-bld", "--config", "/c", "-D", "-H", "tcp://a:1", "--host=unix:///b", "--context", "ctx", "bld", "images", "--config", "mine"})
+	want := Global{ConfigDir: "/c", Context: "ctx", Hosts: []string{"tcp://a:1", "unix:///b"}, Debug: true}
+	if !reflect.DeepEqual(g, want) {
+		t.Errorf("ParseGlobal: %+v, want %+v", g, want)
+	}
+}
+

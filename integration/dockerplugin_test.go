@@ -354,3 +354,41 @@ RUN grep -w db /etc/hosts > /hosts; ulimit -n > /nofile; df -k /dev/shm | tail -
 		t.Fatalf("refused builds changed the store:\n%s\n%s", before, after)
 	}
 }
+
+// TestDockerPluginGlobalFlags: the docker CLI passes its own global flags
+// ahead of the plugin's name (`docker --debug bld images` runs
+// `docker-bld --debug bld images`); builder reads them as docker does, and
+// docker's --config is the docker configuration directory (its alias, its
+// credentials), never builder's own --config file.
+func TestDockerPluginGlobalFlags(t *testing.T) {
+	clients := dockerClients(t)
+	hello := helloContext(t)
+	for _, dc := range clients {
+		t.Run("docker-"+dc.version, func(t *testing.T) {
+			e := newEnv(t)
+			dcfg := filepath.Join(t.TempDir(), "docker")
+			installPlugin(t, dcfg)
+			e.must("build", "-q", "-t", "hello", hello)
+			for _, global := range [][]string{
+				{"--debug"}, {"-D"}, {"--context", "default"}, {"-c", "default"},
+				{"-H", "unix:///var/run/docker.sock"}, {"--host=unix:///var/run/docker.sock"},
+				{"-l", "debug"}, {"--log-level=warn"}, {"--tls=false"}, {"--config", dcfg},
+			} {
+				args := append(append([]string{}, global...), "bld", "images", "--format", "{{.Repository}}")
+				if r := e.dockerRun(dc, dcfg, args...); r.code != 0 || r.stdout != "hello\n" {
+					t.Errorf("docker %v: %s", args, r)
+				}
+			}
+			// Through the alias, with the configuration directory named by
+			// --config alone (DOCKER_CONFIG points elsewhere).
+			aliased := filepath.Join(t.TempDir(), "aliased")
+			installPlugin(t, aliased, "--default")
+			empty := t.TempDir()
+			r := e.dockerRun(dc, empty, "--config", aliased, "build", "-q", "-t", "via-alias", hello)
+			if r.code != 0 || !strings.HasPrefix(r.stdout, "sha256:") {
+				t.Fatalf("docker --config DIR build: %s", r)
+			}
+			e.must("image", "inspect", "via-alias")
+		})
+	}
+}

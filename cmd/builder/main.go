@@ -24,7 +24,8 @@ import (
 
 func main() {
 	setGRPCBufferPool()
-	invocation, argv := dockerplugin.Parse(os.Args)
+	invocation, argv, global := dockerplugin.ParseGlobal(os.Args)
+	argv = dockerGlobals(argv, global)
 	if invocation == dockerplugin.MetadataRequest {
 		if err := metareply.Write(os.Stdout); err != nil {
 			os.Exit(reportError(err))
@@ -194,3 +195,27 @@ func argumentsAreData(cmds []*cli.Command) {
 		argumentsAreData(c.Subcommands)
 	}
 }
+
+// dockerGlobals applies the docker CLI's global flags a plugin was run
+// with: docker's --config, --context and --host become the environment
+// the docker CLI itself reads them from (DOCKER_CONFIG for config.json and
+// its credentials, DOCKER_CONTEXT and DOCKER_HOST for the Engine), so that
+// builder and every process it starts use the same ones; --debug is
+// builder's --debug; the rest (TLS to the Engine, --log-level) concern
+// only the docker CLI.
+func dockerGlobals(argv []string, g dockerplugin.Global) []string {
+	if g.ConfigDir != "" {
+		os.Setenv("DOCKER_CONFIG", g.ConfigDir)
+	}
+	if g.Context != "" {
+		os.Setenv("DOCKER_CONTEXT", g.Context)
+	}
+	if len(g.Hosts) > 0 {
+		os.Setenv("DOCKER_HOST", g.Hosts[len(g.Hosts)-1])
+	}
+	if g.Debug && len(argv) > 0 {
+		argv = append([]string{argv[0], "--debug"}, argv[1:]...)
+	}
+	return argv
+}
+
