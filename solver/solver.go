@@ -443,10 +443,16 @@ func (opt Options) clientTLS() ([]client.ClientOpt, error) {
 
 // NameLost says which remote solver a lost connection was to: with several
 // build hosts, "error reading from server: EOF" alone does not tell which
-// one went away. Other errors are returned as they are.
+// one went away. A connection never made (refused, a socket this account
+// may not open, a server that does not speak the same protocol) is said
+// so: gRPC reports those as a "connection error" of its transport. Other
+// errors are returned as they are.
 func NameLost(err error, addr string) error {
 	if err == nil || addr == "" || grpcerrors.Code(err) != codes.Unavailable {
 		return err
+	}
+	if strings.Contains(err.Error(), "connection error: desc = ") {
+		return fmt.Errorf("cannot connect to the solver at %s: %w", addr, err)
 	}
 	return fmt.Errorf("lost the connection to the solver at %s: %w", addr, err)
 }
