@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/builder-dev/builder/internal/interrupt"
 	"github.com/builder-dev/builder/solver/localsource"
 	"github.com/builder-dev/builder/store"
 	"github.com/containerd/containerd/v2/core/content"
@@ -43,7 +44,7 @@ func isRemote(s string) bool {
 // buildx does; anything else is a Dockerfile with an empty context, as
 // `docker build - < Dockerfile` has.
 func stdinContext(ctx context.Context, stdin io.Reader) (archive io.ReadCloser, dockerfile []byte, err error) {
-	br := bufio.NewReaderSize(ctxReader{ctx, stdin}, 64<<10)
+	br := bufio.NewReaderSize(interrupt.Reader(ctx, stdin), 64<<10)
 	head, err := br.Peek(1024)
 	if err != nil && err != io.EOF && err != bufio.ErrBufferFull {
 		return nil, nil, fmt.Errorf("read context from stdin: %w", err)

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+
+	"github.com/builder-dev/builder/internal/interrupt"
 )
 
 // maxDockerfileSize is what BuildKit's Dockerfile frontend reads of a
@@ -44,7 +46,7 @@ func readDockerfileAt(ctx context.Context, path string) ([]byte, error) {
 // readDockerfile reads a whole Dockerfile from r, refusing one larger than
 // maxDockerfileSize, and gives up when ctx is done (stdin may never end).
 func readDockerfile(ctx context.Context, r io.Reader) ([]byte, error) {
-	dt, err := io.ReadAll(io.LimitReader(ctxReader{ctx, r}, maxDockerfileSize+1))
+	dt, err := io.ReadAll(io.LimitReader(interrupt.Reader(ctx, r), maxDockerfileSize+1))
 	if err != nil {
 		return nil, err
 	}
@@ -52,38 +54,6 @@ func readDockerfile(ctx context.Context, r io.Reader) ([]byte, error) {
 		return nil, fmt.Errorf("larger than %d MiB, the most BuildKit's Dockerfile frontend reads", maxDockerfileSize>>20)
 	}
 	return dt, nil
-}
-
-// ctxReader is a reader whose Read returns as soon as ctx is done, even
-// when the read underneath blocks (a terminal, a pipe that is never
-// closed): the first Ctrl-C then ends the command in this phase too. The
-// blocked read is left behind, to end with the process.
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (c ctxReader) Read(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, context.Cause(c.ctx)
-	}
-	type result struct {
-		n   int
-		err error
-	}
-	done := make(chan result, 1)
-	buf := make([]byte, len(p))
-	go func() {
-		n, err := c.r.Read(buf)
-		done <- result{n, err}
-	}()
-	select {
-	case res := <-done:
-		copy(p, buf[:res.n])
-		return res.n, res.err
-	case <-c.ctx.Done():
-		return 0, context.Cause(c.ctx)
-	}
 }
 
 func kind(m os.FileMode) string {

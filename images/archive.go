@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/builder-dev/builder/internal/atomicfile"
+	"github.com/builder-dev/builder/internal/interrupt"
 	"github.com/builder-dev/builder/internal/userperm"
 	"golang.org/x/term"
 
@@ -129,6 +130,9 @@ type LoadOptions struct {
 func Load(ctx context.Context, st *store.Store, o LoadOptions) error {
 	r := o.Stdin
 	if o.Input != "" && o.Input != "-" {
+		if err := userperm.ReadFile(o.Input); err != nil {
+			return fmt.Errorf("load: %w", err)
+		}
 		f, err := os.Open(o.Input)
 		if err != nil {
 			return fmt.Errorf("load: %w", err)
@@ -144,7 +148,8 @@ func Load(ctx context.Context, st *store.Store, o LoadOptions) error {
 		}
 		only = platforms.OnlyStrict(p)
 	}
-	loaded, err := load(ctx, st, r, only, o.Platform)
+	// Ctrl-C ends the load even while it waits on a pipe.
+	loaded, err := load(ctx, st, interrupt.Reader(ctx, r), only, o.Platform)
 	if only != nil && err == nil {
 		// The archive's other platforms were imported with it; they are
 		// named by nothing now.
@@ -152,8 +157,8 @@ func Load(ctx context.Context, st *store.Store, o LoadOptions) error {
 	}
 	if err != nil {
 		// Drop what the failed load wrote (skipped if another process is
-		// writing; a later collection gets it then).
-		st.GC(ctx)
+		// writing; a later collection gets it then), interrupted or not.
+		st.GC(context.WithoutCancel(ctx))
 		return err
 	}
 	for _, l := range loaded {
@@ -184,6 +189,10 @@ func load(ctx context.Context, st *store.Store, r io.Reader, only platforms.Matc
 	defer dr.Close()
 	vr, verdict, sums := validated(dr)
 	idxDesc, err := archive.ImportIndex(ctx, st.Content(), vr)
+	if err != nil && ctx.Err() != nil {
+		// Interrupted: the archive is not to blame.
+		return nil, fmt.Errorf("load: %w", context.Cause(ctx))
+	}
 	if v := verdict(); v != nil {
 		return nil, fmt.Errorf("load: %w", v)
 	}

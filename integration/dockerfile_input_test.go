@@ -86,3 +86,53 @@ func TestDockerfileStdinInterrupted(t *testing.T) {
 		}
 	}
 }
+
+// TestLoadInterrupted: Ctrl-C during a load (here, of an archive coming
+// through a pipe that stalls half-way) ends it at once, blames no archive,
+// and leaves the store as it was.
+func TestLoadInterrupted(t *testing.T) {
+	e := newEnv(t)
+	e.must("pull", "busybox")
+	archive := filepath.Join(t.TempDir(), "bb.tar")
+	e.must("save", "-o", archive, "busybox")
+	dt, err := os.ReadFile(archive)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := newEnv(t)
+	before := other.storeState()
+	cmd := other.cmd(context.Background(), "load")
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stdin = r
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	r.Close()
+	w.Write(dt[:len(dt)/2])
+	time.Sleep(time.Second)
+	cmd.Process.Signal(syscall.SIGINT)
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Errorf("an interrupted load exited 0")
+		}
+	case <-time.After(10 * time.Second):
+		cmd.Process.Kill()
+		<-done
+		t.Fatalf("load still running 10 s after SIGINT:\n%s", stderr.String())
+	}
+	w.Close()
+	if strings.Contains(stderr.String(), "not a valid image archive") || strings.Count(strings.TrimSpace(stderr.String()), "\n") != 0 {
+		t.Errorf("the interrupted load blamed the archive, or said more than one line:\n%s", stderr.String())
+	}
+	if after := other.storeState(); after != before {
+		t.Errorf("the interrupted load changed the store")
+	}
+}

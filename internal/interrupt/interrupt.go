@@ -5,6 +5,7 @@ package interrupt
 
 import (
 	"context"
+	"io"
 	"os"
 	"os/signal"
 	"sync"
@@ -50,4 +51,38 @@ func Notify(parent context.Context) (ctx context.Context, cancel context.CancelF
 		close(done)
 		cancelCtx()
 	})
+}
+
+// Reader returns a reader of r whose Read returns as soon as ctx is done,
+// even when the read underneath blocks (a terminal, a pipe that is never
+// closed): the first Ctrl-C then ends a command that reads too. The
+// blocked read is left behind, to end with the process.
+func Reader(ctx context.Context, r io.Reader) io.Reader { return ctxReader{ctx, r} }
+
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, context.Cause(c.ctx)
+	}
+	type result struct {
+		n   int
+		err error
+	}
+	done := make(chan result, 1)
+	buf := make([]byte, len(p))
+	go func() {
+		n, err := c.r.Read(buf)
+		done <- result{n, err}
+	}()
+	select {
+	case res := <-done:
+		copy(p, buf[:res.n])
+		return res.n, res.err
+	case <-c.ctx.Done():
+		return 0, context.Cause(c.ctx)
+	}
 }
