@@ -44,3 +44,24 @@ func TestArgumentsNamedHelp(t *testing.T) {
 		t.Errorf("rmi --help: %s", r)
 	}
 }
+
+// TestHelpVerbAndUsageErrors: `builder help [COMMAND]` is docker's `help`,
+// and a verb given too few arguments is docker's usage error, exit 1 (run
+// included: its 125 is for a container it could not create).
+func TestHelpVerbAndUsageErrors(t *testing.T) {
+	e := newEnv(t)
+	if r := e.must("help"); !strings.Contains(r.stdout, "USAGE:") || !strings.Contains(r.stdout, "build") {
+		t.Errorf("help: %s", r)
+	}
+	if r := e.must("help", "run"); !strings.Contains(r.stdout, "builder run - Create and run a new container") {
+		t.Errorf("help run: %s", r)
+	}
+	if r := e.run("help", "nosuch"); r.code != 1 || !strings.Contains(r.stderr, "unknown help topic: nosuch") {
+		t.Errorf("help nosuch: %s", r)
+	}
+	for _, args := range [][]string{{"run"}, {"exec", "x"}, {"start"}, {"tag", "x"}} {
+		if r := e.run(args...); r.code != 1 || !strings.Contains(r.stderr, "requires") {
+			t.Errorf("%v: want docker's usage error, exit 1: %s", args, r)
+		}
+	}
+}

@@ -178,6 +178,7 @@ func newApp() *cli.App {
 			unpauseCommand(),
 			containerCommand(),
 			monitorCommand(),
+			helpCommand(),
 		},
 	}
 	argumentsAreData(app.Commands)

@@ -40,7 +40,8 @@ func runCommand() *cli.Command {
 		HideHelp: true,
 		Action: func(c *cli.Context) error {
 			if c.NArg() < 1 {
-				return &exitError{code: container.ExitBuilderError, err: usageError(c, "requires at least 1 argument")}
+				// A usage error is docker's exit 1, not run's 125.
+				return usageError(c, "requires at least 1 argument")
 			}
 			policy, err := registry.ParsePullPolicy(c.String("pull"))
 			if err != nil {
