@@ -38,6 +38,10 @@ func ParsePorts(specs []string) ([]Port, error) {
 		}
 		for _, m := range maps {
 			p := Port{HostIP: m.Binding.HostIP, ContainerPort: m.Port.Int(), Proto: m.Port.Proto()}
+			if p.ContainerPort == 0 {
+				// docker's daemon refuses it so; the CNI plugin would fail later.
+				return nil, fmt.Errorf("invalid -p %q: invalid containerPort: %s", s, m.Port.Port())
+			}
 			if p.Proto != "tcp" && p.Proto != "udp" {
 				return nil, fmt.Errorf("invalid -p %q: builder publishes tcp and udp ports, not %s", s, p.Proto)
 			}

@@ -26,10 +26,13 @@ func TestParsePorts(t *testing.T) {
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("ParsePorts:\n got %+v\nwant %+v", got, want)
 	}
-	for _, bad := range []string{"abc", "80:80:80:x", "1-3:4-5", "80/sctp", "[::1:80:80", "70000"} {
+	for _, bad := range []string{"abc", "80:80:80:x", "1-3:4-5", "80/sctp", "[::1:80:80", "70000", "18106:0", "0"} {
 		if _, err := ParsePorts([]string{bad}); err == nil {
 			t.Errorf("ParsePorts(%q) accepted it", bad)
 		}
+	}
+	if _, err := ParsePorts([]string{"18106:0"}); err == nil || err.Error() != `invalid -p "18106:0": invalid containerPort: 0` {
+		t.Errorf("ParsePorts(18106:0): %v, want docker's invalid containerPort", err)
 	}
 }
 
