@@ -52,7 +52,7 @@ import (
 type embedded struct {
 	ctrl   *control.Controller
 	srv    *grpc.Server
-	worker worker.Worker
+	worker *storeWorker
 	traces *sdktrace.TracerProvider // nil: no history, no traces
 	dirs   *localsource.Dirs
 	sm     *session.Manager
@@ -173,7 +173,7 @@ func newEmbedded(ctx context.Context, opt Options) (*embedded, error) {
 		grpc.MaxRecvMsgSize(defaults.DefaultMaxRecvMsgSize),
 		grpc.MaxSendMsgSize(defaults.DefaultMaxSendMsgSize))...)
 	ctrl.Register(srv)
-	return &embedded{ctrl: ctrl, srv: srv, worker: w, traces: traces, dirs: dirs, sm: sm}, nil
+	return &embedded{ctrl: ctrl, srv: srv, worker: sw, traces: traces, dirs: dirs, sm: sm}, nil
 }
 
 // recordsHistory is BuildKit's reading of [history] (its history queue's
@@ -226,6 +226,7 @@ func EmbeddedCaches(typ string) bool {
 
 func (e *embedded) close() error {
 	e.srv.Stop()
+	e.worker.gc.close()
 	err := e.ctrl.Close()
 	if e.traces != nil {
 		e.traces.Shutdown(context.Background())

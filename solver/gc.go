@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/builder-dev/builder/internal/rootfile"
@@ -78,4 +79,30 @@ func (e *embedded) collectIfDue(ctx context.Context, root string, log io.Writer)
 	if err := rootfile.Touch(stamp); err != nil {
 		fmt.Fprintf(log, "WARNING: record the collection in %s: %v\n", stamp, err)
 	}
+}
+
+// gcGate ends cache collection before the worker's databases close. The
+// controller schedules a collection of its own a second after it starts
+// and after each build (time.AfterFunc, which nothing cancels): in a
+// command that outlives that second, it could run while the solver shut
+// down and fail with "gc error: database not open". Collections that
+// start after close do nothing; close waits for one under way.
+type gcGate struct {
+	mu     sync.RWMutex
+	closed bool
+}
+
+func (g *gcGate) run(prune func() error) error {
+	g.mu.RLock()
+	defer g.mu.RUnlock()
+	if g.closed {
+		return nil
+	}
+	return prune()
+}
+
+func (g *gcGate) close() {
+	g.mu.Lock()
+	g.closed = true
+	g.mu.Unlock()
 }

@@ -31,3 +31,26 @@ func TestGCPolicy(t *testing.T) {
 		t.Errorf("explicit rule became %+v", rules)
 	}
 }
+
+// A collection that starts after the solver closed does nothing; close
+// waits for one under way.
+func TestGCGate(t *testing.T) {
+	var g gcGate
+	ran := 0
+	g.run(func() error { ran++; return nil })
+	started, release := make(chan struct{}), make(chan struct{})
+	go g.run(func() error { close(started); <-release; ran++; return nil })
+	<-started
+	closed := make(chan struct{})
+	go func() { g.close(); close(closed) }()
+	select {
+	case <-closed:
+		t.Fatal("close returned while a collection was under way")
+	case <-time.After(100 * time.Millisecond):
+	}
+	close(release)
+	<-closed
+	if err := g.run(func() error { ran++; return nil }); err != nil || ran != 2 {
+		t.Fatalf("after close: err %v, %d collections ran, want 2", err, ran)
+	}
+}

@@ -33,6 +33,12 @@ import (
 type storeWorker struct {
 	*base.Worker
 	iw *containerimage.ImageWriter
+	gc gcGate
+}
+
+// Prune is the worker's, until the solver closes (gcGate).
+func (w *storeWorker) Prune(ctx context.Context, ch chan client.UsageInfo, opts ...client.PruneInfo) error {
+	return w.gc.run(func() error { return w.Worker.Prune(ctx, ch, opts...) })
 }
 
 func newStoreWorker(w *base.Worker, wopt base.WorkerOpt) (*storeWorker, error) {
