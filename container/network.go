@@ -70,7 +70,7 @@ func (p Paths) attach(ctx context.Context, c *Container, hostname string) (_ *ne
 	}
 	defer func() {
 		if err != nil {
-			p.release(c)
+			warn(p.release(c))
 			res.Close()
 		}
 	}()
@@ -81,11 +81,14 @@ func (p Paths) attach(ctx context.Context, c *Container, hostname string) (_ *ne
 	if err != nil {
 		return nil, err
 	}
-	a, err := br.Attach(ctx, c.ID, p.dir(c.ID), ports)
+	a, err := br.Attach(ctx, c.ID, p.dir(c.ID), ports, func(a *network.Attachment) error {
+		c.Attachment, c.NetOwner = a, os.Getpid()
+		return p.save(c)
+	})
 	if err != nil {
 		return nil, err
 	}
-	c.Attachment, c.NetOwner = a, os.Getpid()
+	c.Attachment = a
 	if err := p.save(c); err != nil {
 		return nil, err
 	}
@@ -134,12 +137,13 @@ func (p Paths) writeResolvConf(ctx context.Context, id string) error {
 	return nil
 }
 
-// release takes c off builder0, if it is on it, and records that. A
-// container whose builder or monitor was killed is released by the next
-// command that lists it.
-func (p Paths) release(c *Container) {
+// release takes c off builder0, if it is on it, and records that; what
+// it could not undo stays recorded, to be tried again. A container whose
+// builder or monitor was killed is released by the next command that
+// lists it.
+func (p Paths) release(c *Container) error {
 	if c.Attachment == nil {
-		return
+		return nil
 	}
 	ctx := context.Background()
 	br, err := network.Open(ctx)
@@ -147,12 +151,20 @@ func (p Paths) release(c *Container) {
 		err = br.Detach(ctx, c.ID, c.Attachment)
 	}
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "WARNING: container %s: %v\n", c.ID[:12], err)
-		return
+		return fmt.Errorf("container %s: %w", c.ID[:12], err)
 	}
 	c.Attachment = nil
 	if _, err := os.Stat(p.meta(c.ID)); err == nil {
-		p.save(c)
+		return p.save(c)
+	}
+	return nil
+}
+
+// warn reports what a sweep could not undo: the command that swept goes
+// on, and a later one tries again.
+func warn(err error) {
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "WARNING: %v\n", err)
 	}
 }
 

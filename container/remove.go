@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
@@ -16,11 +17,18 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// remove deletes a stopped container's state: its runc record, its rootfs
-// mount, its directory and its name.
+// remove deletes a stopped container's state: its place on builder0, its
+// rootfs mount, its directory and its name. What it cannot undo keeps the
+// container's record, so that it is shown and tried again: the record is
+// the last file of its directory to go.
 func (p Paths) remove(c *Container) error {
 	unix.Unmount(p.rootfs(c.ID), unix.MNT_DETACH)
-	p.release(c)
+	if err := p.release(c); err != nil {
+		return fmt.Errorf("remove container %s: %w", c.ID[:12], err)
+	}
+	if err := removeAllBut(p.dir(c.ID), filepath.Base(p.meta(c.ID))); err != nil {
+		return fmt.Errorf("remove container %s: %w", c.ID[:12], err)
+	}
 	if err := os.RemoveAll(p.dir(c.ID)); err != nil {
 		return fmt.Errorf("remove container %s: %w", c.ID[:12], err)
 	}
@@ -134,4 +142,22 @@ func (p Paths) kill(ctx context.Context, rt runtime.Runtime, id string, sig sysc
 	for i := 0; i < 100 && rt.Alive(ctx, id); i++ {
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// removeAllBut removes every entry of dir except keep.
+func removeAllBut(dir, keep string) error {
+	ents, err := os.ReadDir(dir)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, e := range ents {
+		if e.Name() != keep {
+			errs = append(errs, os.RemoveAll(filepath.Join(dir, e.Name())))
+		}
+	}
+	return errors.Join(errs...)
 }

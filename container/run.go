@@ -224,7 +224,7 @@ func (p Paths) finish(c *Container, code int, ports *network.Reservation) {
 		return
 	}
 	p.save(c)
-	p.release(c)
+	warn(p.release(c))
 }
 
 // effectiveConfig is the image config with the run options applied.

@@ -166,7 +166,7 @@ func (p Paths) List(ctx context.Context, rt runtime.Runtime) ([]*Container, erro
 		if !c.Running && c.Attachment != nil && !alive(c.NetOwner) {
 			// Its builder or monitor was killed: what it held on
 			// builder0 is swept now.
-			p.release(c)
+			warn(p.release(c))
 		}
 		out = append(out, c)
 	}

@@ -271,8 +271,12 @@ type Attachment struct {
 }
 
 // Attach creates a network namespace for container id in dir and puts it
-// on builder0, with ports published.
-func (b *Bridge) Attach(ctx context.Context, id, dir string, ports []Port) (*Attachment, error) {
+// on builder0, with ports published. pending is given the attachment as
+// soon as its namespace exists, before any address or rule is made: the
+// caller records it there, so that a process killed in the middle leaves
+// a record that Detach (a sweep, rm -f) can undo, never a namespace,
+// lease and port rules nobody knows of.
+func (b *Bridge) Attach(ctx context.Context, id, dir string, ports []Port, pending func(*Attachment) error) (*Attachment, error) {
 	// Before an address is taken, those deleted state roots left are
 	// given back; a detach, which takes none, need not look.
 	b.sweepOrphans(ctx)
@@ -281,6 +285,10 @@ func (b *Bridge) Attach(ctx context.Context, id, dir string, ports []Port) (*Att
 		return nil, fmt.Errorf("create the network namespace: %w", err)
 	}
 	a := &Attachment{NetNS: ns.GetPath(), Ports: ports}
+	if err := pending(a); err != nil {
+		ns.Remove()
+		return nil, err
+	}
 	c, err := b.handle(len(ports) > 0, false)
 	if err != nil {
 		ns.Remove()
