@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"os/exec"
 	"sort"
 	"strconv"
 	"strings"
@@ -120,8 +121,12 @@ func (r *Reservation) Close() {
 // are, where the host has IPv6: the same host port on 0.0.0.0 and on ::.
 func Reserve(ports []Port) ([]Port, *Reservation, error) {
 	r := &Reservation{}
+	var taken map[string]bool
+	if len(ports) > 0 {
+		taken = forwarded()
+	}
 	for _, p := range ports {
-		got, files, err := reserve(p)
+		got, files, err := reserve(p, taken)
 		if err != nil {
 			r.Close()
 			return nil, nil, err
@@ -134,8 +139,9 @@ func Reserve(ports []Port) ([]Port, *Reservation, error) {
 
 // reserve binds p's host port, trying each port of its range, or a free
 // one; for a port on every address, on 0.0.0.0 and, where the host has
-// IPv6, the same port on ::.
-func reserve(p Port) ([]Port, []*os.File, error) {
+// IPv6, the same port on ::. A port taken lists as in use though nothing
+// is bound to it.
+func reserve(p Port, taken map[string]bool) ([]Port, []*os.File, error) {
 	try := []int{p.HostPort}
 	if p.hostRange[1] != 0 {
 		try = try[:0]
@@ -171,6 +177,10 @@ func reserve(p Port) ([]Port, []*os.File, error) {
 			}
 			port = q.HostPort // :: takes the port 0.0.0.0 got
 			got, files = append(got, q), append(files, f)
+			if taken[p.Proto+"/"+strconv.Itoa(port)] {
+				err = fmt.Errorf("%s:%d: forwarded to a container: %w", q.HostAddr(), port, syscall.EADDRINUSE)
+				break
+			}
 		}
 		if err == nil {
 			return got, files, nil
@@ -268,4 +278,41 @@ func Summary(ports []Port) string {
 		s = append(s, p.Host()+"->"+p.Key())
 	}
 	return strings.Join(s, ", ")
+}
+
+// forwarded are the host ports ("tcp/8080") that builder0's port rules
+// forward to a container, whoever holds them: the process that holds a
+// container's ports open (its run or monitor) may have been killed while
+// the container lives on with its rules, and a second container given the
+// same port would never be reached (the first rule wins). docker refuses
+// it while the first container exists; so does this. The rules are the
+// portmap plugin's, one CNI-HOSTPORT-DNAT jump per container and protocol
+// naming its ports.
+func forwarded() map[string]bool {
+	out := map[string]bool{}
+	dt, err := exec.Command("iptables-save", "-t", "nat").Output()
+	if err != nil {
+		return out
+	}
+	for _, l := range strings.Split(string(dt), "\n") {
+		if !strings.HasPrefix(l, "-A CNI-HOSTPORT-DNAT ") {
+			continue
+		}
+		f := strings.Fields(l)
+		proto := ""
+		for i := 0; i+1 < len(f); i++ {
+			switch f[i] {
+			case "-p":
+				proto = f[i+1]
+			case "--dport", "--dports":
+				for _, p := range strings.Split(f[i+1], ",") {
+					lo, hi, err := nat.ParsePortRangeToInt(strings.ReplaceAll(p, ":", "-"))
+					for n := lo; err == nil && n <= hi && hi-lo < 65536; n++ {
+						out[proto+"/"+strconv.Itoa(n)] = true
+					}
+				}
+			}
+		}
+	}
+	return out
 }
