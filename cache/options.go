@@ -101,9 +101,6 @@ func parseOne(dir Direction, s string) (client.CacheOptionsEntry, error) {
 				return e, fmt.Errorf("compression=%q: want uncompressed, gzip, estargz or zstd", c)
 			}
 		}
-		if e.Type != "inline" {
-			exportCompressed(e.Attrs)
-		}
 	}
 	switch e.Type {
 	case "registry":
@@ -163,21 +160,3 @@ func Check(ctx context.Context, dir Direction, e client.CacheOptionsEntry, has f
 	}
 	return nil
 }
-
-// exportCompressed makes a cache export send its layers compressed, as
-// buildx documents it (compression= gzip by default, compression-level=),
-// whatever form the build cache holds them in. Stock buildkitd keeps the
-// layers it builds gzip-compressed already, so its export sends them as
-// they are; builder keeps built layers uncompressed (as the store does),
-// and without force-compression BuildKit sent those as they were: 20 MB of
-// text went to the registry as 20 MB instead of 49 kB. A user's own
-// force-compression=false still sends them as they are.
-func exportCompressed(attrs map[string]string) {
-	if _, ok := attrs["compression"]; !ok {
-		attrs["compression"] = "gzip"
-	}
-	if _, ok := attrs["force-compression"]; !ok {
-		attrs["force-compression"] = "true"
-	}
-}
-

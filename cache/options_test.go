@@ -19,14 +19,11 @@ func TestParseOptions(t *testing.T) {
 		in   string
 		want *client.CacheOptionsEntry // nil: dropped
 	}{
-		{To, "reg.example/c:1", &client.CacheOptionsEntry{Type: "registry", Attrs: map[string]string{"ref": "reg.example/c:1", "mode": "min", "compression": "gzip", "force-compression": "true"}}},
+		{To, "reg.example/c:1", &client.CacheOptionsEntry{Type: "registry", Attrs: map[string]string{"ref": "reg.example/c:1", "mode": "min"}}},
 		{From, "reg.example/c:1", &client.CacheOptionsEntry{Type: "registry", Attrs: map[string]string{"ref": "reg.example/c:1"}}},
-		{To, "type=registry,ref=r/c,mode=max,image-manifest=true", &client.CacheOptionsEntry{Type: "registry", Attrs: map[string]string{"ref": "r/c", "mode": "max", "image-manifest": "true", "compression": "gzip", "force-compression": "true"}}},
-		// The user's compression choices stand.
-		{To, "type=local,dest=/d,compression=zstd,compression-level=3", &client.CacheOptionsEntry{Type: "local", Attrs: map[string]string{"dest": "/d", "mode": "min", "compression": "zstd", "compression-level": "3", "force-compression": "true"}}},
-		{To, "type=local,dest=/d,force-compression=false", &client.CacheOptionsEntry{Type: "local", Attrs: map[string]string{"dest": "/d", "mode": "min", "compression": "gzip", "force-compression": "false"}}},
+		{To, "type=registry,ref=r/c,mode=max,image-manifest=true", &client.CacheOptionsEntry{Type: "registry", Attrs: map[string]string{"ref": "r/c", "mode": "max", "image-manifest": "true"}}},
 		{To, "type=inline", &client.CacheOptionsEntry{Type: "inline", Attrs: map[string]string{"mode": "min"}}},
-		{To, "type=gha,scope=x", &client.CacheOptionsEntry{Type: "gha", Attrs: map[string]string{"scope": "x", "mode": "min", "token": "tok", "url": "https://cache/", "compression": "gzip", "force-compression": "true"}}},
+		{To, "type=gha,scope=x", &client.CacheOptionsEntry{Type: "gha", Attrs: map[string]string{"scope": "x", "mode": "min", "token": "tok", "url": "https://cache/"}}},
 		{From, "type=local,src=" + have, &client.CacheOptionsEntry{Type: "local", Attrs: map[string]string{"src": have}}},
 		{From, "type=local,src=" + filepath.Join(have, "none"), nil},
 	} {
