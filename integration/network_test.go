@@ -44,7 +44,8 @@ func tryGet(url string) (string, error) {
 
 // netState is what a container on builder0 leaves on the machine: the
 // nat and filter rules naming builder's addresses or per-container
-// chains, and host-local's leases.
+// chains (its published ports' BUILDER-P-ID, or an older builder's
+// portmap chains), and host-local's leases.
 func netState(t *testing.T) string {
 	t.Helper()
 	out, err := exec.Command("iptables-save").Output()
@@ -53,7 +54,7 @@ func netState(t *testing.T) string {
 	}
 	var keep []string
 	for _, l := range strings.Split(string(out), "\n") {
-		if strings.Contains(l, "CNI-DN-") || strings.Contains(l, "CNI-") && regexp.MustCompile(`\b10\.2(09|10|11)\.`).MatchString(l) {
+		if strings.Contains(l, "BUILDER-P-") || strings.Contains(l, "CNI-DN-") || strings.Contains(l, "CNI-") && regexp.MustCompile(`\b10\.2(09|10|11)\.`).MatchString(l) {
 			keep = append(keep, l)
 		}
 	}

@@ -108,9 +108,9 @@ func Open(ctx context.Context) (*Bridge, error) {
 	return &Bridge{plugins: dir, subnet: subnet}, nil
 }
 
-// handle is the CNI configuration for a container with (or without)
-// published ports: the portmap plugin, and its iptables calls, only where
-// there are ports. The loopback interface is brought up by Attach itself,
+// handle is the CNI configuration for a container; with ports, the portmap
+// plugin's too, which only the DEL of a container an older builder
+// attached needs (ports are builder0's own rules now: portrules.go). The loopback interface is brought up by Attach itself,
 // not by the loopback plugin: one plugin run fewer each way. For steps
 // (BuildKit's provider, which loads the loopback network first, so that
 // their interface on builder0 is eth1 and the address is leased under
@@ -207,8 +207,8 @@ func confList(subnet string, ports bool) ([]byte, error) {
 		},
 	}
 	if ports {
-		// snat (the default) lets the host reach a published port on
-		// 127.0.0.1 too, as docker's does.
+		// Only to remove the rules of a container an older builder
+		// published ports of with this plugin.
 		plugins = append(plugins, map[string]any{"type": "portmap", "capabilities": map[string]bool{"portMappings": true}})
 	}
 	return json.Marshal(map[string]any{"cniVersion": "1.0.0", "name": netName, "plugins": plugins})
@@ -216,7 +216,7 @@ func confList(subnet string, ports bool) ([]byte, error) {
 
 // rulesVersion names the set of rules ensureRules installs; change it
 // whenever a rule is added.
-const rulesVersion = "v2"
+const rulesVersion = "v3"
 
 // ensureRules installs builder0's masquerade and forward rules when they
 // are missing: outbound traffic of the subnet masqueraded, and forwarding
@@ -237,7 +237,7 @@ func ensureRules(subnet string) error {
 		{"-t", "nat", "POSTROUTING", "-s", subnet, "!", "-o", BridgeName, "-j", "MASQUERADE", "-m", "comment", "--comment", "builder0"},
 		{"-t", "filter", "FORWARD", "-i", BridgeName, "-j", "ACCEPT", "-m", "comment", "--comment", "builder0"},
 		{"-t", "filter", "FORWARD", "-o", BridgeName, "-m", "conntrack", "--ctstate", "RELATED,ESTABLISHED,DNAT", "-j", "ACCEPT", "-m", "comment", "--comment", "builder0"},
-		// portmap turns on builder0's route_localnet (for its hairpin
+		// Publishing a port turns on builder0's route_localnet (for the
 		// SNAT of a port published on 127.0.0.1), after which a process
 		// with CAP_NET_RAW in any container or RUN step could address a
 		// frame to 127.0.0.1 through the gateway and reach the host's
@@ -245,6 +245,10 @@ func ensureRules(subnet string) error {
 		// only replies and DNAT'd traffic may arrive for 127.0.0.0/8.
 		{"-t", "filter", "INPUT", "-i", BridgeName, "-d", "127.0.0.0/8", "!", "-s", "127.0.0.0/8", "-m", "conntrack", "!", "--ctstate", "RELATED,ESTABLISHED,DNAT", "-j", "DROP", "-m", "comment", "--comment", "builder0 loopback"},
 	}
+	if err := ensureDNATChain(); err != nil {
+		return err
+	}
+	rules = append(rules, portRules(subnet)...)
 	for _, r := range rules {
 		table, chain, spec := r[:2], r[2], r[3:]
 		check := append(append(append([]string{}, table...), "-C", chain), spec...)
@@ -289,7 +293,7 @@ func (b *Bridge) Attach(ctx context.Context, id, dir string, ports []Port, pendi
 		ns.Remove()
 		return nil, err
 	}
-	c, err := b.handle(len(ports) > 0, false)
+	c, err := b.handle(false, false)
 	if err != nil {
 		ns.Remove()
 		return nil, err
@@ -308,7 +312,7 @@ func (b *Bridge) Attach(ctx context.Context, id, dir string, ports []Port, pendi
 		ns.Remove()
 		return nil, fmt.Errorf("bring up the loopback interface: %w", err)
 	}
-	res, err := c.Setup(ctx, id, a.NetNS, b.opts(ports)...)
+	res, err := c.Setup(ctx, id, a.NetNS)
 	if err != nil {
 		b.Detach(context.WithoutCancel(ctx), id, a)
 		return nil, fmt.Errorf("attach to %s: %w", BridgeName, err)
@@ -328,6 +332,10 @@ func (b *Bridge) Attach(ctx context.Context, id, dir string, ports []Port, pendi
 		b.Detach(context.WithoutCancel(ctx), id, a)
 		return nil, fmt.Errorf("attach to %s: the bridge plugin gave no IPv4 address", BridgeName)
 	}
+	if err := publish(id, a.IP, ports); err != nil {
+		b.Detach(context.WithoutCancel(ctx), id, a)
+		return nil, err
+	}
 	return a, nil
 }
 
@@ -340,6 +348,9 @@ func (b *Bridge) Detach(ctx context.Context, id string, a *Attachment) error {
 	// and the plugins' DEL (the address, the port rules) has no link to
 	// delete inside, which halves its time.
 	nsErr := netns.LoadNetNS(a.NetNS).Remove()
+	pubErr := unpublish(id, a.Ports)
+	// With ports, the portmap plugin's DEL too: a container an older
+	// builder attached has its rules.
 	c, err := b.handle(len(a.Ports) > 0, false)
 	if err == nil {
 		err = c.Remove(ctx, id, "", b.opts(a.Ports)...)
@@ -347,7 +358,7 @@ func (b *Bridge) Detach(ctx context.Context, id string, a *Attachment) error {
 	if err != nil {
 		err = fmt.Errorf("detach from %s: %w", BridgeName, err)
 	}
-	return errors.Join(err, nsErr)
+	return errors.Join(err, nsErr, pubErr)
 }
 
 func (b *Bridge) opts(ports []Port) []cni.NamespaceOpts {

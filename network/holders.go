@@ -221,6 +221,9 @@ func (b *Bridge) sweepOrphans(ctx context.Context) {
 			// known here, so one stands in for them.
 			err = c.Remove(ctx, l.ID, "", cni.WithCapabilityPortMap([]cni.PortMapping{{HostPort: 1, ContainerPort: 1, Protocol: "tcp"}}))
 		}
+		if !step {
+			err = errors.Join(err, unpublish(l.ID, nil))
+		}
 		if err != nil {
 			logrus.Warnf("%s: release %s, left by a deleted state root: %v", BridgeName, l.IP, err)
 		}

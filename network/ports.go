@@ -6,7 +6,6 @@ import (
 	"io"
 	"net"
 	"os"
-	"os/exec"
 	"sort"
 	"strconv"
 	"strings"
@@ -278,41 +277,4 @@ func Summary(ports []Port) string {
 		s = append(s, p.Host()+"->"+p.Key())
 	}
 	return strings.Join(s, ", ")
-}
-
-// forwarded are the host ports ("tcp/8080") that builder0's port rules
-// forward to a container, whoever holds them: the process that holds a
-// container's ports open (its run or monitor) may have been killed while
-// the container lives on with its rules, and a second container given the
-// same port would never be reached (the first rule wins). docker refuses
-// it while the first container exists; so does this. The rules are the
-// portmap plugin's, one CNI-HOSTPORT-DNAT jump per container and protocol
-// naming its ports.
-func forwarded() map[string]bool {
-	out := map[string]bool{}
-	dt, err := exec.Command("iptables-save", "-t", "nat").Output()
-	if err != nil {
-		return out
-	}
-	for _, l := range strings.Split(string(dt), "\n") {
-		if !strings.HasPrefix(l, "-A CNI-HOSTPORT-DNAT ") {
-			continue
-		}
-		f := strings.Fields(l)
-		proto := ""
-		for i := 0; i+1 < len(f); i++ {
-			switch f[i] {
-			case "-p":
-				proto = f[i+1]
-			case "--dport", "--dports":
-				for _, p := range strings.Split(f[i+1], ",") {
-					lo, hi, err := nat.ParsePortRangeToInt(strings.ReplaceAll(p, ":", "-"))
-					for n := lo; err == nil && n <= hi && hi-lo < 65536; n++ {
-						out[proto+"/"+strconv.Itoa(n)] = true
-					}
-				}
-			}
-		}
-	}
-	return out
 }

@@ -184,3 +184,24 @@ func TestProxy(t *testing.T) {
 		t.Errorf("%s still served after Close", ports[0].Host())
 	}
 }
+
+// A range of the same host and container ports is one rule; a shifted
+// range and single ports are a rule each.
+func TestDNATRules(t *testing.T) {
+	ports, err := ParsePorts([]string{"1-1000:1-1000", "9000-9001:90-91", "127.0.0.1:8082:80", "53:53/udp", "8081:80"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := dnatRules("10.209.0.5", ports)
+	want := []string{
+		"-p tcp -m tcp --dport 1:1000 -j DNAT --to-destination 10.209.0.5",
+		"-p tcp -m tcp --dport 8081 -j DNAT --to-destination 10.209.0.5:80",
+		"-p tcp -m tcp --dport 9000 -j DNAT --to-destination 10.209.0.5:90",
+		"-p tcp -m tcp --dport 9001 -j DNAT --to-destination 10.209.0.5:91",
+		"-p tcp -d 127.0.0.1/32 -m tcp --dport 8082 -j DNAT --to-destination 10.209.0.5:80",
+		"-p udp -m udp --dport 53 -j DNAT --to-destination 10.209.0.5:53",
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("dnatRules:\n got %q\nwant %q", got, want)
+	}
+}
