@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -300,6 +301,61 @@ func TestCacheRegistryAuthTLS(t *testing.T) {
 	for name, cached := range steps(t, r.stderr) {
 		if !cached {
 			t.Errorf("runner B ran %q again; want it from the authenticated cache", name)
+		}
+	}
+}
+
+// TestCacheCompressed: a cache export sends its layers compressed, as
+// stock buildkitd's does (gzip unless compression= says otherwise), though
+// builder keeps built layers uncompressed: 20 MB of repetitive text went to
+// the registry as a 20 MB plain tar, where buildkitd sends 49 kB. (That a
+// second runner then builds the same image ID, the layers' creation times
+// kept, is TestCacheRegistry's and TestCacheLocal's.)
+func TestCacheCompressed(t *testing.T) {
+	e := newEnv(t)
+	dir := writeContext(t, map[string]string{"Dockerfile": "FROM busybox\nRUN yes hello cache | head -c 20000000 > /big\n"})
+	for _, tc := range []struct{ opts, mediaType string }{
+		{"", "application/vnd.oci.image.layer.v1.tar+gzip"},
+		{",compression=gzip,compression-level=9", "application/vnd.oci.image.layer.v1.tar+gzip"},
+		{",compression=zstd,force-compression=true", "application/vnd.oci.image.layer.v1.tar+zstd"},
+		{",compression=uncompressed,force-compression=true", "application/vnd.oci.image.layer.v1.tar"},
+	} {
+		ref := s.registry + "/cache/compressed:" + strings.NewReplacer(",", "", "=", "-").Replace(tc.opts) + "x"
+		e.must("build", "-q", "--cache-to", "type=registry,ref="+ref+",mode=max"+tc.opts, dir)
+		raw, err := exec.Command("skopeo", "inspect", "--raw", "--tls-verify=false", "docker://"+ref).Output()
+		if err != nil {
+			t.Fatalf("skopeo inspect %s: %v", ref, err)
+		}
+		type desc struct {
+			MediaType string `json:"mediaType"`
+			Size      int64  `json:"size"`
+		}
+		// An index (image-manifest=false) or an image manifest.
+		var idx struct {
+			Manifests []desc `json:"manifests"`
+			Layers    []desc `json:"layers"`
+		}
+		if err := json.Unmarshal(raw, &idx); err != nil {
+			t.Fatalf("%s: %v\n%s", ref, err, raw)
+		}
+		var biggest int64
+		descs := append(idx.Manifests, idx.Layers...)
+		if len(descs) < 2 {
+			t.Fatalf("%s holds %d descriptors:\n%s", ref, len(descs), raw)
+		}
+		for _, m := range descs {
+			if strings.Contains(m.MediaType, "buildkit") {
+				continue // the cache's own config
+			}
+			if m.MediaType != tc.mediaType {
+				t.Errorf("cache-to%s: a layer of %s (%d bytes), want %s", tc.opts, m.MediaType, m.Size, tc.mediaType)
+			}
+			biggest = max(biggest, m.Size)
+		}
+		compressed := tc.mediaType != "application/vnd.oci.image.layer.v1.tar"
+		// The busybox layer is 1 MB compressed; the RUN step's 20 MB.
+		if compressed && biggest > 4<<20 || !compressed && biggest < 20000000 {
+			t.Errorf("cache-to%s: the largest layer is %d bytes", tc.opts, biggest)
 		}
 	}
 }

@@ -95,7 +95,7 @@ func ptr(i int) *int { return &i }
 // llbsolver's inlineCacheExporter); wrapped, it would silently export
 // nothing.
 func TestInlineExporterFound(t *testing.T) {
-	exporters, _ := cacheBackends(nil, nil, nil)
+	exporters, _ := cacheBackends(nil, nil, nil, nil)
 	e, err := exporters["inline"](context.Background(), nil, map[string]string{})
 	if err != nil {
 		t.Fatal(err)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/builder-dev/builder/solver/localsource"
 	"github.com/containerd/containerd/v2/core/content"
+	"github.com/containerd/containerd/v2/core/leases"
 	"github.com/containerd/containerd/v2/core/remotes/docker"
 	ctdsnapshot "github.com/containerd/containerd/v2/core/snapshots"
 	"github.com/containerd/containerd/v2/defaults"
@@ -127,7 +128,7 @@ func newEmbedded(ctx context.Context, opt Options) (*embedded, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open history db: %w", err)
 	}
-	exporters, importers := cacheBackends(sm, w.ContentStore(), hosts)
+	exporters, importers := cacheBackends(sm, w.ContentStore(), w.LeaseManager(), hosts)
 	// A history record carries the build's trace (`buildx history trace`),
 	// which BuildKit's solver collects from detect.Recorder, a variable of
 	// BuildKit's that buildkitd sets at start; the spans come from a tracer
@@ -186,7 +187,7 @@ func recordsHistory(h *bkconfig.HistoryConfig) bool {
 // BuildKit's registry, local and inline ones, and the cloud ones where
 // linked in (cloudcache.go), those that compress layers doing so with
 // fastGzip.
-func cacheBackends(sm *session.Manager, cs content.Store, hosts docker.RegistryHosts) (map[string]remotecache.ResolveCacheExporterFunc, map[string]remotecache.ResolveCacheImporterFunc) {
+func cacheBackends(sm *session.Manager, cs content.Store, lm leases.Manager, hosts docker.RegistryHosts) (map[string]remotecache.ResolveCacheExporterFunc, map[string]remotecache.ResolveCacheImporterFunc) {
 	exporters := map[string]remotecache.ResolveCacheExporterFunc{
 		"inline":   inlineremotecache.ResolveCacheExporterFunc(),
 		"local":    localremotecache.ResolveCacheExporterFunc(sm),
@@ -205,7 +206,7 @@ func cacheBackends(sm *session.Manager, cs content.Store, hosts docker.RegistryH
 		// which a wrapper would hide, and compresses nothing itself: its
 		// layers are the image exporter's.
 		if k != "inline" {
-			exporters[k] = withFastGzip(f)
+			exporters[k] = withTwins(f, cs, lm)
 		}
 	}
 	for k, f := range cloudImporters {
@@ -218,7 +219,7 @@ func cacheBackends(sm *session.Manager, cs content.Store, hosts docker.RegistryH
 // typ (a remote buildkitd has its own set). The resolvers are only made,
 // not run, so no session or store is needed to ask.
 func EmbeddedCaches(typ string) bool {
-	exporters, importers := cacheBackends(nil, nil, nil)
+	exporters, importers := cacheBackends(nil, nil, nil, nil)
 	_, exp := exporters[typ]
 	_, imp := importers[typ]
 	return exp || imp
