@@ -21,11 +21,7 @@ func inspectCommand() *cli.Command {
 		Name:      "inspect",
 		Usage:     "Return low-level information on containers and images",
 		ArgsUsage: "NAME|ID [NAME|ID...]",
-		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "format", Aliases: []string{"f"}, Usage: "format output with a Go template, or json"},
-			&cli.StringFlag{Name: "type", Usage: "only this type of object: container or image"},
-			&cli.StringFlag{Name: "platform", Usage: "inspect this platform's image of a multi-platform image (os/arch[/variant])"},
-		},
+		Flags:     inspectFlags(&cli.StringFlag{Name: "type", Usage: "only this type of object: container or image"}),
 		Action: func(c *cli.Context) error {
 			if c.NArg() < 1 {
 				return usageError(c, "requires at least 1 argument")
@@ -93,10 +89,7 @@ func imageInspectCommand() *cli.Command {
 		Name:      "inspect",
 		Usage:     "Display detailed information on one or more images",
 		ArgsUsage: "IMAGE [IMAGE...]",
-		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "format", Aliases: []string{"f"}, Usage: "format output with a Go template, or json"},
-			&cli.StringFlag{Name: "platform", Usage: "inspect this platform's image of a multi-platform image (os/arch[/variant])"},
-		},
+		Flags:     inspectFlags(),
 		Action: func(c *cli.Context) error {
 			if c.NArg() < 1 {
 				return usageError(c, "requires at least 1 argument")
@@ -108,4 +101,13 @@ func imageInspectCommand() *cli.Command {
 			return images.Inspect(c.Context, st, c.Args().Slice(), c.String("platform"), c.String("format"), os.Stdout)
 		},
 	}
+}
+
+// inspectFlags are inspect's and image inspect's: --format, --platform and
+// extra.
+func inspectFlags(extra ...cli.Flag) []cli.Flag {
+	return append([]cli.Flag{
+		&cli.StringFlag{Name: "format", Aliases: []string{"f"}, Usage: "format output with a Go template, or json"},
+		&cli.StringFlag{Name: "platform", Usage: "inspect this platform's image of a multi-platform image (os/arch[/variant])"},
+	}, extra...)
 }

@@ -219,4 +219,3 @@ func dockerGlobals(argv []string, g dockerplugin.Global) []string {
 	}
 	return argv
 }
-
