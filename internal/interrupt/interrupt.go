@@ -55,34 +55,81 @@ func Notify(parent context.Context) (ctx context.Context, cancel context.CancelF
 
 // Reader returns a reader of r whose Read returns as soon as ctx is done,
 // even when the read underneath blocks (a terminal, a pipe that is never
-// closed): the first Ctrl-C then ends a command that reads too. The
-// blocked read is left behind, to end with the process.
-func Reader(ctx context.Context, r io.Reader) io.Reader { return ctxReader{ctx, r} }
-
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
+// closed): the first Ctrl-C then ends a command that reads too. A regular
+// file never blocks, and is r itself. Otherwise one goroutine reads ahead
+// into two recycled buffers; when ctx ends first, its blocked read is left
+// behind, to end with the process.
+func Reader(ctx context.Context, r io.Reader) io.Reader {
+	if f, ok := r.(*os.File); ok {
+		if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() {
+			return r
+		}
+	}
+	return &ctxReader{ctx: ctx, r: r}
 }
 
-func (c ctxReader) Read(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, context.Cause(c.ctx)
-	}
-	type result struct {
-		n   int
-		err error
-	}
-	done := make(chan result, 1)
-	buf := make([]byte, len(p))
+// readAhead is what the reading goroutine reads at once.
+const readAhead = 256 << 10
+
+type chunk struct {
+	b   []byte
+	err error
+}
+
+type ctxReader struct {
+	ctx     context.Context
+	r       io.Reader
+	once    sync.Once
+	full    chan chunk  // read, to be given out
+	free    chan []byte // given out, to be read into again
+	cur     chunk
+	pending []byte // what is left of cur.b
+}
+
+func (c *ctxReader) start() {
+	c.full = make(chan chunk, 1)
+	c.free = make(chan []byte, 2)
+	c.free <- make([]byte, readAhead)
+	c.free <- make([]byte, readAhead)
 	go func() {
-		n, err := c.r.Read(buf)
-		done <- result{n, err}
+		for {
+			var b []byte
+			select {
+			case b = <-c.free:
+			case <-c.ctx.Done():
+				return
+			}
+			n, err := c.r.Read(b)
+			select {
+			case c.full <- chunk{b[:n], err}:
+			case <-c.ctx.Done():
+				return
+			}
+			if err != nil {
+				return
+			}
+		}
 	}()
-	select {
-	case res := <-done:
-		copy(p, buf[:res.n])
-		return res.n, res.err
-	case <-c.ctx.Done():
-		return 0, context.Cause(c.ctx)
+}
+
+func (c *ctxReader) Read(p []byte) (int, error) {
+	c.once.Do(c.start)
+	for len(c.pending) == 0 {
+		if c.cur.err != nil {
+			return 0, c.cur.err
+		}
+		if c.cur.b != nil {
+			c.free <- c.cur.b[:cap(c.cur.b)]
+			c.cur.b = nil
+		}
+		select {
+		case c.cur = <-c.full:
+			c.pending = c.cur.b
+		case <-c.ctx.Done():
+			return 0, context.Cause(c.ctx)
+		}
 	}
+	n := copy(p, c.pending)
+	c.pending = c.pending[n:]
+	return n, nil
 }

@@ -1,9 +1,11 @@
 package interrupt
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"syscall"
@@ -111,5 +113,50 @@ func TestNotifyStartedIgnoring(t *testing.T) {
 	var ee *exec.ExitError
 	if !errors.As(err, &ee) || ee.ExitCode() != 128+int(syscall.SIGINT) {
 		t.Errorf("exited with %v, want exit %d", err, 128+int(syscall.SIGINT))
+	}
+}
+
+// Reader passes a stream on exactly, and gives way to ctx while the read
+// underneath blocks.
+func TestReader(t *testing.T) {
+	want := bytes.Repeat([]byte("0123456789abcdef"), 100000) // 1.6 MB, several read-aheads
+	r, w := io.Pipe()
+	go func() {
+		for b := want; len(b) > 0; {
+			n := min(len(b), 7777)
+			w.Write(b[:n])
+			b = b[n:]
+		}
+		w.Close()
+	}()
+	got, err := io.ReadAll(Reader(context.Background(), r))
+	if err != nil || !bytes.Equal(got, want) {
+		t.Fatalf("read %d bytes, %v; want %d", len(got), err, len(want))
+	}
+	blocked, _ := io.Pipe() // nothing is ever written
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		_, err := Reader(ctx, blocked).Read(make([]byte, 10))
+		done <- err
+	}()
+	time.Sleep(50 * time.Millisecond)
+	cancel()
+	select {
+	case err := <-done:
+		if !errors.Is(err, context.Canceled) {
+			t.Errorf("a read cancelled while blocked: %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("a blocked read ignored the cancel")
+	}
+	// A regular file is read as it is.
+	f, err := os.Open(os.Args[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if Reader(ctx, f) != io.Reader(f) {
+		t.Errorf("a regular file was wrapped")
 	}
 }
