@@ -111,7 +111,7 @@ func newApp() *cli.App {
 					return err
 				}
 			}
-			if c.NArg() > 0 && os.Geteuid() != 0 && err == nil {
+			if c.NArg() > 0 && c.Args().First() != "help" && os.Geteuid() != 0 && err == nil {
 				// An unprivileged account: the command runs again, in this
 				// process, as root of the account's user namespace.
 				return rootless.Exec(os.Args)
