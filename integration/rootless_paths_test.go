@@ -21,7 +21,7 @@ func (a *account) killHolder(t *testing.T) {
 // a mount namespace moves a process to its root (setns(2)), which made
 // `builder build .` read /Dockerfile.
 func TestRootlessRelativePaths(t *testing.T) {
-	a := newAccount(t, "bldrl6")
+	a := newAccount(t, "bldrl8")
 	e := a.env(t)
 	work := filepath.Join(a.home, "t1")
 	files := map[string]string{
