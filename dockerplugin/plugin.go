@@ -42,20 +42,6 @@ const (
 	Command
 )
 
-// Parse tells from argv how this process was started and, for a Command,
-// returns builder's own argv for it, and the docker CLI's global flags
-// given before the plugin's name. The CLI runs a plugin as
-// `docker-NAME docker-cli-plugin-metadata` to list it and as
-// `docker-NAME [GLOBAL FLAGS] NAME ARGS...` to run it (its plugin manager
-// passes its own arguments on as they were typed: `docker --debug bld
-// images`). What a docker user types through the plugin is mapped onto
-// builder's verbs where docker's differ: `docker builder prune` arrives as
-// `bld prune` and means the build cache, as it does for buildx.
-func Parse(argv []string) (Invocation, []string) {
-	inv, args, _ := ParseGlobal(argv)
-	return inv, args
-}
-
 // Global are the docker CLI's own flags a plugin is run with: docker's
 // --config is where its config.json is (not builder's --config), --context
 // and --host the Engine it talks to, --debug more output.
@@ -65,8 +51,16 @@ type Global struct {
 	Debug              bool
 }
 
-// ParseGlobal is Parse, with the docker CLI's global flags.
-func ParseGlobal(argv []string) (Invocation, []string, Global) {
+// Parse tells from argv how this process was started and, for a Command,
+// returns builder's own argv for it, and the docker CLI's global flags
+// given before the plugin's name. The CLI runs a plugin as
+// `docker-NAME docker-cli-plugin-metadata` to list it and as
+// `docker-NAME [GLOBAL FLAGS] NAME ARGS...` to run it (its plugin manager
+// passes its own arguments on as they were typed: `docker --debug bld
+// images`). What a docker user types through the plugin is mapped onto
+// builder's verbs where docker's differ: `docker builder prune` arrives as
+// `bld prune` and means the build cache, as it does for buildx.
+func Parse(argv []string) (Invocation, []string, Global) {
 	var g Global
 	if len(argv) == 0 || !strings.HasPrefix(filepath.Base(argv[0]), metadata.NamePrefix) {
 		return NotPlugin, argv, g

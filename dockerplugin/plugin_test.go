@@ -47,7 +47,7 @@ func TestParse(t *testing.T) {
 		{[]string{"/x/docker-bld", "--tls=false", "--tlsverify", "-c=ctx", "bld", "prune"}, Command, []string{"/x/docker-bld", "builder", "prune"}},
 		{[]string{"/x/docker-bld", "--bogus", "bld", "images"}, NotPlugin, []string{"/x/docker-bld", "--bogus", "bld", "images"}},
 	} {
-		inv, args := Parse(tc.argv)
+		inv, args, _ := Parse(tc.argv)
 		if inv != tc.inv || !reflect.DeepEqual(args, tc.args) {
 			t.Errorf("Parse(%q) = %v %q, want %v %q", tc.argv, inv, args, tc.inv, tc.args)
 		}
@@ -206,11 +206,10 @@ func TestInstallKeepsOwner(t *testing.T) {
 	}
 }
 
-func TestParseGlobal(t *testing.T) {
-	_, _, g := ParseGlobal([]string{"/x/docker-bld", "--config", "/c", "-D", "-H", "tcp://a:1", "--host=unix:///b", "--context", "ctx", "bld", "images", "--config", "mine"})
+func TestParseGlobalFlags(t *testing.T) {
+	_, _, g := Parse([]string{"/x/docker-bld", "--config", "/c", "-D", "-H", "tcp://a:1", "--host=unix:///b", "--context", "ctx", "bld", "images", "--config", "mine"})
 	want := Global{ConfigDir: "/c", Context: "ctx", Hosts: []string{"tcp://a:1", "unix:///b"}, Debug: true}
 	if !reflect.DeepEqual(g, want) {
-		t.Errorf("ParseGlobal: %+v, want %+v", g, want)
+		t.Errorf("Parse's global flags: %+v, want %+v", g, want)
 	}
 }
-

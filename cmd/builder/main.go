@@ -24,7 +24,7 @@ import (
 
 func main() {
 	setGRPCBufferPool()
-	invocation, argv, global := dockerplugin.ParseGlobal(os.Args)
+	invocation, argv, global := dockerplugin.Parse(os.Args)
 	argv = dockerGlobals(argv, global)
 	if invocation == dockerplugin.MetadataRequest {
 		if err := metareply.Write(os.Stdout); err != nil {
