@@ -252,11 +252,8 @@ func (p *Plan) addFile(typ string, attrs map[string]string, dest string, stdout 
 			Output: func(map[string]string) (io.WriteCloser, error) { return w, nil }})
 		return nil
 	}
-	if fi, err := os.Stat(dest); err == nil && fi.IsDir() {
-		return fmt.Errorf("-o type=%s,dest=%s: destination is a directory", typ, dest)
-	}
-	if err := userperm.WriteFile(dest); err != nil {
-		return fmt.Errorf("-o type=%s: %w", typ, err)
+	if err := checkFileDest(typ, dest); err != nil {
+		return err
 	}
 	out := &outputFile{dest: dest}
 	p.files = append(p.files, out)
@@ -272,16 +269,25 @@ func (p *Plan) addFile(typ string, attrs map[string]string, dest string, stdout 
 	return nil
 }
 
+// checkFileDest refuses a file destination of -o type=typ that is a
+// directory, or that the user may not write.
+func checkFileDest(typ, dest string) error {
+	if fi, err := os.Stat(dest); err == nil && fi.IsDir() {
+		return fmt.Errorf("-o type=%s,dest=%s: destination is a directory", typ, dest)
+	}
+	if err := userperm.WriteFile(dest); err != nil {
+		return fmt.Errorf("-o type=%s: %w", typ, err)
+	}
+	return nil
+}
+
 // addDockerLayout exports a multi-platform image for a docker-archive at
 // dest: BuildKit writes an OCI layout in a scratch directory, and Commit
 // writes the archive from it as `save` writes one (every platform, and
 // docker's manifest.json naming this machine's image).
 func (p *Plan) addDockerLayout(attrs map[string]string, dest string) error {
-	if fi, err := os.Stat(dest); err == nil && fi.IsDir() {
-		return fmt.Errorf("-o type=docker,dest=%s: destination is a directory", dest)
-	}
-	if err := userperm.WriteFile(dest); err != nil {
-		return fmt.Errorf("-o type=docker: %w", err)
+	if err := checkFileDest("docker", dest); err != nil {
+		return err
 	}
 	// Under TMPDIR, the process's scratch directory, swept if it is killed.
 	dir, err := os.MkdirTemp("", "docker-archive-")
