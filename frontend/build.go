@@ -15,6 +15,7 @@ import (
 	"sync"
 
 	"github.com/builder-dev/builder/internal/atomicfile"
+	"github.com/builder-dev/builder/internal/interrupt"
 	"github.com/builder-dev/builder/internal/userperm"
 	"github.com/containerd/platforms"
 
@@ -168,7 +169,7 @@ func (o *BuildOptions) prepare(ctx context.Context) (_ *prepared, cleanup func()
 		}
 	}
 	if o.Dockerfile == "-" {
-		dt, err := readDockerfile(ctx, o.Stdin)
+		dt, err := readDockerfile(interrupt.Reader(ctx, o.Stdin))
 		if err != nil {
 			return nil, cleanup, fmt.Errorf("read Dockerfile from stdin: %w", err)
 		}
@@ -207,7 +208,7 @@ func (o *BuildOptions) prepare(ctx context.Context) (_ *prepared, cleanup func()
 			path = filepath.Join(p.contextDir, "Dockerfile")
 		}
 		path, _ = filepath.Abs(path)
-		dt, err := readDockerfileAt(ctx, path)
+		dt, err := readDockerfileAt(path)
 		if err != nil {
 			return nil, cleanup, err
 		}

@@ -55,7 +55,7 @@ func stdinContext(ctx context.Context, stdin io.Reader) (archive io.ReadCloser, 
 	if archiveutil.IsArchive(head) {
 		return io.NopCloser(br), nil, nil
 	}
-	dt, err := readDockerfile(ctx, br)
+	dt, err := readDockerfile(br) // br gives way to ctx already
 	if err != nil {
 		return nil, nil, fmt.Errorf("read Dockerfile from stdin: %w", err)
 	}

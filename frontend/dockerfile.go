@@ -1,13 +1,10 @@
 package frontend
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
-
-	"github.com/builder-dev/builder/internal/interrupt"
 )
 
 // maxDockerfileSize is what BuildKit's Dockerfile frontend reads of a
@@ -20,7 +17,7 @@ const maxDockerfileSize = 16 << 20
 // readDockerfileAt reads the Dockerfile at path: a regular file (a device
 // or a FIFO would be read without end, or block), of at most
 // maxDockerfileSize bytes, or an error naming it.
-func readDockerfileAt(ctx context.Context, path string) ([]byte, error) {
+func readDockerfileAt(path string) ([]byte, error) {
 	fi, err := os.Stat(path)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, fmt.Errorf("unable to prepare context: Dockerfile %s not found (-f names another)", path)
@@ -36,7 +33,7 @@ func readDockerfileAt(ctx context.Context, path string) ([]byte, error) {
 		return nil, fmt.Errorf("read Dockerfile: %w", err)
 	}
 	defer f.Close()
-	dt, err := readDockerfile(ctx, f)
+	dt, err := readDockerfile(f)
 	if err != nil {
 		return nil, fmt.Errorf("read Dockerfile %s: %w", path, err)
 	}
@@ -44,9 +41,10 @@ func readDockerfileAt(ctx context.Context, path string) ([]byte, error) {
 }
 
 // readDockerfile reads a whole Dockerfile from r, refusing one larger than
-// maxDockerfileSize, and gives up when ctx is done (stdin may never end).
-func readDockerfile(ctx context.Context, r io.Reader) ([]byte, error) {
-	dt, err := io.ReadAll(io.LimitReader(interrupt.Reader(ctx, r), maxDockerfileSize+1))
+// maxDockerfileSize. Where r may never end (stdin), the caller gives an
+// interrupt.Reader.
+func readDockerfile(r io.Reader) ([]byte, error) {
+	dt, err := io.ReadAll(io.LimitReader(r, maxDockerfileSize+1))
 	if err != nil {
 		return nil, err
 	}
