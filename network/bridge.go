@@ -110,8 +110,9 @@ func Open(ctx context.Context) (*Bridge, error) {
 
 // handle is the CNI configuration for a container; with ports, the portmap
 // plugin's too, which only the DEL of a container an older builder
-// attached needs (ports are builder0's own rules now: portrules.go). The loopback interface is brought up by Attach itself,
-// not by the loopback plugin: one plugin run fewer each way. For steps
+// attached needs (ports are builder0's own rules now: portrules.go). The
+// loopback interface is brought up by Attach itself, not by the loopback
+// plugin: one plugin run fewer each way. For steps
 // (BuildKit's provider, which loads the loopback network first, so that
 // their interface on builder0 is eth1 and the address is leased under
 // that name) it is the provider's configuration instead.

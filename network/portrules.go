@@ -15,9 +15,9 @@ import (
 )
 
 // Published ports are builder0's own rules, not the portmap plugin's: it
-// runs iptables once per rule, several per port (51 ports took 6 s to
-// publish, and -p 1-1000 was still adding rules after a minute), where
-// iptables-restore writes any number in one call. As docker's, a range
+// runs iptables once per rule, several per port (51 ports took 2 s to
+// publish here, 1,000 took 62 s), where iptables-restore writes any
+// number in one call. As docker's, a range
 // whose host and container ports are the same is one rule.
 //
 // In the nat table, dnatChain (jumped to for traffic to a local address,
