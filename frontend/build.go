@@ -30,7 +30,6 @@ import (
 	"github.com/moby/buildkit/client"
 	bkllb "github.com/moby/buildkit/client/llb"
 	buildctl "github.com/moby/buildkit/cmd/buildctl/build"
-	dockerfile "github.com/moby/buildkit/frontend/dockerfile/builder"
 	gwclient "github.com/moby/buildkit/frontend/gateway/client"
 	"github.com/moby/buildkit/identity"
 	"github.com/moby/buildkit/session"
@@ -380,11 +379,16 @@ func Build(ctx context.Context, env BuildEnv, o BuildOptions) (*BuildResult, err
 	if err != nil {
 		return nil, err
 	}
+	var bases map[string]store.Image
 	if !o.Pull {
-		for k, v := range LocalContexts(imgs) {
-			if _, ok := opt.FrontendAttrs[k]; !ok { // --build-context wins
-				opt.FrontendAttrs[k] = v
+		bases = StoreBases(imgs)
+		for name, img := range bases {
+			k := "context:" + name
+			if _, ok := opt.FrontendAttrs[k]; ok { // --build-context wins
+				delete(bases, name)
+				continue
 			}
+			opt.FrontendAttrs[k] = storeContext(img.Target.Digest)
 		}
 	}
 
@@ -412,12 +416,9 @@ func Build(ctx context.Context, env BuildEnv, o BuildOptions) (*BuildResult, err
 		var err error
 		// The frontend runs here, client-side, and drives the solver over
 		// the gateway API: the same code serves a remote buildkitd.
-		build := dockerfile.Build
-		if p.dockerfile == nil {
-			build = remoteBuild
-		}
+		build := frontendFunc(bases, p.dockerfile)
 		if o.DumpLLB != "" {
-			build = dumpLLB(o.DumpLLB, env.Stdout)
+			build = dumpLLB(build, o.DumpLLB, env.Stdout)
 		}
 		resp, err = slv.Client.Build(egCtx, opt, "", build, ch)
 		return err
@@ -691,9 +692,9 @@ func WriteFiles(o BuildOptions, res *BuildResult, resp *client.SolveResponse, re
 // dumpLLB runs the Dockerfile frontend and prints the graph it returns in
 // format, instead of returning it to be built: the result is left unsolved
 // (BuildKit evaluates a gateway result only when it is exported).
-func dumpLLB(format string, w io.Writer) gwclient.BuildFunc {
+func dumpLLB(build gwclient.BuildFunc, format string, w io.Writer) gwclient.BuildFunc {
 	return func(ctx context.Context, c gwclient.Client) (*gwclient.Result, error) {
-		res, err := dockerfile.Build(ctx, c)
+		res, err := build(ctx, c)
 		if err != nil {
 			return nil, err
 		}

@@ -69,25 +69,34 @@ func uploadContext(archive io.ReadCloser) (*uploadprovider.Uploader, string) {
 	return up, up.Add(archive)
 }
 
-// remoteBuild runs the Dockerfile frontend on a context the solver
-// fetches. The Dockerfile is not here to look at beforehand, so its
-// `# syntax=` line is checked once the frontend has read it: one the
-// compiled-in frontend serves is built offline, as for a local context.
-func remoteBuild(ctx context.Context, c gwclient.Client) (*gwclient.Result, error) {
-	bc, err := dockerui.NewClient(c)
-	if err != nil {
-		return nil, err
-	}
-	if _, ok := bc.BuildOpts().Opts["cmdline"]; !ok {
-		src, err := bc.ReadEntrypoint(ctx, "Dockerfile")
-		if err != nil {
-			return nil, err
+// frontendFunc runs BuildKit's Dockerfile frontend, here, on the solver's
+// gateway, for a build offered stored images as bases (StoreBases).
+// dockerfile is nil for a context the solver fetches (git, HTTP): it is
+// read through the gateway first, for its stages and its `# syntax=` line,
+// where one the compiled-in frontend serves is built offline, as for a
+// local context.
+func frontendFunc(bases map[string]store.Image, df []byte) gwclient.BuildFunc {
+	return func(ctx context.Context, c gwclient.Client) (*gwclient.Result, error) {
+		src := df
+		if src == nil {
+			bc, err := dockerui.NewClient(c)
+			if err != nil {
+				return nil, err
+			}
+			_, hasCmdline := bc.BuildOpts().Opts["cmdline"]
+			if !hasCmdline || len(bases) > 0 {
+				f, err := bc.ReadEntrypoint(ctx, "Dockerfile")
+				if err != nil {
+					return nil, err
+				}
+				src = f.Data
+			}
+			if ref, _, _, ok := parser.DetectSyntax(src); ok && !hasCmdline && EmbeddedServes(ref) {
+				c = withAttr{Client: c, key: "cmdline", value: ref}
+			}
 		}
-		if ref, _, _, ok := parser.DetectSyntax(src.Data); ok && EmbeddedServes(ref) {
-			c = withAttr{Client: c, key: "cmdline", value: ref}
-		}
+		return dockerfile.Build(ctx, withStoreBases(c, bases, src))
 	}
-	return dockerfile.Build(ctx, c)
 }
 
 // withAttr adds one frontend attribute to a gateway client's options.
@@ -144,7 +153,7 @@ func parseBuildContexts(values []string, images []store.Image, pull bool) (*name
 			nc.attrs[key] = value
 			if !pull {
 				if d, ok := storedImage(images, ref); ok {
-					nc.attrs[key] = "oci-layout://" + StoreName + "@" + d.String()
+					nc.attrs[key] = storeContext(d)
 				}
 			}
 		case strings.HasPrefix(value, "oci-layout://"):
@@ -164,7 +173,7 @@ func parseBuildContexts(values []string, images []store.Image, pull bool) (*name
 			if err != nil || !fi.IsDir() {
 				// Not a directory: an image in the local store, by name.
 				if d, ok := storedImage(images, value); ok {
-					nc.attrs[key] = "oci-layout://" + StoreName + "@" + d.String()
+					nc.attrs[key] = storeContext(d)
 					continue
 				}
 				return nil, fmt.Errorf("--build-context %q: %s is neither a directory nor an image in the local store", s, value)

@@ -14,7 +14,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/builder-dev/builder/store"
 	"github.com/containerd/platforms"
 	"github.com/distribution/reference"
 	"github.com/docker/go-units"
@@ -198,27 +197,4 @@ func EmbeddedServes(syntax string) bool {
 		return false
 	}
 	return len(parts) == 1 || v[1] <= EmbeddedVersion[1]
-}
-
-// StoreName is the session key under which the local store is offered to
-// the solver as an OCI layout.
-const StoreName = "builder"
-
-// LocalContexts maps each named image in the local store to a named build
-// context, so `FROM hello` (and `COPY --from=hello`) use the stored image
-// with no registry round trip. BuildKit looks named contexts up by the
-// familiar name with ":latest" trimmed, which is the key used here.
-func LocalContexts(images []store.Image) map[string]string {
-	out := map[string]string{}
-	// The first entry for a name wins, as in the index.
-	for _, img := range images {
-		if img.Name == "" {
-			continue
-		}
-		key := "context:" + store.FamiliarName(img.Name)
-		if _, ok := out[key]; !ok {
-			out[key] = "oci-layout://" + StoreName + "@" + img.Target.Digest.String()
-		}
-	}
-	return out
 }

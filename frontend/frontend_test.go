@@ -2,9 +2,6 @@ package frontend
 
 import (
 	"testing"
-
-	"github.com/builder-dev/builder/store"
-	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
 func TestEmbeddedServes(t *testing.T) {
@@ -54,29 +51,6 @@ func TestAttrs(t *testing.T) {
 	}
 	if _, err := Attrs(nil, AttrOptions{Platform: "linux/amd64,"}); err == nil {
 		t.Error("an empty platform accepted")
-	}
-}
-
-func TestLocalContexts(t *testing.T) {
-	d := ocispec.Descriptor{Digest: "sha256:" + sixtyFour}
-	got := LocalContexts([]store.Image{
-		{Name: "docker.io/library/hello:latest", Target: d},
-		{Name: "docker.io/library/base:v1", Target: d},
-		{Name: "quay.io/x/y:latest", Target: d},
-		{Name: "", Target: d},
-	})
-	want := map[string]string{
-		"context:hello":       "oci-layout://builder@sha256:" + sixtyFour,
-		"context:base:v1":     "oci-layout://builder@sha256:" + sixtyFour,
-		"context:quay.io/x/y": "oci-layout://builder@sha256:" + sixtyFour,
-	}
-	if len(got) != len(want) {
-		t.Fatalf("LocalContexts = %v; want %v", got, want)
-	}
-	for k, v := range want {
-		if got[k] != v {
-			t.Errorf("%s = %q; want %q", k, got[k], v)
-		}
 	}
 }
 

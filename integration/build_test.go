@@ -78,9 +78,37 @@ func TestLocalImageAsBase(t *testing.T) {
 	app := writeContext(t, map[string]string{
 		"Dockerfile.app": "FROM base\nCOPY --from=other:v1 /f /f\nRUN cat /base /f > /both\nCMD [\"cat\", \"/both\"]\n",
 	})
-	e.must("build", "-f", filepath.Join(app, "Dockerfile.app"), "-t", "app", app)
+	r := e.must("build", "--progress=plain", "-f", filepath.Join(app, "Dockerfile.app"), "-t", "app", app)
 	if got := e.must("run", "--rm", "app").stdout; got != "base\nother\n" {
 		t.Errorf("run app printed %q", got)
+	}
+	// The stored base is step 1 of 3, as docker numbers a base it resolved,
+	// and the step after it is 2 (BuildKit leaves a named context's base
+	// unnumbered); an image only copied from is not numbered. The stage is
+	// "stage-0" because COPY --from=IMAGE makes a second one.
+	for _, want := range []string{
+		"[internal] load metadata for docker.io/library/base:latest\n",
+		"[internal] load metadata for docker.io/library/other:v1\n",
+		"[stage-0 1/3] FROM docker.io/library/base:latest@sha256:",
+		" FROM docker.io/library/other:v1@sha256:",
+		"[stage-0 2/3] COPY --from=other:v1 /f /f\n",
+		"[stage-0 3/3] RUN cat /base /f > /both\n",
+	} {
+		if !strings.Contains(r.stderr, want) {
+			t.Errorf("progress lacks %q:\n%s", want, r.stderr)
+		}
+	}
+	if strings.Contains(r.stderr, "[context ") || strings.Contains(r.stderr, "] FROM docker.io/library/other") {
+		t.Errorf("progress names a stored base as a named context:\n%s", r.stderr)
+	}
+	// A stage named like a stored image is the stage, as in docker: `FROM
+	// app` below is the stage app, not the image app built above.
+	stages := writeContext(t, map[string]string{
+		"Dockerfile": "FROM base AS app\nRUN echo stage > /marker\nFROM app\nRUN cat /marker > /seen\nCMD [\"cat\", \"/seen\"]\n",
+	})
+	e.must("build", "-t", "staged", stages)
+	if got := e.must("run", "--rm", "staged").stdout; got != "stage\n" {
+		t.Errorf("a stage named like a stored image: run printed %q", got)
 	}
 	// --pull bypasses the store, so with no registry it must fail.
 	if r := e.run("build", "--pull", "-f", filepath.Join(app, "Dockerfile.app"), app); r.code == 0 {

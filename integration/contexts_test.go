@@ -192,6 +192,14 @@ func TestGitContext(t *testing.T) {
 	if got := readOut(t, out, "stdin-f"); got != "v1\n" {
 		t.Errorf("-f - with a git context: %q", got)
 	}
+	// A fetched Dockerfile's stage named like a stored image is the stage.
+	e.must("build", "-t", "named", writeContext(t, map[string]string{"Dockerfile": "FROM scratch\nCOPY f /f\n", "f": "stored\n"}))
+	gitRepo(t, base, "stages.git", map[string]string{"Dockerfile": "FROM scratch AS named\nCOPY f /f\nFROM named\n", "f": "stage\n"}, map[string]string{})
+	out = t.TempDir()
+	e.must("build", "-o", "type=local,dest="+out, url[:strings.LastIndex(url, "/")]+"/stages.git")
+	if got := readOut(t, out, "f"); got != "stage\n" {
+		t.Errorf("git context, a stage named like a stored image: /f = %q", got)
+	}
 	if r := e.run("build", "-o", "type=local,dest="+t.TempDir(), url+"#nosuchref"); r.code == 0 {
 		t.Errorf("a missing ref built: %s", r)
 	}
