@@ -1,120 +1,21 @@
 package frontend
 
 import (
-	"bufio"
-	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
 
-	"github.com/builder-dev/builder/internal/interrupt"
 	"github.com/builder-dev/builder/solver/localsource"
 	"github.com/builder-dev/builder/store"
 	"github.com/containerd/containerd/v2/core/content"
 	contentlocal "github.com/containerd/containerd/v2/plugins/content/local"
 	"github.com/distribution/reference"
-	dockerfile "github.com/moby/buildkit/frontend/dockerfile/builder"
-	"github.com/moby/buildkit/frontend/dockerfile/parser"
-	"github.com/moby/buildkit/frontend/dockerui"
-	gwclient "github.com/moby/buildkit/frontend/gateway/client"
-	"github.com/moby/buildkit/session/upload/uploadprovider"
-	"github.com/moby/buildkit/util/archiveutil"
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/tonistiigi/fsutil"
 )
-
-// isRemote reports whether a build context is fetched by the solver (a git
-// repository or an HTTP(S) tarball or Dockerfile) rather than sent from
-// here; BuildKit's Dockerfile frontend tells git from HTTP itself.
-func isRemote(s string) bool {
-	for _, p := range []string{"http://", "https://", "git://", "git@", "ssh://"} {
-		if strings.HasPrefix(s, p) {
-			return true
-		}
-	}
-	return false
-}
-
-// stdinContext reads `builder build -`: a tar archive (plain or
-// compressed) is the context, served to the solver through the session as
-// buildx does; anything else is a Dockerfile with an empty context, as
-// `docker build - < Dockerfile` has.
-func stdinContext(ctx context.Context, stdin io.Reader) (archive io.ReadCloser, dockerfile []byte, err error) {
-	br := bufio.NewReaderSize(interrupt.Reader(ctx, stdin), 64<<10)
-	head, err := br.Peek(1024)
-	if err != nil && err != io.EOF && err != bufio.ErrBufferFull {
-		return nil, nil, fmt.Errorf("read context from stdin: %w", err)
-	}
-	if len(head) == 0 {
-		return nil, nil, fmt.Errorf("read context from stdin: nothing on stdin (want a tar archive or a Dockerfile)")
-	}
-	if archiveutil.IsArchive(head) {
-		return io.NopCloser(br), nil, nil
-	}
-	dt, err := readDockerfile(br) // br gives way to ctx already
-	if err != nil {
-		return nil, nil, fmt.Errorf("read Dockerfile from stdin: %w", err)
-	}
-	return nil, dt, nil
-}
-
-// uploadContext offers archive to the solver and returns the URL the
-// frontend fetches it by.
-func uploadContext(archive io.ReadCloser) (*uploadprovider.Uploader, string) {
-	up := uploadprovider.New()
-	return up, up.Add(archive)
-}
-
-// frontendFunc runs BuildKit's Dockerfile frontend, here, on the solver's
-// gateway, for a build offered stored images as bases (StoreBases).
-// dockerfile is nil for a context the solver fetches (git, HTTP): it is
-// read through the gateway first, for its stages and its `# syntax=` line,
-// where one the compiled-in frontend serves is built offline, as for a
-// local context.
-func frontendFunc(bases map[string]store.Image, df []byte) gwclient.BuildFunc {
-	return func(ctx context.Context, c gwclient.Client) (*gwclient.Result, error) {
-		src := df
-		if src == nil {
-			bc, err := dockerui.NewClient(c)
-			if err != nil {
-				return nil, err
-			}
-			_, hasCmdline := bc.BuildOpts().Opts["cmdline"]
-			if !hasCmdline || len(bases) > 0 {
-				f, err := bc.ReadEntrypoint(ctx, "Dockerfile")
-				if err != nil {
-					return nil, err
-				}
-				src = f.Data
-			}
-			if ref, _, _, ok := parser.DetectSyntax(src); ok && !hasCmdline && EmbeddedServes(ref) {
-				c = withAttr{Client: c, key: "cmdline", value: ref}
-			}
-		}
-		return dockerfile.Build(ctx, withStoreBases(c, bases, src))
-	}
-}
-
-// withAttr adds one frontend attribute to a gateway client's options.
-type withAttr struct {
-	gwclient.Client
-	key, value string
-}
-
-func (c withAttr) BuildOpts() gwclient.BuildOpts {
-	o := c.Client.BuildOpts()
-	opts := make(map[string]string, len(o.Opts)+1)
-	for k, v := range o.Opts {
-		opts[k] = v
-	}
-	opts[c.key] = c.value
-	o.Opts = opts
-	return o
-}
 
 // namedContexts are --build-context values turned into what the solve
 // needs: frontend attributes, local directories, OCI layouts.

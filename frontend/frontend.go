@@ -27,9 +27,10 @@ var EmbeddedVersion = [2]int{1, 28}
 // AttrOptions are the docker build flags that become frontend attributes.
 type AttrOptions struct {
 	// Filename is the Dockerfile's name inside its directory.
-	Filename  string
-	Target    string
-	Platform  string
+	Filename string
+	Target   string
+	// Platforms are --platform's, parsed (ParsePlatforms).
+	Platforms []string
 	BuildArgs map[string]string
 	Labels    map[string]string
 	NoCache   bool
@@ -106,12 +107,8 @@ func Attrs(dockerfile []byte, o AttrOptions) (map[string]string, error) {
 	if o.Target != "" {
 		attrs["target"] = o.Target
 	}
-	if o.Platform != "" {
-		ps, err := ParsePlatforms(o.Platform)
-		if err != nil {
-			return nil, err
-		}
-		attrs["platform"] = strings.Join(ps, ",")
+	if len(o.Platforms) > 0 {
+		attrs["platform"] = strings.Join(o.Platforms, ",")
 	}
 	for k, v := range o.BuildArgs {
 		attrs["build-arg:"+k] = v

@@ -46,10 +46,11 @@ func TestAttrs(t *testing.T) {
 	if _, err := Attrs(nil, AttrOptions{Network: "bridge0"}); err == nil {
 		t.Error("unknown --network accepted")
 	}
-	if a, err := Attrs(nil, AttrOptions{Platform: "linux/amd64, linux/arm64/v8,linux/amd64"}); err != nil || a["platform"] != "linux/amd64,linux/arm64" {
+	ps, err := ParsePlatforms("linux/amd64, linux/arm64/v8,linux/amd64")
+	if a, _ := Attrs(nil, AttrOptions{Platforms: ps}); err != nil || a["platform"] != "linux/amd64,linux/arm64" {
 		t.Errorf("two platforms: %q, %v", a["platform"], err)
 	}
-	if _, err := Attrs(nil, AttrOptions{Platform: "linux/amd64,"}); err == nil {
+	if _, err := ParsePlatforms("linux/amd64,"); err == nil {
 		t.Error("an empty platform accepted")
 	}
 }

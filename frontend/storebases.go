@@ -48,6 +48,22 @@ func StoreBases(images []store.Image) map[string]store.Image {
 	return out
 }
 
+// offerStoreBases adds to attrs a named context for each stored image
+// (StoreBases) whose name --build-context does not take, and returns those
+// images by context name.
+func offerStoreBases(attrs map[string]string, images []store.Image) map[string]store.Image {
+	bases := StoreBases(images)
+	for name, img := range bases {
+		k := "context:" + name
+		if _, ok := attrs[k]; ok { // --build-context wins
+			delete(bases, name)
+			continue
+		}
+		attrs[k] = storeContext(img.Target.Digest)
+	}
+	return bases
+}
+
 // storeBases is the gateway client the Dockerfile frontend runs on when
 // stored images are offered as named contexts. It undoes the two ways
 // BuildKit treats a named context unlike the image docker would use:

@@ -2,6 +2,8 @@
 // marshaled build graph and printing it, as JSON lines in the shape of
 // `buildctl debug dump-llb` (so the same jq filters work) or as Graphviz dot.
 // BuildKit's own printer lives in buildctl's command package, unexported.
+// BuildKit's own llb package, which builds graphs, is imported here as
+// bkllb.
 package llb
 
 import (
