@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/builder-dev/builder/image"
 	"github.com/builder-dev/builder/internal/runtime"
 	"github.com/builder-dev/builder/internal/scratch"
 	"github.com/containerd/containerd/v2/core/mount"
@@ -30,29 +31,30 @@ type ExecOptions struct {
 	Stderr      io.Writer
 }
 
-// Exec runs a further process in a running container and returns its
-// exit code.
-func (m Manager) Exec(ctx context.Context, o ExecOptions) (int, error) {
+// Exec runs a further process in a running container: nil when it exits
+// 0, else an *ExitError with its code (126 when it could not be invoked,
+// as docker's exec gives), or a plain error for a refused request.
+func (m Manager) Exec(ctx context.Context, o ExecOptions) error {
 	p := NewPaths(m.Root)
 	c, err := p.Find(ctx, m.Runtime, o.Container)
 	if err != nil {
-		return ExitBuilderError, err
+		return err
 	}
 	if !c.Running {
-		return ExitBuilderError, fmt.Errorf("container %s is not running", c.ID[:12])
+		return fmt.Errorf("container %s is not running", c.ID[:12])
 	}
 	if c.Paused {
-		return ExitBuilderError, fmt.Errorf("Container %s is paused, unpause the container before exec", c.ID[:12])
+		return fmt.Errorf("Container %s is paused, unpause the container before exec", c.ID[:12])
 	}
 	// runc exec's own defaults: the container's process (capabilities,
 	// rlimits, no-new-privileges, ...) with these changes.
 	spec, err := p.spec(c.ID)
 	if err != nil {
-		return ExitBuilderError, fmt.Errorf("read the config of container %s: %w", c.ID[:12], err)
+		return fmt.Errorf("read the config of container %s: %w", c.ID[:12], err)
 	}
 	proc := *spec.Process
 	proc.Args, proc.Terminal, proc.ConsoleSize = o.Args, o.TTY, nil
-	proc.Env = mergeEnv(proc.Env, o.Env)
+	proc.Env = image.MergeEnv(proc.Env, o.Env...)
 	if o.Workdir != "" {
 		proc.Cwd = o.Workdir
 	}
@@ -60,7 +62,7 @@ func (m Manager) Exec(ctx context.Context, o ExecOptions) (int, error) {
 		u, err := execUser(p.rootfs(c.ID), o.User)
 		if err != nil {
 			// docker's exec fails the process, not the request: 126.
-			return ExitNotRunnable, &Error{ExitNotRunnable, err}
+			return &ExitError{ExitNotRunnable, err}
 		}
 		proc.User = specs.User{UID: uint32(u.Uid), GID: uint32(u.Gid)}
 		for _, g := range u.Sgids {
@@ -73,24 +75,24 @@ func (m Manager) Exec(ctx context.Context, o ExecOptions) (int, error) {
 	}
 	logf, err := os.CreateTemp(p.dir(c.ID), "exec-*.log")
 	if err != nil {
-		return ExitBuilderError, fmt.Errorf("exec in %s: %w", o.Container, err)
+		return fmt.Errorf("exec in %s: %w", o.Container, err)
 	}
 	logf.Close()
 	defer os.Remove(logf.Name())
 	run, err := m.Runtime.Exec(ctx, c.ID, proc, logf.Name(), stdio)
 	if err != nil {
-		return ExitBuilderError, err
+		return err
 	}
 	code, err := run.Wait()
 	if err != nil {
-		return ExitBuilderError, fmt.Errorf("exec in %s: %w", o.Container, err)
+		return fmt.Errorf("exec in %s: %w", o.Container, err)
 	}
 	if code != 0 && startError(logf.Name()) != "" {
 		// The process never ran (not found, not executable): docker's
 		// exec gives 126 for each. runc has printed why on stderr.
-		return ExitNotRunnable, &Error{ExitNotRunnable, nil}
+		return &ExitError{ExitNotRunnable, nil}
 	}
-	return code, nil
+	return exited(code, nil)
 }
 
 // Export writes a container's whole filesystem as a tar archive.

@@ -4,9 +4,11 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"time"
 
+	"github.com/builder-dev/builder/filters"
 	"github.com/builder-dev/builder/format"
 	"github.com/builder-dev/builder/network"
 	"github.com/docker/go-units"
@@ -18,7 +20,8 @@ type ListOptions struct {
 	Quiet   bool
 	NoTrunc bool
 	Format  string
-	// Filters: status=, name=, ancestor=.
+	// Filters are docker's: id=, name=, label=, status=, exited=,
+	// ancestor=.
 	Filters []string
 }
 
@@ -41,23 +44,25 @@ func (m Manager) List(ctx context.Context, o ListOptions, w io.Writer) error {
 	if err != nil {
 		return err
 	}
-	match, err := psFilter(o.Filters)
+	f, err := filters.Parse(o.Filters, "id", "name", "label", "status", "exited", "ancestor")
 	if err != nil {
 		return err
 	}
+	// As docker's: status= and exited= look at stopped containers too.
+	stopped := o.All || len(f["status"]) > 0 || len(f["exited"]) > 0
 	var rows []Row
 	for _, c := range all {
-		if !o.All && !c.Running && len(o.Filters) == 0 {
+		if !stopped && !c.Running {
 			continue
 		}
 		r := row(c, o.NoTrunc)
-		if !match(c, r) {
+		if !psMatch(f, c, r) {
 			continue
 		}
 		rows = append(rows, r)
 	}
-	f := format.Template(o.Format, o.Quiet, "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}")
-	return format.Rows(w, f, rows, map[string]string{"ID": "CONTAINER ID", "Image": "IMAGE", "Command": "COMMAND",
+	tmpl := format.Template(o.Format, o.Quiet, "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}")
+	return format.Rows(w, tmpl, rows, map[string]string{"ID": "CONTAINER ID", "Image": "IMAGE", "Command": "COMMAND",
 		"CreatedAt": "CREATED AT", "RunningFor": "CREATED", "Status": "STATUS", "State": "STATE", "Ports": "PORTS", "Names": "NAMES"})
 }
 
@@ -94,32 +99,14 @@ func row(c *Container, noTrunc bool) Row {
 	return r
 }
 
-func psFilter(in []string) (func(*Container, Row) bool, error) {
-	var preds []func(*Container, Row) bool
-	for _, f := range in {
-		k, v, ok := strings.Cut(f, "=")
-		if !ok {
-			return nil, fmt.Errorf("--filter %q: want key=value", f)
-		}
-		switch k {
-		case "status":
-			preds = append(preds, func(_ *Container, r Row) bool { return r.State == v })
-		case "name":
-			preds = append(preds, func(c *Container, _ Row) bool { return strings.Contains(c.Name, v) })
-		case "ancestor":
-			preds = append(preds, func(c *Container, _ Row) bool {
-				return c.Image == v || strings.HasPrefix(strings.TrimPrefix(c.ImageID, "sha256:"), strings.TrimPrefix(v, "sha256:"))
-			})
-		default:
-			return nil, fmt.Errorf("--filter %q: unsupported filter %q (status, name, ancestor)", f, k)
-		}
-	}
-	return func(c *Container, r Row) bool {
-		for _, p := range preds {
-			if !p(c, r) {
-				return false
-			}
-		}
-		return true
-	}, nil
+// psMatch reports whether c (listed as r) passes ps's filters f.
+func psMatch(f filters.Args, c *Container, r Row) bool {
+	return f.Any("id", func(v string) bool { return strings.HasPrefix(c.ID, v) }) &&
+		f.Any("name", func(v string) bool { return strings.Contains(c.Name, v) }) &&
+		f.Labels(c.Config.Labels) &&
+		f.Any("status", func(v string) bool { return r.State == v }) &&
+		f.Any("exited", func(v string) bool { return r.State == "exited" && strconv.Itoa(c.ExitCode) == v }) &&
+		f.Any("ancestor", func(v string) bool {
+			return c.Image == v || strings.HasPrefix(strings.TrimPrefix(c.ImageID, "sha256:"), strings.TrimPrefix(v, "sha256:"))
+		})
 }

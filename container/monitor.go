@@ -79,7 +79,10 @@ func (m Manager) Monitor(ctx context.Context, id string) error {
 		// The attachment is this process's to release now, and its
 		// ports to serve.
 		c.NetOwner = os.Getpid()
-		p.save(c)
+		if err := p.save(c); err != nil {
+			warn(p.finish(c, ExitBuilderError, ports))
+			return err
+		}
 		ports.Ports = c.Attachment.Ports
 		if err := serve(c, ports); err != nil {
 			fmt.Fprintln(os.Stderr, err)
@@ -98,6 +101,8 @@ func (m Manager) Monitor(ctx context.Context, id string) error {
 	code, err := runRunc(context.WithoutCancel(ctx), m.Runtime, p, c, RunOptions{
 		Stdout: log.Stream(stdcopy.Stdout), Stderr: log.Stream(stdcopy.Stderr),
 		TTY: tty, Detach: true})
-	p.finish(c, code, ports)
+	if ferr := p.finish(c, code, ports); ferr != nil && err == nil {
+		return ferr
+	}
 	return err
 }

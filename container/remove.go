@@ -11,6 +11,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/builder-dev/builder/filters"
 	"github.com/builder-dev/builder/internal/runtime"
 	"github.com/builder-dev/builder/store"
 	"github.com/docker/go-units"
@@ -97,9 +98,23 @@ func (p Paths) destroy(ctx context.Context, rt runtime.Runtime, c *Container) er
 	return p.remove(c)
 }
 
-// Prune removes every stopped container and the unpacked layers no
-// container needs any more, reporting the space freed.
-func (m Manager) Prune(ctx context.Context, w io.Writer) error {
+// PruneOptions are `builder container prune` flags.
+type PruneOptions struct {
+	// Filters are docker's: until=, label=, label!=.
+	Filters []string
+}
+
+// Prune removes every stopped container that passes o's filters and the
+// unpacked layers no container needs any more, reporting the space freed.
+func (m Manager) Prune(ctx context.Context, o PruneOptions, w io.Writer) error {
+	f, err := filters.Parse(o.Filters, "until", "label", "label!")
+	if err != nil {
+		return err
+	}
+	until, err := f.Until(time.Now())
+	if err != nil {
+		return err
+	}
 	p := NewPaths(m.Root)
 	all, err := p.List(ctx, m.Runtime)
 	if err != nil {
@@ -109,7 +124,7 @@ func (m Manager) Prune(ctx context.Context, w io.Writer) error {
 	var freed int64
 	var errs []error
 	for _, c := range all {
-		if c.Running {
+		if c.Running || !until.IsZero() && !c.Created.Before(until) || !f.Labels(c.Config.Labels) {
 			continue
 		}
 		size, _ := dirSize(p.upper(c.ID))

@@ -20,14 +20,15 @@ type StartOptions struct {
 	Stdout, Stderr      io.Writer
 }
 
-// Start starts stopped containers again, detached, or attached.
-func (m Manager) Start(ctx context.Context, o StartOptions) (int, error) {
+// Start starts stopped containers again, detached, or attached: then it
+// returns as Exec does for the container's process.
+func (m Manager) Start(ctx context.Context, o StartOptions) error {
 	refs, attach, stdout := o.Containers, o.Attach || o.Interactive, o.Stdout
 	p := NewPaths(m.Root)
 	for _, ref := range refs {
 		c, err := p.Find(ctx, m.Runtime, ref)
 		if err != nil {
-			return ExitBuilderError, err
+			return err
 		}
 		if c.Running {
 			if !attach {
@@ -37,54 +38,59 @@ func (m Manager) Start(ctx context.Context, o StartOptions) (int, error) {
 		}
 		_, lowers, err := p.imageLayers(ctx, m.Store, c)
 		if err != nil {
-			return ExitBuilderError, err
+			return err
 		}
 		if len(lowers) == 0 {
 			lowers = []string{filepath.Join(p.dir(c.ID), "empty")}
 		}
 		// The runc record of the last run, if any, goes first.
 		if err := m.Runtime.Delete(ctx, c.ID); err != nil {
-			return ExitBuilderError, fmt.Errorf("start %s: %w", ref, err)
+			return fmt.Errorf("start %s: %w", ref, err)
 		}
 		if err := mountRootfs(lowers, p.upper(c.ID), filepath.Join(p.dir(c.ID), "work"), p.rootfs(c.ID)); err != nil {
-			return ExitBuilderError, err
+			return err
 		}
 		// A new place on builder0, the same ports asked for.
 		spec, err := p.spec(c.ID)
 		if err != nil {
-			return ExitBuilderError, fmt.Errorf("start %s: %w", ref, err)
+			return fmt.Errorf("start %s: %w", ref, err)
 		}
 		ports, err := p.attach(ctx, c, spec.Hostname)
 		if err != nil {
 			unix.Unmount(p.rootfs(c.ID), unix.MNT_DETACH)
-			return ExitBuilderError, fmt.Errorf("start %s: %w", ref, err)
+			return fmt.Errorf("start %s: %w", ref, err)
 		}
 		// Every path from here closes ports: finish, or after the monitor
 		// inherited them.
 		if c.Attachment != nil {
 			if err := p.setNetNS(c); err != nil {
-				p.finish(c, ExitBuilderError, ports)
-				return ExitBuilderError, fmt.Errorf("start %s: %w", ref, err)
+				warn(p.finish(c, ExitBuilderError, ports))
+				return fmt.Errorf("start %s: %w", ref, err)
 			}
 		}
 		c.Running, c.StartedAt, c.FinishedAt = true, time.Now().UTC(), time.Time{}
-		p.save(c)
+		if err := p.save(c); err != nil {
+			warn(p.finish(c, ExitBuilderError, ports))
+			return fmt.Errorf("start %s: %w", ref, err)
+		}
 		if !attach {
 			if err := spawnMonitor(p, c, m.Runtime, ports); err != nil {
-				p.finish(c, ExitBuilderError, ports)
-				return ExitBuilderError, err
+				warn(p.finish(c, ExitBuilderError, ports))
+				return err
 			}
 			ports.Close()
 			fmt.Fprintln(stdout, ref)
 			continue
 		}
 		if err := serve(c, ports); err != nil {
-			p.finish(c, ExitBuilderError, ports)
-			return ExitBuilderError, fmt.Errorf("start %s: %w", ref, err)
+			warn(p.finish(c, ExitBuilderError, ports))
+			return fmt.Errorf("start %s: %w", ref, err)
 		}
 		code, err := runRunc(ctx, m.Runtime, p, c, RunOptions{Interactive: o.Interactive, Stdin: o.Stdin, Stdout: o.Stdout, Stderr: o.Stderr})
-		p.finish(c, code, ports)
-		return code, err
+		if ferr := p.finish(c, code, ports); ferr != nil && err == nil {
+			return ferr
+		}
+		return exited(code, err)
 	}
-	return 0, nil
+	return nil
 }

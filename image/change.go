@@ -39,7 +39,7 @@ func ApplyChange(cfg *ocispec.ImageConfig, change string) error {
 		cfg.Entrypoint = shell(c.ShellDependantCmdLine)
 	case *instructions.EnvCommand:
 		for _, kv := range c.Env {
-			cfg.Env = setEnv(cfg.Env, kv.Key, kv.Value)
+			cfg.Env = MergeEnv(cfg.Env, kv.Key+"="+kv.Value)
 		}
 	case *instructions.ExposeCommand:
 		if cfg.ExposedPorts == nil {
@@ -74,14 +74,4 @@ func ApplyChange(cfg *ocispec.ImageConfig, change string) error {
 			strings.ToUpper(res.AST.Children[0].Value))
 	}
 	return nil
-}
-
-func setEnv(env []string, k, v string) []string {
-	for i, e := range env {
-		if strings.HasPrefix(e, k+"=") {
-			env[i] = k + "=" + v
-			return env
-		}
-	}
-	return append(env, k+"="+v)
 }

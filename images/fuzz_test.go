@@ -9,7 +9,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/builder-dev/builder/filters"
 	"github.com/builder-dev/builder/store"
 	"github.com/sirupsen/logrus"
 )
@@ -83,6 +85,9 @@ func FuzzFilters(f *testing.F) {
 			pred(store.Image{Name: "docker.io/library/x:latest"}, store.Details{})
 			pred(store.Image{}, store.Details{})
 		}
-		parsePruneFilters([]string{v})
+		if f, err := filters.Parse([]string{v}, "until", "label", "label!"); err == nil {
+			f.Until(time.Now())
+			f.Labels(map[string]string{"a": "b"})
+		}
 	})
 }

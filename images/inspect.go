@@ -55,7 +55,7 @@ type rawConfig struct {
 func Lookup(ctx context.Context, st store.Catalog, ref, platform string) (store.Image, ocispec.Descriptor, store.Details, error) {
 	img, d, err := st.Lookup(ctx, ref)
 	if err != nil {
-		return img, img.Target, d, noSuchImage(err, ref)
+		return img, img.Target, d, store.NoSuchImageFor(err, ref)
 	}
 	if platform == "" {
 		return img, img.Target, d, nil
@@ -82,7 +82,7 @@ func Inspect(ctx context.Context, st *store.Store, refs []string, platform, tmpl
 }
 
 // InspectOne is docker's inspect object of the image ref names (a
-// *NoSuchImage error when none).
+// *store.NoSuchImage error when none).
 func InspectOne(ctx context.Context, st *store.Store, ref, platform string) (InspectImage, error) {
 	img, _, d, err := Lookup(ctx, st, ref, platform)
 	if err != nil {

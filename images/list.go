@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/builder-dev/builder/filters"
 	"github.com/builder-dev/builder/format"
 
 	"github.com/builder-dev/builder/store"
@@ -147,72 +148,57 @@ func write(w io.Writer, rows []Row, o ListOptions) error {
 	return format.Rows(w, format.Template(o.Format, o.Quiet, table), rows, listHeaders)
 }
 
-// listFilter turns docker's --filter values into one predicate; values of
-// the same key are alternatives, different keys must all hold.
+// listFilter turns docker's --filter values into one predicate.
 func listFilter(ctx context.Context, st store.Catalog, in []string) (func(store.Image, store.Details) bool, error) {
-	byKey := map[string][]func(store.Image, store.Details) bool{}
-	for _, f := range in {
-		k, v, ok := strings.Cut(f, "=")
-		if !ok {
-			return nil, fmt.Errorf("--filter %q: want key=value", f)
+	f, err := filters.Parse(in, "dangling", "label", "before", "since", "reference")
+	if err != nil {
+		return nil, err
+	}
+	dangling, byDangling, err := f.Bool("dangling")
+	if err != nil {
+		return nil, err
+	}
+	created := func(key string) (time.Time, error) {
+		if len(f[key]) == 0 {
+			return time.Time{}, nil
 		}
-		var pred func(store.Image, store.Details) bool
-		switch k {
-		case "dangling":
-			want := v == "true" || v == "1"
-			if !want && v != "false" && v != "0" {
-				return nil, fmt.Errorf("--filter dangling=%s: want true or false", v)
-			}
-			pred = func(img store.Image, _ store.Details) bool { return (img.Name == "") == want }
-		case "label":
-			lk, lv, hasValue := strings.Cut(v, "=")
-			pred = func(_ store.Image, d store.Details) bool {
-				got, ok := d.Config.Config.Labels[lk]
-				return ok && (!hasValue || got == lv)
-			}
-		case "before", "since":
-			_, ref, err := st.Lookup(ctx, v)
-			if err != nil {
-				return nil, fmt.Errorf("--filter %s: %w", f, noSuchImage(err, v))
-			}
-			at, before := ref.Created(), k == "before"
-			pred = func(_ store.Image, d store.Details) bool {
-				if before {
-					return d.Created().Before(at)
-				}
-				return d.Created().After(at)
-			}
-		case "reference":
-			pattern := v
-			pred = func(img store.Image, _ store.Details) bool {
-				if img.Name == "" {
-					return false
-				}
-				named, err := reference.ParseNormalizedNamed(img.Name)
-				if err != nil {
-					return false
-				}
-				ok, _ := reference.FamiliarMatch(pattern, named)
-				if !ok {
-					ok, _ = reference.FamiliarMatch(pattern, reference.TrimNamed(named))
-				}
-				return ok
-			}
-		default:
-			return nil, fmt.Errorf("--filter %q: unsupported filter %q (dangling, label, before, since, reference)", f, k)
+		ref := f[key][len(f[key])-1]
+		_, d, err := st.Lookup(ctx, ref)
+		if err != nil {
+			return time.Time{}, fmt.Errorf("--filter %s=%s: %w", key, ref, store.NoSuchImageFor(err, ref))
 		}
-		byKey[k] = append(byKey[k], pred)
+		return d.Created(), nil
+	}
+	before, err := created("before")
+	if err != nil {
+		return nil, err
+	}
+	since, err := created("since")
+	if err != nil {
+		return nil, err
 	}
 	return func(img store.Image, d store.Details) bool {
-		for _, preds := range byKey {
-			any := false
-			for _, p := range preds {
-				any = any || p(img, d)
-			}
-			if !any {
-				return false
-			}
-		}
-		return true
+		return (!byDangling || (img.Name == "") == dangling) &&
+			f.Labels(d.Config.Config.Labels) &&
+			(before.IsZero() || d.Created().Before(before)) &&
+			(since.IsZero() || d.Created().After(since)) &&
+			f.Any("reference", func(pattern string) bool { return matchReference(pattern, img.Name) })
 	}, nil
+}
+
+// matchReference reports whether name matches reference=PATTERN as docker
+// matches it: the familiar name, with or without its tag.
+func matchReference(pattern, name string) bool {
+	if name == "" {
+		return false
+	}
+	named, err := reference.ParseNormalizedNamed(name)
+	if err != nil {
+		return false
+	}
+	ok, _ := reference.FamiliarMatch(pattern, named)
+	if !ok {
+		ok, _ = reference.FamiliarMatch(pattern, reference.TrimNamed(named))
+	}
+	return ok
 }

@@ -4,9 +4,9 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"strings"
 	"time"
 
+	"github.com/builder-dev/builder/filters"
 	"github.com/builder-dev/builder/store"
 	"github.com/docker/go-units"
 )
@@ -18,61 +18,14 @@ type PruneOptions struct {
 	Filters []string
 }
 
-type pruneFilter struct {
-	until  time.Time
-	labels []func(map[string]string) bool
-}
-
-func parsePruneFilters(in []string) (pruneFilter, error) {
-	var f pruneFilter
-	for _, s := range in {
-		k, v, ok := strings.Cut(s, "=")
-		if !ok {
-			return f, fmt.Errorf("--filter %q: want key=value", s)
-		}
-		switch {
-		case k == "until":
-			t, err := parseUntil(v)
-			if err != nil {
-				return f, fmt.Errorf("--filter until=%s: %w", v, err)
-			}
-			f.until = t
-		case k == "label" || k == "label!":
-			neg := k == "label!"
-			lk, lv, hasValue := strings.Cut(v, "=")
-			f.labels = append(f.labels, func(labels map[string]string) bool {
-				got, present := labels[lk]
-				match := present && (!hasValue || got == lv)
-				return match != neg
-			})
-		default:
-			return f, fmt.Errorf("--filter %q: unsupported filter %q (until, label, label!)", s, k)
-		}
-	}
-	return f, nil
-}
-
-// parseUntil takes a duration ("24h") or a timestamp, as docker does.
-func parseUntil(v string) (time.Time, error) {
-	if d, err := time.ParseDuration(v); err == nil {
-		return time.Now().Add(-d), nil
-	}
-	for _, layout := range []string{time.RFC3339Nano, time.RFC3339, "2006-01-02T15:04:05", "2006-01-02"} {
-		if t, err := time.Parse(layout, v); err == nil {
-			return t, nil
-		}
-	}
-	var sec int64
-	if _, err := fmt.Sscanf(v, "%d", &sec); err == nil {
-		return time.Unix(sec, 0), nil
-	}
-	return time.Time{}, fmt.Errorf("want a duration or a timestamp")
-}
-
 // Prune removes dangling images (all unused ones with All) and the blobs
 // only they used, printing docker's report.
 func Prune(ctx context.Context, st *store.Store, o PruneOptions, w io.Writer) error {
-	f, err := parsePruneFilters(o.Filters)
+	f, err := filters.Parse(o.Filters, "until", "label", "label!")
+	if err != nil {
+		return err
+	}
+	until, err := f.Until(time.Now())
 	if err != nil {
 		return err
 	}
@@ -94,14 +47,7 @@ func Prune(ctx context.Context, st *store.Store, o PruneOptions, w io.Writer) er
 		if err != nil {
 			continue // an incomplete entry is not ours to judge here
 		}
-		if !f.until.IsZero() && !d.Created().Before(f.until) {
-			continue
-		}
-		keep := false
-		for _, m := range f.labels {
-			keep = keep || !m(d.Config.Config.Labels)
-		}
-		if keep {
+		if !until.IsZero() && !d.Created().Before(until) || !f.Labels(d.Config.Config.Labels) {
 			continue
 		}
 		if img.Name != "" {

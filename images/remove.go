@@ -19,7 +19,7 @@ func Tag(ctx context.Context, st *store.Store, source, target string) error {
 	}
 	img, _, err := st.Lookup(ctx, source)
 	if err != nil {
-		return noSuchImage(err, source)
+		return store.NoSuchImageFor(err, source)
 	}
 	return st.Tag(ctx, name, img.Target)
 }
@@ -84,7 +84,7 @@ func users(ctx context.Context, st *store.Store, target ocispec.Descriptor, c Co
 func remove(ctx context.Context, st *store.Store, ref string, o RemoveOptions, w io.Writer) error {
 	img, d, err := st.Lookup(ctx, ref)
 	if err != nil {
-		return noSuchImage(err, ref)
+		return store.NoSuchImageFor(err, ref)
 	}
 	all, err := st.List(ctx)
 	if err != nil {
@@ -155,16 +155,4 @@ func isName(ref, name string) bool {
 func familiarTag(name string) string {
 	repo, tag := store.RepoTag(name)
 	return repo + ":" + tag
-}
-
-// NoSuchImage is docker's error for an unknown image.
-type NoSuchImage struct{ Ref string }
-
-func (e *NoSuchImage) Error() string { return "No such image: " + e.Ref }
-
-func noSuchImage(err error, ref string) error {
-	if errors.Is(err, store.ErrNotFound) {
-		return &NoSuchImage{Ref: ref}
-	}
-	return err
 }

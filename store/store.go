@@ -49,6 +49,22 @@ const (
 // ErrNotFound is returned when no image matches a name or ID.
 var ErrNotFound = errors.New("no such image")
 
+// NoSuchImage is docker's error for a reference no image in the store
+// answers to ("No such image: REF"); it is an ErrNotFound.
+type NoSuchImage struct{ Ref string }
+
+func (e *NoSuchImage) Error() string        { return "No such image: " + e.Ref }
+func (e *NoSuchImage) Is(target error) bool { return target == ErrNotFound }
+
+// NoSuchImageFor is err as docker says it to a user who asked for ref:
+// a *NoSuchImage where err is an ErrNotFound, else err.
+func NoSuchImageFor(err error, ref string) error {
+	if errors.Is(err, ErrNotFound) {
+		return &NoSuchImage{Ref: ref}
+	}
+	return err
+}
+
 // ErrPlatform is returned when an image has no image for the platform asked.
 var ErrPlatform = errors.New("the image does not provide the specified platform")
 

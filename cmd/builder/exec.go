@@ -25,12 +25,11 @@ func execCommand() *cli.Command {
 			}
 			m, err := containers(c)
 			if err != nil {
-				return &exitError{code: container.ExitBuilderError, err: err}
+				return container.RunFailed(err)
 			}
-			code, err := m.Exec(c.Context, container.ExecOptions{Container: c.Args().First(), Args: c.Args().Slice()[1:],
+			return m.Exec(c.Context, container.ExecOptions{Container: c.Args().First(), Args: c.Args().Slice()[1:],
 				Interactive: c.Bool("interactive"), TTY: c.Bool("tty"), Env: c.StringSlice("env"), Workdir: c.String("workdir"),
 				User: c.String("user"), Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr})
-			return containerExit(code, err)
 		},
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/builder-dev/builder/container"
 	"github.com/builder-dev/builder/format"
 	"github.com/builder-dev/builder/images"
+	"github.com/builder-dev/builder/store"
 	"github.com/urfave/cli/v2"
 )
 
@@ -61,7 +62,7 @@ func inspectCommand() *cli.Command {
 						out = append(out, ii)
 						continue
 					}
-					var nsi *images.NoSuchImage
+					var nsi *store.NoSuchImage
 					if !errors.As(err, &nsi) {
 						return err
 					}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"os"
 
 	"github.com/builder-dev/builder/container"
@@ -45,20 +44,20 @@ func runCommand() *cli.Command {
 			}
 			policy, err := registry.ParsePullPolicy(c.String("pull"))
 			if err != nil {
-				return &exitError{code: container.ExitBuilderError, err: err}
+				return container.RunFailed(err)
 			}
 			// Flags are checked before anything is pulled or created.
 			if err := container.CheckNetwork(c.String("network"), c.StringSlice("publish"), c.Bool("publish-all")); err != nil {
-				return &exitError{code: container.ExitBuilderError, err: err}
+				return container.RunFailed(err)
 			}
 			m, err := openContainers(c)
 			if err != nil {
-				return &exitError{code: container.ExitBuilderError, err: err}
+				return container.RunFailed(err)
 			}
 			// As docker run: an image the store lacks is pulled first, with
 			// pull's progress on stderr.
 			if err := pullForRun(c, m, c.Args().First(), policy); err != nil {
-				return &exitError{code: container.ExitBuilderError, err: err}
+				return container.RunFailed(err)
 			}
 			opts := container.RunOptions{
 				Image:       c.Args().First(),
@@ -87,11 +86,7 @@ func runCommand() *cli.Command {
 				ep := c.String("entrypoint")
 				opts.Entrypoint = &ep
 			}
-			code, err := m.Run(c.Context, opts)
-			if err != nil && !errors.As(err, new(*container.Error)) {
-				err = &container.Error{Code: container.ExitBuilderError, Err: err}
-			}
-			return containerExit(code, err)
+			return m.Run(c.Context, opts)
 		},
 	}
 }

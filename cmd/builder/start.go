@@ -24,9 +24,8 @@ func startCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			code, err := m.Start(c.Context, container.StartOptions{Containers: c.Args().Slice(), Attach: c.Bool("attach"),
+			return m.Start(c.Context, container.StartOptions{Containers: c.Args().Slice(), Attach: c.Bool("attach"),
 				Interactive: c.Bool("interactive"), Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr})
-			return containerExit(code, err)
 		},
 	}
 }
