@@ -133,13 +133,31 @@ func TestImagesFilters(t *testing.T) {
 		{[]string{"--filter", "reference=quay.io/x/*"}, "quay.io/x/two:v2\n"},
 		{[]string{"--filter", "since=quay.io/x/two:v2"}, "one:latest\n"},
 		{[]string{"--filter", "before=quay.io/x/two:v2"}, "<none>:<none>\n"},
-		{[]string{"--filter", "label=v=1", "--filter", "label=v=3"}, "one:latest\n<none>:<none>\n"},
+		// As docker's: each label= must hold (no image has v=1 and v=3).
+		{[]string{"--filter", "label=v=1", "--filter", "label=v=3"}, ""},
+		{[]string{"--filter", "reference=one", "--filter", "reference=quay.io/x/*"}, "one:latest\nquay.io/x/two:v2\n"},
 	} {
 		if got := list(tc.args...); got != tc.want {
 			t.Errorf("images %v = %q; want %q", tc.args, got, tc.want)
 		}
 	}
-	if r := e.run("images", "--filter", "colour=red"); r.code == 0 || !strings.Contains(r.stderr, "colour") {
+	if r := e.run("images", "--filter", "colour=red"); r.code == 0 || !strings.Contains(r.stderr, "invalid filter 'colour'") {
 		t.Errorf("unknown filter: %s", r)
+	}
+	// Every prune takes until= (builder prune's help gives until=24h) and
+	// label filters, with one parser's rules.
+	e.must("image", "prune", "-f", "--filter", "until=24h", "--filter", "label!=keep")
+	e.must("container", "prune", "-f", "--filter", "until=24h")
+	e.must("builder", "prune", "-f", "--filter", "until=24h")
+	if got := list("--filter", "dangling=true"); got != "<none>:<none>\n" {
+		t.Errorf("image prune --filter until=24h removed a new image: %q", got)
+	}
+	e.must("image", "prune", "-f", "--filter", "label=v=3")
+	if got := list("--filter", "dangling=true"); got != "<none>:<none>\n" {
+		t.Errorf("image prune --filter label=v=3 removed an image without it: %q", got)
+	}
+	e.must("image", "prune", "-f", "--filter", "label!=v=3")
+	if got := list("--filter", "dangling=true"); got != "" {
+		t.Errorf("image prune --filter label!=v=3 kept %q", got)
 	}
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"os"
 
+	"github.com/builder-dev/builder/container"
 	"github.com/urfave/cli/v2"
 )
 
@@ -11,7 +12,10 @@ func containerPruneCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "prune",
 		Usage: "Remove all stopped containers",
-		Flags: []cli.Flag{&cli.BoolFlag{Name: "force", Aliases: []string{"f"}, Usage: "do not prompt for confirmation"}},
+		Flags: []cli.Flag{
+			&cli.BoolFlag{Name: "force", Aliases: []string{"f"}, Usage: "do not prompt for confirmation"},
+			&cli.StringSliceFlag{Name: "filter", Usage: `provide filter values (e.g. "until=<timestamp>")`},
+		},
 		Action: func(c *cli.Context) error {
 			if !c.Bool("force") && !confirm("WARNING! This will remove all stopped containers.") {
 				return nil
@@ -20,7 +24,7 @@ func containerPruneCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			return m.Prune(c.Context, os.Stdout)
+			return m.Prune(c.Context, container.PruneOptions{Filters: c.StringSlice("filter")}, os.Stdout)
 		},
 	}
 }
