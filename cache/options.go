@@ -23,11 +23,21 @@ const (
 	From Direction = "--cache-from"
 )
 
-// Types lists the backends each flag accepts: BuildKit's own cache
-// exporters and importers, under buildx's names.
+// The cache backends, BuildKit's own exporters and importers, under
+// buildx's names: the one list of them, which the embedded solver's
+// backends (solver/embedded.go) are registered by.
+const (
+	Registry = "registry"
+	Local    = "local"
+	Inline   = "inline" // export only: the cache rides in the image
+	GHA      = "gha"    // linked with -tags cloudcache
+	S3       = "s3"     // linked with -tags cloudcache
+)
+
+// Types lists the backends each flag accepts.
 var Types = map[Direction][]string{
-	To:   {"registry", "local", "inline", "gha", "s3"},
-	From: {"registry", "local", "gha", "s3"},
+	To:   {Registry, Local, Inline, GHA, S3},
+	From: {Registry, Local, GHA, S3},
 }
 
 // ParseOptions reads --cache-to or --cache-from values as buildx does:
@@ -42,7 +52,7 @@ func ParseOptions(dir Direction, values []string) ([]client.CacheOptionsEntry, e
 		if err != nil {
 			return nil, fmt.Errorf("%s %q: %w", dir, v, err)
 		}
-		if dir == From && e.Type == "local" {
+		if dir == From && e.Type == Local {
 			// A first CI run has no cache yet, and that is not an error. Left
 			// in, BuildKit's client would create the directory it reads.
 			if _, err := os.Stat(filepath.Join(e.Attrs["src"], "index.json")); err != nil {
@@ -57,7 +67,7 @@ func ParseOptions(dir Direction, values []string) ([]client.CacheOptionsEntry, e
 func parseOne(dir Direction, s string) (client.CacheOptionsEntry, error) {
 	e := client.CacheOptionsEntry{Attrs: map[string]string{}}
 	if !strings.Contains(s, "=") {
-		e.Type, e.Attrs["ref"] = "registry", s
+		e.Type, e.Attrs["ref"] = Registry, s
 	} else {
 		attrs, err := kv.Parse(s)
 		if err != nil {
@@ -74,7 +84,7 @@ func parseOne(dir Direction, s string) (client.CacheOptionsEntry, error) {
 		if e.Type == "" {
 			return e, fmt.Errorf("type=<type> is required (one of %s)", strings.Join(Types[dir], ", "))
 		}
-		if dir == From && e.Type == "inline" {
+		if dir == From && e.Type == Inline {
 			return e, fmt.Errorf("an inline cache is imported by naming its image: type=registry,ref=IMAGE")
 		}
 		return e, fmt.Errorf("unknown cache type %q (want one of %s)", e.Type, strings.Join(Types[dir], ", "))
@@ -103,7 +113,7 @@ func parseOne(dir Direction, s string) (client.CacheOptionsEntry, error) {
 		}
 	}
 	switch e.Type {
-	case "registry":
+	case Registry:
 		ref := e.Attrs["ref"]
 		if ref == "" {
 			return e, fmt.Errorf("type=registry needs ref=REF")
@@ -111,12 +121,12 @@ func parseOne(dir Direction, s string) (client.CacheOptionsEntry, error) {
 		if _, err := reference.ParseNormalizedNamed(ref); err != nil {
 			return e, fmt.Errorf("ref=%q: %w", ref, err)
 		}
-	case "local":
+	case Local:
 		key := map[Direction]string{To: "dest", From: "src"}[dir]
 		if e.Attrs[key] == "" {
 			return e, fmt.Errorf("type=local needs %s=DIR", key)
 		}
-	case "gha":
+	case GHA:
 		// The runner's environment, as buildx and buildctl read it.
 		fromEnv(e.Attrs, "token", "ACTIONS_RUNTIME_TOKEN")
 		fromEnv(e.Attrs, "url", "ACTIONS_CACHE_URL")
@@ -124,7 +134,7 @@ func parseOne(dir Direction, s string) (client.CacheOptionsEntry, error) {
 		if e.Attrs["token"] == "" || (e.Attrs["url"] == "" && e.Attrs["url_v2"] == "") {
 			return e, fmt.Errorf("type=gha needs token= and url= (or $ACTIONS_RUNTIME_TOKEN and $ACTIONS_CACHE_URL, set in a GitHub Actions job)")
 		}
-	case "s3":
+	case S3:
 		fromEnv(e.Attrs, "bucket", "AWS_BUCKET")
 		fromEnv(e.Attrs, "region", "AWS_REGION")
 		if e.Attrs["bucket"] == "" || e.Attrs["region"] == "" {
@@ -149,7 +159,7 @@ func Check(ctx context.Context, dir Direction, e client.CacheOptionsEntry, has f
 	if !has(e.Type) {
 		return fmt.Errorf("%s type=%s: the embedded solver has no %s cache backend (build builder with -tags cloudcache, or use a buildkitd with --addr)", dir, e.Type, e.Type)
 	}
-	if e.Type != "registry" {
+	if e.Type != Registry {
 		return nil
 	}
 	if ignore, _ := strconv.ParseBool(e.Attrs["ignore-error"]); ignore {

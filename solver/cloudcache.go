@@ -3,6 +3,7 @@
 package solver
 
 import (
+	"github.com/builder-dev/builder/cache"
 	"github.com/moby/buildkit/cache/remotecache"
 	"github.com/moby/buildkit/cache/remotecache/gha"
 	s3remotecache "github.com/moby/buildkit/cache/remotecache/s3"
@@ -14,10 +15,10 @@ import (
 // initialisation to every builder command, a quarter of a warm build.
 func cloudCaches() (map[string]remotecache.ResolveCacheExporterFunc, map[string]remotecache.ResolveCacheImporterFunc) {
 	return map[string]remotecache.ResolveCacheExporterFunc{
-			"gha": gha.ResolveCacheExporterFunc(nil, nil),
-			"s3":  s3remotecache.ResolveCacheExporterFunc(),
+			cache.GHA: gha.ResolveCacheExporterFunc(nil, nil),
+			cache.S3:  s3remotecache.ResolveCacheExporterFunc(),
 		}, map[string]remotecache.ResolveCacheImporterFunc{
-			"gha": gha.ResolveCacheImporterFunc(nil, nil),
-			"s3":  s3remotecache.ResolveCacheImporterFunc(),
+			cache.GHA: gha.ResolveCacheImporterFunc(nil, nil),
+			cache.S3:  s3remotecache.ResolveCacheImporterFunc(),
 		}
 }

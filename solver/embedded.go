@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"slices"
 
+	"github.com/builder-dev/builder/cache"
 	"github.com/builder-dev/builder/solver/localsource"
 	"github.com/containerd/containerd/v2/core/content"
 	"github.com/containerd/containerd/v2/core/leases"
@@ -189,13 +190,13 @@ func recordsHistory(h *bkconfig.HistoryConfig) bool {
 // fastGzip.
 func cacheBackends(sm *session.Manager, cs content.Store, lm leases.Manager, hosts docker.RegistryHosts) (map[string]remotecache.ResolveCacheExporterFunc, map[string]remotecache.ResolveCacheImporterFunc) {
 	exporters := map[string]remotecache.ResolveCacheExporterFunc{
-		"inline":   inlineremotecache.ResolveCacheExporterFunc(),
-		"local":    localremotecache.ResolveCacheExporterFunc(sm),
-		"registry": registryremotecache.ResolveCacheExporterFunc(sm, hosts),
+		cache.Inline:   inlineremotecache.ResolveCacheExporterFunc(),
+		cache.Local:    localremotecache.ResolveCacheExporterFunc(sm),
+		cache.Registry: registryremotecache.ResolveCacheExporterFunc(sm, hosts),
 	}
 	importers := map[string]remotecache.ResolveCacheImporterFunc{
-		"local":    localremotecache.ResolveCacheImporterFunc(sm),
-		"registry": registryremotecache.ResolveCacheImporterFunc(sm, cs, hosts),
+		cache.Local:    localremotecache.ResolveCacheImporterFunc(sm),
+		cache.Registry: registryremotecache.ResolveCacheImporterFunc(sm, cs, hosts),
 	}
 	cloudExporters, cloudImporters := cloudCaches()
 	for k, f := range cloudExporters {
@@ -205,7 +206,7 @@ func cacheBackends(sm *session.Manager, cs content.Store, lm leases.Manager, hos
 		// The inline exporter is found by its ExportForLayers method,
 		// which a wrapper would hide, and compresses nothing itself: its
 		// layers are the image exporter's.
-		if k != "inline" {
+		if k != cache.Inline {
 			exporters[k] = withTwins(f, cs, lm)
 		}
 	}
