@@ -39,28 +39,16 @@ type BuildOptions struct {
 // Build builds each platform on the node Assign picks, concurrently, each
 // node pushing its images by digest, then pushes one index of them all
 // under every tag. A node that fails (or goes away) fails the build with
-// an error naming it, and the other nodes' builds are cancelled.
+// an error naming it, and the other nodes' builds are cancelled. Each
+// platform goes through frontend.Build's stages as a one-node build does.
 func Build(ctx context.Context, o BuildOptions) error {
-	if !o.Build.Push || len(o.Build.Outputs) > 0 {
-		return errors.New("several --addr: the platforms' images meet in a registry; give --push (and no -o)")
-	}
-	if len(o.Build.Tags) == 0 {
-		return errors.New("--push: name the image to push with -t")
-	}
-	repo, err := reference.ParseNormalizedNamed(o.Build.Tags[0])
+	repo, err := checkFleetBuild(o.Build)
 	if err != nil {
-		return fmt.Errorf("invalid reference format: %s", o.Build.Tags[0])
-	}
-	for _, t := range o.Build.Tags[1:] {
-		n, err := reference.ParseNormalizedNamed(t)
-		if err != nil || n.Name() != repo.Name() {
-			return fmt.Errorf("several --addr: every -t must name one repository (%s), for one index", repo.Name())
-		}
+		return err
 	}
 	// Each connection asked for its platforms is the one its build uses;
 	// those no build uses are closed here.
-	nodes := make([]Node, len(o.Addrs))
-	solvers := make([]*solver.Solver, len(o.Addrs))
+	nodes, solvers, err := connect(ctx, o)
 	defer func() {
 		for _, s := range solvers {
 			if s != nil {
@@ -68,20 +56,8 @@ func Build(ctx context.Context, o BuildOptions) error {
 			}
 		}
 	}()
-	for i, a := range o.Addrs {
-		s, err := o.Open(ctx, a)
-		if err != nil {
-			return fmt.Errorf("solver %s: %w", a, err)
-		}
-		solvers[i] = s
-		ws, err := s.Client.ListWorkers(ctx)
-		if err != nil {
-			return solver.NameLost(fmt.Errorf("solver %s: list workers: %w", a, err), a)
-		}
-		nodes[i].Addr = a
-		for _, w := range ws {
-			nodes[i].Platforms = append(nodes[i].Platforms, w.Platforms...)
-		}
+	if err != nil {
+		return err
 	}
 	want := []string{}
 	if o.Build.Platform != "" {
@@ -99,12 +75,67 @@ func Build(ctx context.Context, o BuildOptions) error {
 	for _, p := range want {
 		perNode[assigned[p]] = append(perNode[assigned[p]], p)
 	}
+	targets, err := buildOnNodes(ctx, o, repo, nodes, solvers, perNode)
+	if err != nil {
+		return err
+	}
+	return pushIndex(ctx, o, repo, targets, len(want))
+}
+
+// checkFleetBuild refuses what a build over several solvers cannot do:
+// the platforms' images meet in one repository of a registry.
+func checkFleetBuild(b frontend.BuildOptions) (reference.Named, error) {
+	if !b.Push || len(b.Outputs) > 0 {
+		return nil, errors.New("several --addr: the platforms' images meet in a registry; give --push (and no -o)")
+	}
+	if len(b.Tags) == 0 {
+		return nil, errors.New("--push: name the image to push with -t")
+	}
+	repo, err := reference.ParseNormalizedNamed(b.Tags[0])
+	if err != nil {
+		return nil, fmt.Errorf("invalid reference format: %s", b.Tags[0])
+	}
+	for _, t := range b.Tags[1:] {
+		n, err := reference.ParseNormalizedNamed(t)
+		if err != nil || n.Name() != repo.Name() {
+			return nil, fmt.Errorf("several --addr: every -t must name one repository (%s), for one index", repo.Name())
+		}
+	}
+	return repo, nil
+}
+
+// connect opens every solver and asks each for its platforms. The
+// solvers it opened are returned even on error, for the caller to close.
+func connect(ctx context.Context, o BuildOptions) ([]Node, []*solver.Solver, error) {
+	nodes := make([]Node, len(o.Addrs))
+	solvers := make([]*solver.Solver, len(o.Addrs))
+	for i, a := range o.Addrs {
+		s, err := o.Open(ctx, a)
+		if err != nil {
+			return nil, solvers, fmt.Errorf("solver %s: %w", a, err)
+		}
+		solvers[i] = s
+		ws, err := s.Client.ListWorkers(ctx)
+		if err != nil {
+			return nil, solvers, solver.NameLost(fmt.Errorf("solver %s: list workers: %w", a, err), a)
+		}
+		nodes[i].Addr = a
+		for _, w := range ws {
+			nodes[i].Platforms = append(nodes[i].Platforms, w.Platforms...)
+		}
+	}
+	return nodes, solvers, nil
+}
+
+// buildOnNodes runs frontend.Build for each node's platforms on it, all at
+// once, each pushing by digest to repo; it returns each node's image (nil
+// for a node given nothing). solvers[i] passes to the build on node i.
+func buildOnNodes(ctx context.Context, o BuildOptions, repo reference.Named, nodes []Node, solvers []*solver.Solver, perNode map[int][]string) ([]*ocispec.Descriptor, error) {
 	idxs := make([]int, 0, len(perNode))
 	for i := range perNode {
 		idxs = append(idxs, i)
 	}
 	sort.Ints(idxs)
-
 	targets := make([]*ocispec.Descriptor, len(nodes))
 	eg, ectx := errgroup.WithContext(ctx)
 	for _, i := range idxs {
@@ -137,12 +168,20 @@ func Build(ctx context.Context, o BuildOptions) error {
 			return nil
 		})
 	}
-	if err := eg.Wait(); err != nil {
-		return err
-	}
+	return targets, eg.Wait()
+}
+
+// pushIndex joins the nodes' images into one index under every tag, and
+// writes --iidfile and --metadata-file for it, as buildx writes them for a
+// multi-platform push.
+func pushIndex(ctx context.Context, o BuildOptions, repo reference.Named, targets []*ocispec.Descriptor, nPlatforms int) error {
 	var manifests []ocispec.Descriptor
-	for _, i := range idxs {
-		t := targets[i]
+	nodes := 0
+	for _, t := range targets {
+		if t == nil {
+			continue
+		}
+		nodes++
 		if images.IsIndexType(t.MediaType) {
 			ms, err := o.Registry.ReadIndex(ctx, repo.Name(), *t)
 			if err != nil {
@@ -156,16 +195,15 @@ func Build(ctx context.Context, o BuildOptions) error {
 	var index ocispec.Descriptor
 	var names []string
 	for _, tag := range o.Build.Tags {
-		named, _ := reference.ParseNormalizedNamed(tag) // checked above
+		named, _ := reference.ParseNormalizedNamed(tag) // checked by checkFleetBuild
 		name := reference.TagNameOnly(named).String()
+		var err error
 		if index, err = o.Registry.PutIndex(ctx, name, manifests); err != nil {
 			return err
 		}
 		names = append(names, name)
-		fmt.Fprintf(o.Env.Stderr, "pushed %s: %s (%d platforms from %d solvers)\n", tag, index.Digest, len(want), len(idxs))
+		fmt.Fprintf(o.Env.Stderr, "pushed %s: %s (%d platforms from %d solvers)\n", tag, index.Digest, nPlatforms, nodes)
 	}
-	// --iidfile and --metadata-file hold the index, as buildx writes them
-	// for a multi-platform push.
 	desc, _ := json.Marshal(index)
 	resp := &client.SolveResponse{ExporterResponse: map[string]string{
 		"containerimage.digest":     index.Digest.String(),

@@ -1,6 +1,5 @@
-// Package integration drives the built builder binary as a user would,
-// against real runc, a real registry (Debian's docker-registry on
-// 127.0.0.1) and skopeo as an independent client.
+//go:build integration
+
 package integration
 
 import (

@@ -69,28 +69,12 @@ func newEmbedded(ctx context.Context, opt Options) (*embedded, error) {
 	if err != nil {
 		return nil, err
 	}
-	entitlements := opt.Entitlements
-	if cdiManager != nil && !slices.Contains(entitlements, "device") {
-		// buildkitd's rule: with CDI on, builds may ask for devices (each
-		// device's spec still says whether it is allowed).
-		entitlements = append(slices.Clone(entitlements), "device")
-	}
 	wopt, err := newWorkerOpt(opt.Root, snapshotterFactory(opt.Root, opt.Snapshotter), opt.Runc, cdiManager)
 	if err != nil {
 		return nil, fmt.Errorf("create runc worker under %s: %w", opt.Root, err)
 	}
-	for k, v := range opt.WorkerLabels {
-		wopt.Labels[k] = v
-	}
-	hosts := resolver.NewRegistryConfig(opt.Registries)
-	wopt.RegistryHosts = hosts // NewWorkerOpt leaves it nil; buildkitd sets it the same way.
-	wopt.GCPolicy = gcPolicy(opt.GC, opt.Root)
-	wopt.BuildkitVersion = client.BuildkitVersion{Package: version.Package, Version: version.Version, Revision: version.Revision}
-	interceptors := []grpc.UnaryServerInterceptor{grpcerrors.UnaryServerInterceptor}
-	if opt.Images != nil {
-		wopt.ImageStore = imageStore{leases: wopt.LeaseManager}
-		interceptors = append(interceptors, sinkInterceptor(opt.Images, wopt.ContentStore, wopt.LeaseManager))
-	}
+	interceptors := configure(&wopt, opt)
+	hosts := wopt.RegistryHosts
 
 	w, err := base.NewWorker(ctx, wopt)
 	if err != nil {
@@ -112,41 +96,16 @@ func newEmbedded(ctx context.Context, opt Options) (*embedded, error) {
 	if err := wc.Add(sw); err != nil {
 		return nil, fmt.Errorf("register worker: %w", err)
 	}
-	gw, err := gateway.NewGatewayFrontend(wc.Infos(), nil)
+	frontends, err := serverFrontends(wc)
 	if err != nil {
-		return nil, fmt.Errorf("create gateway frontend: %w", err)
+		return nil, err
 	}
-	frontends := map[string]frontend.Frontend{
-		"dockerfile.v0": forwarder.NewGatewayForwarder(wc.Infos(), dockerfile.Build),
-		"gateway.v0":    gw,
-	}
-	cacheStorage, err := bboltcachestorage.NewStore(filepath.Join(opt.Root, "cache.db"))
+	cacheStorage, historyDB, err := openSolverDBs(opt.Root)
 	if err != nil {
-		return nil, fmt.Errorf("open cache db: %w", err)
-	}
-	historyDB, err := boltutil.SafeOpen(filepath.Join(opt.Root, "history.db"), 0600,
-		&bolt.Options{FreelistType: bolt.FreelistMapType, NoFreelistSync: true})
-	if err != nil {
-		return nil, fmt.Errorf("open history db: %w", err)
+		return nil, err
 	}
 	exporters, importers := cacheBackends(sm, w.ContentStore(), w.LeaseManager(), hosts)
-	// A history record carries the build's trace (`buildx history trace`),
-	// which BuildKit's solver collects from detect.Recorder, a variable of
-	// BuildKit's that buildkitd sets at start; the spans come from a tracer
-	// provider on the gRPC server, as buildkitd's. Only a server that keeps
-	// history pays for them.
-	var traces *sdktrace.TracerProvider
-	var traceCollector sdktrace.SpanExporter
-	serverOpts := []grpc.ServerOption{}
-	if recordsHistory(opt.History) {
-		if detect.Recorder == nil {
-			detect.Recorder = detect.NewTraceRecorder()
-		}
-		traceCollector = detect.Recorder
-		traces = sdktrace.NewTracerProvider(sdktrace.WithResource(detect.Resource()), sdktrace.WithSyncer(detect.Recorder))
-		serverOpts = append(serverOpts, grpc.StatsHandler(tracing.ServerStatsHandler(otelgrpc.WithTracerProvider(traces),
-			otelgrpc.WithPropagators(propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{})))))
-	}
+	traces, traceCollector, serverOpts := historyTracing(opt.History)
 	ctrl, err := control.NewController(control.Opt{
 		SessionManager:            sm,
 		WorkerController:          wc,
@@ -161,7 +120,7 @@ func newEmbedded(ctx context.Context, opt Options) (*embedded, error) {
 		LeaseManager:              w.LeaseManager(),
 		ContentStore:              w.ContentStore(),
 		GarbageCollect:            w.GarbageCollect,
-		Entitlements:              entitlements,
+		Entitlements:              entitlementsWith(opt.Entitlements, cdiManager != nil),
 		GracefulStop:              ctx.Done(),
 	})
 	if err != nil {
@@ -172,10 +131,84 @@ func newEmbedded(ctx context.Context, opt Options) (*embedded, error) {
 	srv := grpc.NewServer(append(serverOpts,
 		grpc.ChainUnaryInterceptor(append(interceptors, workersInterceptor(w, platformsCacheFile()))...),
 		grpc.StreamInterceptor(grpcerrors.StreamServerInterceptor),
-		grpc.MaxRecvMsgSize(defaults.DefaultMaxRecvMsgSize),
-		grpc.MaxSendMsgSize(defaults.DefaultMaxSendMsgSize))...)
+		grpc.MaxRecvMsgSize(defaults.DefaultMaxRecvMsgSize), grpc.MaxSendMsgSize(defaults.DefaultMaxSendMsgSize))...)
 	ctrl.Register(srv)
 	return &embedded{ctrl: ctrl, srv: srv, worker: sw, traces: traces, dirs: dirs, sm: sm}, nil
+}
+
+// configure sets what buildkitd sets on a worker's options beyond
+// NewWorkerOpt's (labels, registries, GC, version) and the image sink of
+// a server whose exports land in the store, returning the gRPC
+// interceptors the server needs for them.
+func configure(wopt *base.WorkerOpt, opt Options) []grpc.UnaryServerInterceptor {
+	for k, v := range opt.WorkerLabels {
+		wopt.Labels[k] = v
+	}
+	wopt.RegistryHosts = resolver.NewRegistryConfig(opt.Registries)
+	wopt.GCPolicy = gcPolicy(opt.GC, opt.Root)
+	wopt.BuildkitVersion = client.BuildkitVersion{Package: version.Package, Version: version.Version, Revision: version.Revision}
+	interceptors := []grpc.UnaryServerInterceptor{grpcerrors.UnaryServerInterceptor}
+	if opt.Images != nil {
+		wopt.ImageStore = imageStore{leases: wopt.LeaseManager}
+		interceptors = append(interceptors, sinkInterceptor(opt.Images, wopt.ContentStore, wopt.LeaseManager))
+	}
+	return interceptors
+}
+
+// openSolverDBs opens the solver's cache keys' and build history's
+// databases.
+func openSolverDBs(root string) (*bboltcachestorage.Store, *boltutil.DB, error) {
+	cacheStorage, err := bboltcachestorage.NewStore(filepath.Join(root, "cache.db"))
+	if err != nil {
+		return nil, nil, fmt.Errorf("open cache db: %w", err)
+	}
+	historyDB, err := boltutil.SafeOpen(filepath.Join(root, "history.db"), 0600,
+		&bolt.Options{FreelistType: bolt.FreelistMapType, NoFreelistSync: true})
+	if err != nil {
+		cacheStorage.Close()
+		return nil, nil, fmt.Errorf("open history db: %w", err)
+	}
+	return cacheStorage, historyDB, nil
+}
+
+// entitlementsWith is buildkitd's rule: with CDI on, builds may ask for
+// devices (each device's spec still says whether it is allowed).
+func entitlementsWith(given []string, cdi bool) []string {
+	if cdi && !slices.Contains(given, "device") {
+		return append(slices.Clone(given), "device")
+	}
+	return given
+}
+
+// serverFrontends are the frontends a build through the solver's API may
+// name, as buildkitd's: the Dockerfile frontend compiled in, and the
+// gateway that runs a frontend image.
+func serverFrontends(wc *worker.Controller) (map[string]frontend.Frontend, error) {
+	gw, err := gateway.NewGatewayFrontend(wc.Infos(), nil)
+	if err != nil {
+		return nil, fmt.Errorf("create gateway frontend: %w", err)
+	}
+	return map[string]frontend.Frontend{
+		"dockerfile.v0": forwarder.NewGatewayForwarder(wc.Infos(), dockerfile.Build),
+		"gateway.v0":    gw,
+	}, nil
+}
+
+// historyTracing: a history record carries the build's trace (`buildx
+// history trace`), which BuildKit's solver collects from detect.Recorder,
+// a variable of BuildKit's that buildkitd sets at start; the spans come
+// from a tracer provider on the gRPC server, as buildkitd's. Only a
+// server that keeps history pays for them (all nil otherwise).
+func historyTracing(h *bkconfig.HistoryConfig) (*sdktrace.TracerProvider, sdktrace.SpanExporter, []grpc.ServerOption) {
+	if !recordsHistory(h) {
+		return nil, nil, nil
+	}
+	if detect.Recorder == nil {
+		detect.Recorder = detect.NewTraceRecorder()
+	}
+	traces := sdktrace.NewTracerProvider(sdktrace.WithResource(detect.Resource()), sdktrace.WithSyncer(detect.Recorder))
+	return traces, detect.Recorder, []grpc.ServerOption{grpc.StatsHandler(tracing.ServerStatsHandler(otelgrpc.WithTracerProvider(traces),
+		otelgrpc.WithPropagators(propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{}))))}
 }
 
 // recordsHistory is BuildKit's reading of [history] (its history queue's

@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/builder-dev/builder/internal/rootfile"
+	"github.com/gofrs/flock"
+	"google.golang.org/grpc"
 )
 
 // TLSFiles are the PEM files of buildkitd's and buildctl's --tlscacert,
@@ -199,49 +201,17 @@ type ServeOptions struct {
 // running builds finish for up to StopTimeout, and shuts the solver down.
 // Bad input fails before anything listens.
 func Serve(ctx context.Context, o ServeOptions) error {
-	var cfg *tls.Config
-	if !o.TLS.Empty() {
-		var err error
-		if cfg, err = o.TLS.serverConfig(); err != nil {
-			return err
-		}
-	}
-	var specs []listenSpec
-	for _, a := range o.Addrs {
-		l, err := parseListen(a, cfg != nil, o.UnauthenticatedTCP)
-		if err != nil {
-			return err
-		}
-		if l.network == "tcp" && !l.tls && o.Log != nil {
-			fmt.Fprintf(o.Log, "WARNING: %s is served without TLS: every account on this machine can build through it as this user and name images in its store\n", a)
-		}
-		specs = append(specs, l)
+	cfg, specs, err := serveSpecs(o)
+	if err != nil {
+		return err
 	}
 	if err := prepareRoot(o.Root); err != nil {
 		return err
 	}
 	lock := rootfile.Lock(filepath.Join(o.Root, lockName))
-	// A builder command that owns the solver for a moment is waited for; a
-	// build or another server that keeps it is named.
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		ok, err := lock.TryLock()
-		if err != nil {
-			return fmt.Errorf("lock state root %s: %w", o.Root, err)
-		}
-		if ok {
-			break
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("state root %s is in use: builder process %s owns its solver (another builder serve, or a running command); stop it first", o.Root, ownerPID(o.Root))
-		}
-		select {
-		case <-ctx.Done():
-			return context.Cause(ctx)
-		case <-time.After(100 * time.Millisecond):
-		}
+	if err := lockRoot(ctx, lock, o.Root); err != nil {
+		return err
 	}
-
 	// The addresses are taken before the solver starts, so one in use
 	// fails at once.
 	var listeners []net.Listener
@@ -267,25 +237,83 @@ func Serve(ctx context.Context, o ServeOptions) error {
 	// Whoever reaches the socket runs builds as this user.
 	os.Chmod(ow.sock, 0o600)
 	listeners = append([]net.Listener{ow.ln}, listeners...)
-	urls := append([]string{"unix://" + ow.sock}, o.Addrs...)
-	e := ow.e
 	errs := make(chan error, len(listeners))
 	for _, l := range listeners {
-		go func() { errs <- e.srv.Serve(l) }()
+		go func() { errs <- ow.e.srv.Serve(l) }()
 	}
 	if o.Ready != nil {
-		o.Ready(urls)
+		o.Ready(append([]string{"unix://" + ow.sock}, o.Addrs...))
 	}
 	var serveErr error
 	select {
 	case <-ctx.Done():
 	case serveErr = <-errs:
 	}
+	stopServing(ow.e.srv, o)
+	closeAll()
+	if err := ow.shutdown(ctx, o.Log); err != nil && serveErr == nil {
+		serveErr = err
+	}
+	if errors.Is(serveErr, net.ErrClosed) {
+		serveErr = nil
+	}
+	return serveErr
+}
 
-	// Stop accepting; running builds finish, within the bound.
+// serveSpecs checks o's TLS files and addresses before anything listens,
+// warning of each TCP address served without TLS.
+func serveSpecs(o ServeOptions) (*tls.Config, []listenSpec, error) {
+	var cfg *tls.Config
+	if !o.TLS.Empty() {
+		var err error
+		if cfg, err = o.TLS.serverConfig(); err != nil {
+			return nil, nil, err
+		}
+	}
+	var specs []listenSpec
+	for _, a := range o.Addrs {
+		l, err := parseListen(a, cfg != nil, o.UnauthenticatedTCP)
+		if err != nil {
+			return nil, nil, err
+		}
+		if l.network == "tcp" && !l.tls && o.Log != nil {
+			fmt.Fprintf(o.Log, "WARNING: %s is served without TLS: every account on this machine can build through it as this user and name images in its store\n", a)
+		}
+		specs = append(specs, l)
+	}
+	return cfg, specs, nil
+}
+
+// lockRoot takes the root's solver lock for good. A builder command that
+// owns the solver for a moment is waited for; a build or another server
+// that keeps it is named.
+func lockRoot(ctx context.Context, lock *flock.Flock, root string) error {
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		ok, err := lock.TryLock()
+		if err != nil {
+			return fmt.Errorf("lock state root %s: %w", root, err)
+		}
+		if ok {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("state root %s is in use: builder process %s owns its solver (another builder serve, or a running command); stop it first", root, ownerPID(root))
+		}
+		select {
+		case <-ctx.Done():
+			return context.Cause(ctx)
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// stopServing stops accepting; running builds finish, within
+// o.StopTimeout (a minute by default), and are cancelled after it.
+func stopServing(srv *grpc.Server, o ServeOptions) {
 	stopped := make(chan struct{})
 	go func() {
-		e.srv.GracefulStop()
+		srv.GracefulStop()
 		close(stopped)
 	}()
 	timeout := o.StopTimeout
@@ -296,15 +324,7 @@ func Serve(ctx context.Context, o ServeOptions) error {
 	case <-stopped:
 	case <-time.After(timeout):
 		fmt.Fprintf(o.Log, "builds still running after %s: cancelling them\n", timeout)
-		e.srv.Stop()
+		srv.Stop()
 		<-stopped
 	}
-	closeAll()
-	if err := ow.shutdown(ctx, o.Log); err != nil && serveErr == nil {
-		serveErr = err
-	}
-	if errors.Is(serveErr, net.ErrClosed) {
-		serveErr = nil
-	}
-	return serveErr
 }

@@ -3,7 +3,6 @@ package solver
 import (
 	"context"
 	"fmt"
-	"maps"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -55,31 +54,7 @@ func newWorkerOpt(root string, sn runc.SnapshotterFactory, runcPath string, cdiM
 	if err := os.MkdirAll(root, 0700); err != nil {
 		return opt, err
 	}
-	host := network.NewHostProvider()
-	np := map[pb.NetMode]network.Provider{
-		pb.NetMode_UNSET: host,
-		pb.NetMode_HOST:  host,
-		pb.NetMode_NONE:  network.NewNoneProvider(),
-	}
-	netLabel := "host"
-	// RUN is isolated by default, as in docker's builder: a network
-	// namespace of the step's own on builder0 (run's bridge). Without
-	// root, or without the CNI plugins, steps keep the host's network,
-	// as rootless BuildKit's do (and without iptables).
-	if dir, err := cninet.Available(); err == nil && !userns.RunningInUserNS() {
-		np[pb.NetMode_UNSET] = &lazyBridge{root: stateRoot, plugins: dir}
-		netLabel = "cni"
-		// A solver killed mid-step left its namespaces mounted.
-		if err := cninet.SweepStale(context.TODO(), filepath.Join(stateRoot, "net", "cni")); err != nil {
-			bklog.L.Warnf("release the network namespaces a killed solver left: %v", err)
-		}
-	}
-	proxy := &lazyProxy{opt: proxyprovider.Opt{
-		// The proxy keeps its network namespaces under Root, which must be
-		// absolute: a relative one would land in the working directory.
-		Root:            stateRoot,
-		EgressProviders: map[pb.NetMode]network.Provider{pb.NetMode_UNSET: host, pb.NetMode_HOST: host},
-	}}
+	np, netLabel, proxy := networkProviders(stateRoot)
 	// Rootless in a container that masks paths of /proc (a CI job run
 	// as a user by docker), a step cannot mount a /proc of its own: it
 	// runs in builder's PID namespace with its /proc bound in, rootless
@@ -107,41 +82,14 @@ func newWorkerOpt(root string, sn runc.SnapshotterFactory, runcPath string, cdiM
 	if err != nil {
 		return opt, err
 	}
-	s, err := sn.New(filepath.Join(root, "snapshots"))
+	db, mdb, err := openContainerdMeta(root, sn)
 	if err != nil {
-		return opt, err
-	}
-	localstore, err := local.NewStore(filepath.Join(root, "content"))
-	if err != nil {
-		return opt, err
-	}
-	db, err := boltutil.Open(filepath.Join(root, "containerdmeta.db"), 0644, &bolt.Options{
-		FreelistType:   bolt.FreelistMapType,
-		NoFreelistSync: true,
-	})
-	if err != nil {
-		return opt, err
-	}
-	mdb := ctdmetadata.NewDB(db, localstore, map[string]ctdsnapshot.Snapshotter{sn.Name: s})
-	if err := mdb.Init(context.TODO()); err != nil {
 		return opt, err
 	}
 	c := containerdsnapshot.NewContentStore(mdb.ContentStore(), "buildkit")
 	id, err := base.ID(root)
 	if err != nil {
 		return opt, err
-	}
-	hostname, err := os.Hostname()
-	if err != nil {
-		hostname = "unknown"
-	}
-	labels := map[string]string{
-		wlabel.Executor:       "oci",
-		wlabel.Snapshotter:    sn.Name,
-		wlabel.Hostname:       hostname,
-		wlabel.Network:        netLabel,
-		wlabel.OCIProcessMode: processMode.String(),
-		wlabel.SELinuxEnabled: strconv.FormatBool(false),
 	}
 	md, err := metadata.NewStore(filepath.Join(root, "metadata_v2.db"))
 	if err != nil {
@@ -150,7 +98,7 @@ func newWorkerOpt(root string, sn runc.SnapshotterFactory, runcPath string, cdiM
 	return base.WorkerOpt{
 		ID:               id,
 		Root:             root,
-		Labels:           maps.Clone(labels),
+		Labels:           workerLabels(sn.Name, netLabel, processMode),
 		MetadataStore:    md,
 		ContentMetadata:  db,
 		NetworkProviders: np,
@@ -167,6 +115,78 @@ func newWorkerOpt(root string, sn runc.SnapshotterFactory, runcPath string, cdiM
 		ResourceMonitor:  rm,
 		CDIManager:       cdiManager,
 	}, nil
+}
+
+// networkProviders are RUN's networks: the host's, none, and by default
+// a namespace of the step's own on builder0 (run's bridge), as in
+// docker's builder. Without root, or without the CNI plugins, steps keep
+// the host's network, as rootless BuildKit's do (and without iptables).
+// netLabel says which for the worker's labels.
+func networkProviders(stateRoot string) (np map[pb.NetMode]network.Provider, netLabel string, proxy *lazyProxy) {
+	host := network.NewHostProvider()
+	np = map[pb.NetMode]network.Provider{
+		pb.NetMode_UNSET: host,
+		pb.NetMode_HOST:  host,
+		pb.NetMode_NONE:  network.NewNoneProvider(),
+	}
+	netLabel = "host"
+	if dir, err := cninet.Available(); err == nil && !userns.RunningInUserNS() {
+		np[pb.NetMode_UNSET] = &lazyBridge{root: stateRoot, plugins: dir}
+		netLabel = "cni"
+		// A solver killed mid-step left its namespaces mounted.
+		if err := cninet.SweepStale(context.TODO(), filepath.Join(stateRoot, "net", "cni")); err != nil {
+			bklog.L.Warnf("release the network namespaces a killed solver left: %v", err)
+		}
+	}
+	proxy = &lazyProxy{opt: proxyprovider.Opt{
+		// The proxy keeps its network namespaces under Root, which must be
+		// absolute: a relative one would land in the working directory.
+		Root:            stateRoot,
+		EgressProviders: map[pb.NetMode]network.Provider{pb.NetMode_UNSET: host, pb.NetMode_HOST: host},
+	}}
+	return np, netLabel, proxy
+}
+
+// openContainerdMeta opens the worker's snapshotter and content store
+// under containerd's metadata database, as BuildKit's runc worker does.
+func openContainerdMeta(root string, sn runc.SnapshotterFactory) (*boltutil.DB, *ctdmetadata.DB, error) {
+	s, err := sn.New(filepath.Join(root, "snapshots"))
+	if err != nil {
+		return nil, nil, err
+	}
+	localstore, err := local.NewStore(filepath.Join(root, "content"))
+	if err != nil {
+		return nil, nil, err
+	}
+	db, err := boltutil.Open(filepath.Join(root, "containerdmeta.db"), 0644, &bolt.Options{
+		FreelistType:   bolt.FreelistMapType,
+		NoFreelistSync: true,
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	mdb := ctdmetadata.NewDB(db, localstore, map[string]ctdsnapshot.Snapshotter{sn.Name: s})
+	if err := mdb.Init(context.TODO()); err != nil {
+		return nil, nil, err
+	}
+	return db, mdb, nil
+}
+
+// workerLabels are the labels BuildKit's runc worker gives itself, which
+// buildctl debug workers and buildx show.
+func workerLabels(snapshotter, netLabel string, processMode oci.ProcessMode) map[string]string {
+	hostname, err := os.Hostname()
+	if err != nil {
+		hostname = "unknown"
+	}
+	return map[string]string{
+		wlabel.Executor:       "oci",
+		wlabel.Snapshotter:    snapshotter,
+		wlabel.Hostname:       hostname,
+		wlabel.Network:        netLabel,
+		wlabel.OCIProcessMode: processMode.String(),
+		wlabel.SELinuxEnabled: strconv.FormatBool(false),
+	}
 }
 
 // lazyBridge creates BuildKit's CNI network provider on builder0 when a

@@ -73,62 +73,10 @@ func newApp() *cli.App {
 		// -it is -i -t, as with docker.
 		UseShortOptionHandling: true,
 		ExitErrHandler:         func(*cli.Context, error) {}, // main reports errors itself
-		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "root", Usage: "state directory (default /var/lib/builder as root, $XDG_DATA_HOME/builder otherwise)", EnvVars: []string{"BUILDER_ROOT"}},
-			&cli.StringFlag{Name: "config", Usage: "config file with buildkitd.toml [registry] sections (default ROOT/config.toml, then /etc/builder/config.toml)", EnvVars: []string{"BUILDER_CONFIG"}},
-			&cli.StringSliceFlag{Name: "addr", Usage: "use a remote buildkitd or builder serve (unix://, tcp://, docker-container://, kube-pod://, ssh://, ...) instead of the embedded solver; build takes several, one platform's build each", EnvVars: []string{"BUILDKIT_HOST"}},
-			&cli.StringFlag{Name: "tlscacert", Usage: "with --addr tcp://: CA certificate that signed the server's"},
-			&cli.StringFlag{Name: "tlscert", Usage: "with --addr tcp://: client certificate"},
-			&cli.StringFlag{Name: "tlskey", Usage: "with --addr tcp://: client key"},
-			&cli.StringFlag{Name: "tlsdir", Usage: "with --addr tcp://: directory holding ca.pem, cert.pem and key.pem"},
-			&cli.StringFlag{Name: "tlsservername", Usage: "with --addr tcp://: server name its certificate must carry (default: the address's host)"},
-			&cli.BoolFlag{Name: "debug", Aliases: []string{"D"}, Usage: "log debug messages"},
-		},
-		Before: func(c *cli.Context) error {
-			// BuildKit and containerd log through logrus; their info-level
-			// chatter (fsverity, trace recorder) is noise for a CLI user.
-			logrus.SetLevel(logrus.ErrorLevel)
-			if c.Bool("debug") {
-				logrus.SetLevel(logrus.DebugLevel)
-			}
-			// A bad --addr or TLS file fails first, whatever the command.
-			tlsf, err := tlsFiles(c)
-			if err != nil {
-				return err
-			}
-			addrs := c.StringSlice("addr")
-			if len(addrs) == 0 && !tlsf.Empty() {
-				return (solver.Options{TLS: tlsf}).CheckRemote()
-			}
-			for _, a := range addrs {
-				if err := (solver.Options{Addr: a, TLS: tlsf}).CheckRemote(); err != nil {
-					return err
-				}
-			}
-			root, err := rootDir(c)
-			if err == nil {
-				if err := rootless.CheckOwner(root); err != nil {
-					return err
-				}
-			}
-			if c.NArg() > 0 && c.Args().First() != "help" && os.Geteuid() != 0 && err == nil {
-				// An unprivileged account: the command runs again, in this
-				// process, as root of the account's user namespace.
-				return rootless.Exec(os.Args)
-			}
-			if rootless.Inside() {
-				if err := rootless.SetRuntimeDir(); err != nil {
-					return err
-				}
-			}
-			// Without a writable root there is nothing to mount either; the
-			// command itself reports the root's problem.
-			if err == nil && os.MkdirAll(root, 0700) == nil {
-				if tmp, err = scratch.Claim(root); err != nil {
-					logrus.Debugf("scratch directory: %v", err)
-				}
-			}
-			return nil
+		Flags:                  globalFlags(),
+		Before: func(c *cli.Context) (err error) {
+			tmp, err = setUp(c)
+			return err
 		},
 		// An unknown verb is docker's error and exit code, not urfave's
 		// "No help topic" with status 3 (`docker builder ls` reaches the
@@ -143,46 +91,118 @@ func newApp() *cli.App {
 			tmp.Release()
 			return nil
 		},
-		Commands: []*cli.Command{
-			buildCommand(),
-			imagesCommand(),
-			imageCommand(),
-			tagCommand(),
-			rmiCommand(),
-			inspectCommand(),
-			historyCommand(),
-			saveCommand(),
-			loadCommand(),
-			importCommand(),
-			pullCommand(),
-			pushCommand(),
-			loginCommand(),
-			logoutCommand(),
-			builderCommand(),
-			systemCommand(),
-			runCommand(),
-			psCommand(),
-			commitCommand(),
-			diffCommand(),
-			rmCommand(),
-			logsCommand(),
-			stopCommand(),
-			killCommand(),
-			startCommand(),
-			execCommand(),
-			installPluginCommand(),
-			serveCommand(),
-			exportCommand(),
-			pauseCommand(),
-			portCommand(),
-			unpauseCommand(),
-			containerCommand(),
-			monitorCommand(),
-			helpCommand(),
-		},
+		Commands: commands(),
 	}
 	argumentsAreData(app.Commands)
 	return app
+}
+
+// globalFlags are the flags before the verb.
+func globalFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "root", Usage: "state directory (default /var/lib/builder as root, $XDG_DATA_HOME/builder otherwise)", EnvVars: []string{"BUILDER_ROOT"}},
+		&cli.StringFlag{Name: "config", Usage: "config file with buildkitd.toml [registry] sections (default ROOT/config.toml, then /etc/builder/config.toml)", EnvVars: []string{"BUILDER_CONFIG"}},
+		&cli.StringSliceFlag{Name: "addr", Usage: "use a remote buildkitd or builder serve (unix://, tcp://, docker-container://, kube-pod://, ssh://, ...) instead of the embedded solver; build takes several, one platform's build each", EnvVars: []string{"BUILDKIT_HOST"}},
+		&cli.StringFlag{Name: "tlscacert", Usage: "with --addr tcp://: CA certificate that signed the server's"},
+		&cli.StringFlag{Name: "tlscert", Usage: "with --addr tcp://: client certificate"},
+		&cli.StringFlag{Name: "tlskey", Usage: "with --addr tcp://: client key"},
+		&cli.StringFlag{Name: "tlsdir", Usage: "with --addr tcp://: directory holding ca.pem, cert.pem and key.pem"},
+		&cli.StringFlag{Name: "tlsservername", Usage: "with --addr tcp://: server name its certificate must carry (default: the address's host)"},
+		&cli.BoolFlag{Name: "debug", Aliases: []string{"D"}, Usage: "log debug messages"},
+	}
+}
+
+// commands are the verbs, in the order help lists them.
+func commands() []*cli.Command {
+	return []*cli.Command{
+		buildCommand(),
+		imagesCommand(),
+		imageCommand(),
+		tagCommand(),
+		rmiCommand(),
+		inspectCommand(),
+		historyCommand(),
+		saveCommand(),
+		loadCommand(),
+		importCommand(),
+		pullCommand(),
+		pushCommand(),
+		loginCommand(),
+		logoutCommand(),
+		builderCommand(),
+		systemCommand(),
+		runCommand(),
+		psCommand(),
+		commitCommand(),
+		diffCommand(),
+		rmCommand(),
+		logsCommand(),
+		stopCommand(),
+		killCommand(),
+		startCommand(),
+		execCommand(),
+		installPluginCommand(),
+		serveCommand(),
+		exportCommand(),
+		pauseCommand(),
+		portCommand(),
+		unpauseCommand(),
+		containerCommand(),
+		monitorCommand(),
+		helpCommand(),
+	}
+}
+
+// setUp runs before every verb: logging, the checks of --addr, the TLS
+// files and the root's owner, the re-run of an unprivileged account's
+// command inside its user namespace, and this process's scratch directory
+// (returned; nil where there is none).
+func setUp(c *cli.Context) (*scratch.Dir, error) {
+	// BuildKit and containerd log through logrus; their info-level
+	// chatter (fsverity, trace recorder) is noise for a CLI user.
+	logrus.SetLevel(logrus.ErrorLevel)
+	if c.Bool("debug") {
+		logrus.SetLevel(logrus.DebugLevel)
+	}
+	// A bad --addr or TLS file fails first, whatever the command.
+	tlsf, err := tlsFiles(c)
+	if err != nil {
+		return nil, err
+	}
+	addrs := c.StringSlice("addr")
+	if len(addrs) == 0 && !tlsf.Empty() {
+		return nil, (solver.Options{TLS: tlsf}).CheckRemote()
+	}
+	for _, a := range addrs {
+		if err := (solver.Options{Addr: a, TLS: tlsf}).CheckRemote(); err != nil {
+			return nil, err
+		}
+	}
+	root, err := rootDir(c)
+	if err == nil {
+		if err := rootless.CheckOwner(root); err != nil {
+			return nil, err
+		}
+	}
+	if c.NArg() > 0 && c.Args().First() != "help" && os.Geteuid() != 0 && err == nil {
+		// An unprivileged account: the command runs again, in this
+		// process, as root of the account's user namespace.
+		return nil, rootless.Exec(os.Args)
+	}
+	if rootless.Inside() {
+		if err := rootless.SetRuntimeDir(); err != nil {
+			return nil, err
+		}
+	}
+	// Without a writable root there is nothing to mount either; the
+	// command itself reports the root's problem.
+	var tmp *scratch.Dir
+	if err == nil && os.MkdirAll(root, 0700) == nil {
+		if tmp, err = scratch.Claim(root); err != nil {
+			logrus.Debugf("scratch directory: %v", err)
+		}
+	}
+	return tmp, nil
 }
 
 // argumentsAreData keeps urfave/cli from giving each command a hidden
