@@ -11,21 +11,8 @@ import (
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
-// Tag names the image source refers to (by name or ID) as target.
-func Tag(ctx context.Context, st *store.Store, source, target string) error {
-	name, err := store.ParseName(target)
-	if err != nil {
-		return err
-	}
-	img, _, err := st.Lookup(ctx, source)
-	if err != nil {
-		return store.NoSuchImageFor(err, source)
-	}
-	return st.Tag(ctx, name, img.Target)
-}
-
 // Containers answers for the holders of the store's leases (containers):
-// whether one is running. The container package's Runtime implements it.
+// whether one is running. container.Manager implements it.
 type Containers interface {
 	Running(ctx context.Context, id string) bool
 }

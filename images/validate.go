@@ -91,7 +91,7 @@ func checkEntries(r io.Reader, sums map[digest.Digest]digest.Digest) error {
 func digestEntry(r io.Reader, sums map[digest.Digest]digest.Digest) error {
 	br := bufio.NewReaderSize(r, 64<<10)
 	magic, _ := br.Peek(4)
-	if !store.Compressed(magic) {
+	if !store.IsCompressed(magic) {
 		_, err := io.Copy(io.Discard, br)
 		return ignoreMalformed(err)
 	}

@@ -20,9 +20,10 @@ var (
 	zstdMagic = []byte{0x28, 0xb5, 0x2f, 0xfd}
 )
 
-// Compressed reports whether a stream that starts with magic (its first
-// four bytes) is one Decompress decompresses.
-func Compressed(magic []byte) bool {
+// IsCompressed reports whether a stream that starts with magic (its
+// first four bytes) is one Decompress decompresses. (image.Compressed
+// makes a compressed copy of an image.)
+func IsCompressed(magic []byte) bool {
 	return bytes.HasPrefix(magic, gzipMagic) || bytes.HasPrefix(magic, zstdMagic)
 }
 
@@ -61,7 +62,7 @@ func DiffID(ctx context.Context, cs content.Provider, desc ocispec.Descriptor) (
 	defer ra.Close()
 	magic := make([]byte, 4)
 	n, _ := ra.ReadAt(magic, 0)
-	if !Compressed(magic[:n]) {
+	if !IsCompressed(magic[:n]) {
 		return desc.Digest, nil
 	}
 	r, err := Decompress(content.NewReader(ra))

@@ -4,7 +4,7 @@ import (
 	"os"
 
 	"github.com/builder-dev/builder/cache"
-	"github.com/builder-dev/builder/internal/diskusage"
+	"github.com/builder-dev/builder/diskusage"
 	"github.com/urfave/cli/v2"
 )
 

@@ -34,25 +34,56 @@ type image struct {
 	containers int
 }
 
+// usage is what the tables show.
+type usage struct {
+	imgs                []image
+	ctrs                []container.Usage
+	refs                map[digest.Digest]map[digest.Digest]bool // blob -> images reaching it
+	distinct, used      int                                      // images, not names
+	imgSize, imgReclaim int64
+	running             int
+	ctrSize, ctrReclaim int64
+}
+
 // Report writes docker's system df table, and with verbose its per-image
 // and per-container tables.
 func Report(ctx context.Context, src Sources, verbose bool, w io.Writer) error {
+	u, err := gather(ctx, src)
+	if err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(w, 10, 1, 3, ' ', 0)
+	fmt.Fprintln(tw, "TYPE\tTOTAL\tACTIVE\tSIZE\tRECLAIMABLE")
+	fmt.Fprintf(tw, "Images\t%d\t%d\t%s\t%s\n", u.distinct, u.used, size(u.imgSize), withPercent(u.imgReclaim, u.imgSize))
+	fmt.Fprintf(tw, "Containers\t%d\t%d\t%s\t%s\n", len(u.ctrs), u.running, size(u.ctrSize), withPercent(u.ctrReclaim, u.ctrSize))
+	fmt.Fprintf(tw, "Local Volumes\t0\t0\t0B\t0B\n")
+	fmt.Fprintf(tw, "Build Cache\t%d\t%d\t%s\t%s\n", src.Cache.Total, src.Cache.Active, size(src.Cache.Size), size(src.Cache.Reclaimable))
+	if err := tw.Flush(); err != nil || !verbose {
+		return err
+	}
+	writeVerbose(w, u, src.Cache)
+	return nil
+}
+
+// gather reads the store's images and the containers, and counts what is
+// in use: what a container's lease holds, named or not.
+func gather(ctx context.Context, src Sources) (*usage, error) {
 	st := src.Store
 	imgs, err := images(ctx, st)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	ctrs, layers, err := src.Containers.DiskUsage(ctx)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	refs := map[digest.Digest]map[digest.Digest]bool{} // blob → images reaching it
+	u := &usage{imgs: imgs, ctrs: ctrs, refs: map[digest.Digest]map[digest.Digest]bool{}}
 	for _, img := range imgs {
 		for d := range img.blobs {
-			if refs[d] == nil {
-				refs[d] = map[digest.Digest]bool{}
+			if u.refs[d] == nil {
+				u.refs[d] = map[digest.Digest]bool{}
 			}
-			refs[d][img.Target.Digest] = true
+			u.refs[d][img.Target.Digest] = true
 		}
 	}
 	for _, c := range ctrs {
@@ -64,10 +95,9 @@ func Report(ctx context.Context, src Sources, verbose bool, w io.Writer) error {
 			}
 		}
 	}
-	// What a container's lease holds is in use, named or not.
 	leases, err := st.Leases(ctx)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	var held []ocispec.Descriptor
 	for _, ts := range leases {
@@ -75,17 +105,16 @@ func Report(ctx context.Context, src Sources, verbose bool, w io.Writer) error {
 	}
 	inUse, err := st.Reach(ctx, held...)
 	if err != nil {
-		return fmt.Errorf("read images in use: %w", err)
+		return nil, fmt.Errorf("read images in use: %w", err)
 	}
 	total, err := st.BlobsSize(ctx)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	var usedBytes int64
 	for _, n := range inUse {
 		usedBytes += n
 	}
-	// TOTAL and ACTIVE count images, not names.
 	distinct, used := map[digest.Digest]bool{}, map[digest.Digest]bool{}
 	for _, img := range imgs {
 		distinct[img.Target.Digest] = true
@@ -93,39 +122,30 @@ func Report(ctx context.Context, src Sources, verbose bool, w io.Writer) error {
 			used[img.Target.Digest] = true
 		}
 	}
-	var ctrSize, ctrReclaim int64
-	running := 0
+	u.distinct, u.used = len(distinct), len(used)
 	for _, c := range ctrs {
-		ctrSize += c.Size
+		u.ctrSize += c.Size
 		if c.Running {
-			running++
+			u.running++
 		} else {
-			ctrReclaim += c.Size
+			u.ctrReclaim += c.Size
 		}
 	}
-	imgSize := total + layers.Size
-	imgReclaim := total - usedBytes + layers.Reclaimable
-	if imgReclaim < 0 {
-		imgReclaim = 0
-	}
-	tw := tabwriter.NewWriter(w, 10, 1, 3, ' ', 0)
-	fmt.Fprintln(tw, "TYPE\tTOTAL\tACTIVE\tSIZE\tRECLAIMABLE")
-	fmt.Fprintf(tw, "Images\t%d\t%d\t%s\t%s\n", len(distinct), len(used), size(imgSize), withPercent(imgReclaim, imgSize))
-	fmt.Fprintf(tw, "Containers\t%d\t%d\t%s\t%s\n", len(ctrs), running, size(ctrSize), withPercent(ctrReclaim, ctrSize))
-	fmt.Fprintf(tw, "Local Volumes\t0\t0\t0B\t0B\n")
-	fmt.Fprintf(tw, "Build Cache\t%d\t%d\t%s\t%s\n", src.Cache.Total, src.Cache.Active, size(src.Cache.Size), size(src.Cache.Reclaimable))
-	if err := tw.Flush(); err != nil || !verbose {
-		return err
-	}
+	u.imgSize = total + layers.Size
+	u.imgReclaim = max(total-usedBytes+layers.Reclaimable, 0)
+	return u, nil
+}
 
+// writeVerbose writes system df -v's tables after the summary.
+func writeVerbose(w io.Writer, u *usage, c cache.Usage) {
 	fmt.Fprint(w, "\nImages space usage:\n\n")
-	tw = tabwriter.NewWriter(w, 10, 1, 3, ' ', 0)
+	tw := tabwriter.NewWriter(w, 10, 1, 3, ' ', 0)
 	fmt.Fprintln(tw, "REPOSITORY\tTAG\tIMAGE ID\tCREATED\tSIZE\tSHARED SIZE\tUNIQUE SIZE\tCONTAINERS")
-	for _, img := range imgs {
+	for _, img := range u.imgs {
 		var all, shared int64
 		for d, n := range img.blobs {
 			all += n
-			if len(refs[d]) > 1 {
+			if len(u.refs[d]) > 1 {
 				shared += n
 			}
 		}
@@ -140,7 +160,7 @@ func Report(ctx context.Context, src Sources, verbose bool, w io.Writer) error {
 	fmt.Fprint(w, "\nContainers space usage:\n\n")
 	tw = tabwriter.NewWriter(w, 10, 1, 3, ' ', 0)
 	fmt.Fprintln(tw, "CONTAINER ID\tIMAGE\tCOMMAND\tLOCAL VOLUMES\tSIZE\tCREATED\tSTATUS\tNAMES")
-	for _, c := range ctrs {
+	for _, c := range u.ctrs {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t0\t%s\t%s\t%s\t%s\n", c.ID, c.Image, c.Command, size(c.Size), c.RunningFor, c.Status, c.Names)
 	}
 	tw.Flush()
@@ -148,8 +168,7 @@ func Report(ctx context.Context, src Sources, verbose bool, w io.Writer) error {
 	tw = tabwriter.NewWriter(w, 10, 1, 3, ' ', 0)
 	fmt.Fprintln(tw, "VOLUME NAME\tLINKS\tSIZE")
 	tw.Flush()
-	fmt.Fprintf(w, "\nBuild cache usage: %s\n", size(src.Cache.Size))
-	return nil
+	fmt.Fprintf(w, "\nBuild cache usage: %s\n", size(c.Size))
 }
 
 // images lists the store's distinct images (a name each, or one <none>
