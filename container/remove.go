@@ -107,11 +107,7 @@ type PruneOptions struct {
 // Prune removes every stopped container that passes o's filters and the
 // unpacked layers no container needs any more, reporting the space freed.
 func (m Manager) Prune(ctx context.Context, o PruneOptions, w io.Writer) error {
-	f, err := filters.Parse(o.Filters, "until", "label", "label!")
-	if err != nil {
-		return err
-	}
-	until, err := f.Until(time.Now())
+	f, err := filters.ParsePrune(o.Filters, time.Now())
 	if err != nil {
 		return err
 	}
@@ -124,7 +120,7 @@ func (m Manager) Prune(ctx context.Context, o PruneOptions, w io.Writer) error {
 	var freed int64
 	var errs []error
 	for _, c := range all {
-		if c.Running || !until.IsZero() && !c.Created.Before(until) || !f.Labels(c.Config.Labels) {
+		if c.Running || !f.Match(c.Created, c.Config.Labels) {
 			continue
 		}
 		size, _ := dirSize(p.upper(c.ID))

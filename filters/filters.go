@@ -118,3 +118,29 @@ func ParseTime(v string, now time.Time) (time.Time, error) {
 	}
 	return time.Time{}, fmt.Errorf("want a duration (24h) or a timestamp")
 }
+
+// Prune is the filters of image prune and container prune: until= and
+// label=/label!=.
+type Prune struct {
+	args  Args
+	until time.Time
+}
+
+// ParsePrune reads prune's --filter values, until= counted back from now.
+func ParsePrune(values []string, now time.Time) (Prune, error) {
+	a, err := Parse(values, "until", "label", "label!")
+	if err != nil {
+		return Prune{}, err
+	}
+	until, err := a.Until(now)
+	if err != nil {
+		return Prune{}, err
+	}
+	return Prune{args: a, until: until}, nil
+}
+
+// Match reports whether an object created at created, with labels,
+// passes the filters (and may be pruned).
+func (p Prune) Match(created time.Time, labels map[string]string) bool {
+	return (p.until.IsZero() || created.Before(p.until)) && p.args.Labels(labels)
+}

@@ -77,3 +77,18 @@ func TestBoolAndUntil(t *testing.T) {
 		}
 	}
 }
+
+func TestPrune(t *testing.T) {
+	now := time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC)
+	p, err := ParsePrune([]string{"until=24h", "label!=keep"}, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	old, young := now.Add(-48*time.Hour), now.Add(-time.Hour)
+	if !p.Match(old, nil) || p.Match(young, nil) || p.Match(old, map[string]string{"keep": ""}) {
+		t.Error("until=24h, label!=keep: wrong matches")
+	}
+	if _, err := ParsePrune([]string{"dangling=true"}, now); err == nil {
+		t.Error("prune accepted dangling=")
+	}
+}

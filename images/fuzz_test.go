@@ -85,9 +85,8 @@ func FuzzFilters(f *testing.F) {
 			pred(store.Image{Name: "docker.io/library/x:latest"}, store.Details{})
 			pred(store.Image{}, store.Details{})
 		}
-		if f, err := filters.Parse([]string{v}, "until", "label", "label!"); err == nil {
-			f.Until(time.Now())
-			f.Labels(map[string]string{"a": "b"})
+		if f, err := filters.ParsePrune([]string{v}, time.Now()); err == nil {
+			f.Match(time.Now(), map[string]string{"a": "b"})
 		}
 	})
 }

@@ -21,11 +21,7 @@ type PruneOptions struct {
 // Prune removes dangling images (all unused ones with All) and the blobs
 // only they used, printing docker's report.
 func Prune(ctx context.Context, st *store.Store, o PruneOptions, w io.Writer) error {
-	f, err := filters.Parse(o.Filters, "until", "label", "label!")
-	if err != nil {
-		return err
-	}
-	until, err := f.Until(time.Now())
+	f, err := filters.ParsePrune(o.Filters, time.Now())
 	if err != nil {
 		return err
 	}
@@ -47,7 +43,7 @@ func Prune(ctx context.Context, st *store.Store, o PruneOptions, w io.Writer) er
 		if err != nil {
 			continue // an incomplete entry is not ours to judge here
 		}
-		if !until.IsZero() && !d.Created().Before(until) || !f.Labels(d.Config.Config.Labels) {
+		if !f.Match(d.Created(), d.Config.Config.Labels) {
 			continue
 		}
 		if img.Name != "" {
