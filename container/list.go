@@ -44,7 +44,7 @@ func (m Manager) List(ctx context.Context, o ListOptions, w io.Writer) error {
 	if err != nil {
 		return err
 	}
-	f, err := filters.Parse(o.Filters, "id", "name", "label", "status", "exited", "ancestor")
+	f, err := filtersFor(o.Filters)
 	if err != nil {
 		return err
 	}
@@ -97,6 +97,11 @@ func row(c *Container, noTrunc bool) Row {
 		r.Status = fmt.Sprintf("Exited (%d) %s ago", c.ExitCode, units.HumanDuration(time.Since(finished)))
 	}
 	return r
+}
+
+// filtersFor parses ps's --filter values.
+func filtersFor(values []string) (filters.Args, error) {
+	return filters.Parse(values, "id", "name", "label", "status", "exited", "ancestor")
 }
 
 // psMatch reports whether c (listed as r) passes ps's filters f.
