@@ -12,8 +12,8 @@ import (
 // Diff prints a container's changes to its image as docker does: A, C or
 // D and the path, from the container's overlay upper directory.
 func (m Manager) Diff(ctx context.Context, ref string, w io.Writer) error {
-	p := NewPaths(m.Root)
-	c, err := p.Find(ctx, m.Runtime, ref)
+	p := newRecords(m.Root)
+	c, err := p.find(ctx, m.Runtime, ref)
 	if err != nil {
 		return err
 	}

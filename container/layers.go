@@ -22,10 +22,12 @@ import (
 // collection takes it exclusively with a try-lock and skips when it
 // cannot, as the image store's collection does.
 
-func (p Paths) layersLock() *flock.Flock { return rootfile.Lock(filepath.Join(p.root, "layers.lock")) }
+func (p records) layersLock() *flock.Flock {
+	return rootfile.Lock(filepath.Join(p.root, "layers.lock"))
+}
 
 // usingLayers holds off layer collection until done is called.
-func (p Paths) usingLayers() (done func(), err error) {
+func (p records) usingLayers() (done func(), err error) {
 	if err := os.MkdirAll(p.root, 0700); err != nil {
 		return nil, err
 	}
@@ -45,7 +47,7 @@ type LayerUsage struct {
 // neededLayers returns the chain IDs of every container's image's layers.
 // Any error is returned, never a partial answer: collection must not
 // delete a layer because an image could not be read.
-func (p Paths) neededLayers(ctx context.Context, st *store.Store, all []*Container) (map[string]bool, error) {
+func (p records) neededLayers(ctx context.Context, st *store.Store, all []*Container) (map[string]bool, error) {
 	need := map[string]bool{}
 	for _, c := range all {
 		d, err := st.Details(ctx, c.Target)
@@ -62,14 +64,14 @@ func (p Paths) neededLayers(ctx context.Context, st *store.Store, all []*Contain
 // collectLayers removes unpacked layers that no container needs, and what
 // killed unpacks left; it returns the bytes freed. It does nothing while
 // another process may be about to use a layer.
-func (p Paths) collectLayers(ctx context.Context, st *store.Store, rt runtime.Runtime) (int64, error) {
+func (p records) collectLayers(ctx context.Context, st *store.Store, rt runtime.Runtime) (int64, error) {
 	l := p.layersLock()
 	ok, err := l.TryLock()
 	if err != nil || !ok {
 		return 0, err
 	}
 	defer l.Unlock()
-	all, err := p.List(ctx, rt)
+	all, err := p.list(ctx, rt)
 	if err != nil {
 		return 0, err
 	}
@@ -102,9 +104,9 @@ func (p Paths) collectLayers(ctx context.Context, st *store.Store, rt runtime.Ru
 // Layers reports the size of the unpacked layers and how much of it no
 // container needs.
 func (m Manager) Layers(ctx context.Context) (LayerUsage, error) {
-	p := NewPaths(m.Root)
+	p := newRecords(m.Root)
 	var u LayerUsage
-	all, err := p.List(ctx, m.Runtime)
+	all, err := p.list(ctx, m.Runtime)
 	if err != nil {
 		return u, err
 	}

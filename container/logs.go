@@ -66,8 +66,8 @@ func (w streamWriter) Write(p []byte) (int, error) {
 // Logs copies a container's output to stdout and stderr, each stream to
 // its own; follow keeps copying until the container stops.
 func (m Manager) Logs(ctx context.Context, ref string, follow bool, stdout, stderr io.Writer) error {
-	p := NewPaths(m.Root)
-	c, err := p.Find(ctx, m.Runtime, ref)
+	p := newRecords(m.Root)
+	c, err := p.find(ctx, m.Runtime, ref)
 	if err != nil {
 		return err
 	}

@@ -22,7 +22,7 @@ const MonitorCommand = "__container-monitor"
 // spawnMonitor starts a monitor process for c in a session of its own, so
 // it outlives this builder; the container's output goes to its log, and
 // what the monitor itself says to monitor.log.
-func spawnMonitor(p Paths, c *Container, rt runtime.Runtime, ports *network.Reservation) error {
+func spawnMonitor(p records, c *Container, rt runtime.Runtime, ports *network.Reservation) error {
 	exe, err := os.Executable()
 	if err != nil {
 		return err
@@ -70,7 +70,7 @@ func (m Manager) Monitor(ctx context.Context, id string) error {
 		ports.Files = append(ports.Files, os.NewFile(uintptr(fd), "published port"))
 	}
 	os.Unsetenv(heldEnv)
-	p := NewPaths(m.Root)
+	p := newRecords(m.Root)
 	c, err := p.load(id)
 	if err != nil {
 		return err

@@ -60,7 +60,7 @@ func CheckNetwork(flag string, publish []string, publishAll bool) error {
 // attach puts c on builder0 with its published ports, whose host ports
 // the returned reservation holds for as long as the container runs, and
 // writes its /etc/hosts and /etc/resolv.conf.
-func (p Paths) attach(ctx context.Context, c *Container, hostname string) (_ *network.Reservation, err error) {
+func (p records) attach(ctx context.Context, c *Container, hostname string) (_ *network.Reservation, err error) {
 	if c.Network != NetBridge {
 		return &network.Reservation{}, nil
 	}
@@ -121,7 +121,7 @@ func (p Paths) resolvPath(id string) string { return filepath.Join(p.dir(id), "r
 // writeResolvConf is the host's resolv.conf as a container on a network of
 // its own needs it: BuildKit's (and docker's) rule, a loopback nameserver
 // (systemd-resolved's stub) replaced by the upstream ones or defaults.
-func (p Paths) writeResolvConf(ctx context.Context, id string) error {
+func (p records) writeResolvConf(ctx context.Context, id string) error {
 	root, err := os.OpenRoot(p.dir(id))
 	if err != nil {
 		return err
@@ -141,7 +141,7 @@ func (p Paths) writeResolvConf(ctx context.Context, id string) error {
 // it could not undo stays recorded, to be tried again. A container whose
 // builder or monitor was killed is released by the next command that
 // lists it.
-func (p Paths) release(c *Container) error {
+func (p records) release(c *Container) error {
 	if c.Attachment == nil {
 		return nil
 	}
@@ -170,7 +170,7 @@ func warn(err error) {
 
 // netSpec is the spec's network part for c: host's namespace and files,
 // an empty namespace, or c's namespace on builder0 with its files.
-func (p Paths) netSpec(c *Container) []oci.SpecOpts {
+func (p records) netSpec(c *Container) []oci.SpecOpts {
 	switch c.Network {
 	case NetHost:
 		return []oci.SpecOpts{oci.WithHostNamespace(specs.NetworkNamespace), oci.WithHostResolvconf, oci.WithHostHostsFile}
@@ -187,7 +187,7 @@ func (p Paths) netSpec(c *Container) []oci.SpecOpts {
 }
 
 // setNetNS points c's spec at its new namespace (start attaches again).
-func (p Paths) setNetNS(c *Container) error {
+func (p records) setNetNS(c *Container) error {
 	s, err := p.spec(c.ID)
 	if err != nil {
 		return err

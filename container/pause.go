@@ -16,7 +16,7 @@ import (
 
 // Pause freezes running containers, as docker pause does.
 func (m Manager) Pause(ctx context.Context, refs []string, w io.Writer) error {
-	return m.eachContainer(ctx, refs, w, func(p Paths, c *Container) error {
+	return m.eachContainer(ctx, refs, w, func(p records, c *Container) error {
 		if !c.Running {
 			return fmt.Errorf("Container %s is not running", c.ID)
 		}
@@ -29,7 +29,7 @@ func (m Manager) Pause(ctx context.Context, refs []string, w io.Writer) error {
 
 // Unpause thaws paused containers, as docker unpause does.
 func (m Manager) Unpause(ctx context.Context, refs []string, w io.Writer) error {
-	return m.eachContainer(ctx, refs, w, func(p Paths, c *Container) error {
+	return m.eachContainer(ctx, refs, w, func(p records, c *Container) error {
 		if !c.Paused {
 			return fmt.Errorf("Container %s is not paused", c.ID)
 		}
@@ -39,11 +39,11 @@ func (m Manager) Unpause(ctx context.Context, refs []string, w io.Writer) error 
 
 // eachContainer applies fn to each ref, printing the ref on success and
 // joining the errors, as docker's container verbs do.
-func (m Manager) eachContainer(ctx context.Context, refs []string, w io.Writer, fn func(Paths, *Container) error) error {
-	p := NewPaths(m.Root)
+func (m Manager) eachContainer(ctx context.Context, refs []string, w io.Writer, fn func(records, *Container) error) error {
+	p := newRecords(m.Root)
 	var errs []string
 	for _, ref := range refs {
-		c, err := p.Find(ctx, m.Runtime, ref)
+		c, err := p.find(ctx, m.Runtime, ref)
 		if err == nil {
 			err = fn(p, c)
 		}
@@ -68,7 +68,7 @@ func (m Manager) eachContainer(ctx context.Context, refs []string, w io.Writer, 
 func (p Paths) commitLock(id string) string { return filepath.Join(p.dir(id), "commit.lock") }
 
 // pauseForCommit pauses c and returns the function that resumes it.
-func (p Paths) pauseForCommit(ctx context.Context, rt runtime.Runtime, c *Container) (resume func(), err error) {
+func (p records) pauseForCommit(ctx context.Context, rt runtime.Runtime, c *Container) (resume func(), err error) {
 	l := rootfile.Lock(p.commitLock(c.ID))
 	ok, err := l.TryLock()
 	if err != nil {
@@ -97,7 +97,7 @@ func (p Paths) pauseForCommit(ctx context.Context, rt runtime.Runtime, c *Contai
 
 // resumeOrphaned resumes c if a commit paused it and is gone; it reports
 // whether c was resumed.
-func (p Paths) resumeOrphaned(ctx context.Context, rt runtime.Runtime, c *Container) bool {
+func (p records) resumeOrphaned(ctx context.Context, rt runtime.Runtime, c *Container) bool {
 	if _, err := os.Stat(p.commitLock(c.ID)); err != nil {
 		return false
 	}

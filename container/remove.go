@@ -22,7 +22,7 @@ import (
 // rootfs mount, its directory and its name. What it cannot undo keeps the
 // container's record, so that it is shown and tried again: the record is
 // the last file of its directory to go.
-func (p Paths) remove(c *Container) error {
+func (p records) remove(c *Container) error {
 	unix.Unmount(p.rootfs(c.ID), unix.MNT_DETACH)
 	if err := p.release(c); err != nil {
 		return fmt.Errorf("remove container %s: %w", c.ID[:12], err)
@@ -56,10 +56,10 @@ type RemoveOptions struct {
 // Remove removes containers, printing each reference as docker does, then
 // the unpacked layers no container needs any more.
 func (m Manager) Remove(ctx context.Context, refs []string, o RemoveOptions, w io.Writer) error {
-	p := NewPaths(m.Root)
+	p := newRecords(m.Root)
 	var errs []string
 	for _, ref := range refs {
-		c, err := p.Find(ctx, m.Runtime, ref)
+		c, err := p.find(ctx, m.Runtime, ref)
 		if err != nil {
 			errs = append(errs, err.Error())
 			continue
@@ -91,7 +91,7 @@ func (m Manager) Remove(ctx context.Context, refs []string, o RemoveOptions, w i
 
 // destroy removes a stopped container: the runc record a builder killed
 // mid-run leaves, then its state.
-func (p Paths) destroy(ctx context.Context, rt runtime.Runtime, c *Container) error {
+func (p records) destroy(ctx context.Context, rt runtime.Runtime, c *Container) error {
 	if err := rt.Delete(ctx, c.ID); err != nil {
 		return fmt.Errorf("remove container %s: %w", c.ID[:12], err)
 	}
@@ -111,8 +111,8 @@ func (m Manager) Prune(ctx context.Context, o PruneOptions, w io.Writer) error {
 	if err != nil {
 		return err
 	}
-	p := NewPaths(m.Root)
-	all, err := p.List(ctx, m.Runtime)
+	p := newRecords(m.Root)
+	all, err := p.list(ctx, m.Runtime)
 	if err != nil {
 		return err
 	}
@@ -148,7 +148,7 @@ func (m Manager) Prune(ctx context.Context, o PruneOptions, w io.Writer) error {
 }
 
 // kill signals a container's process through runc and waits for it to go.
-func (p Paths) kill(ctx context.Context, rt runtime.Runtime, id string, sig syscall.Signal) {
+func (p records) kill(ctx context.Context, rt runtime.Runtime, id string, sig syscall.Signal) {
 	rt.Kill(ctx, id, sig) // a process already gone is what kill wants
 	for i := 0; i < 100 && rt.Alive(ctx, id); i++ {
 		time.Sleep(50 * time.Millisecond)

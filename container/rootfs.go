@@ -112,7 +112,7 @@ func mountRootfs(lowers []string, upper, work, target string) error {
 
 // imageLayers returns the details and unpacked layer directories of the
 // image a container was made from.
-func (p Paths) imageLayers(ctx context.Context, st *store.Store, c *Container) (store.Details, []string, error) {
+func (p records) imageLayers(ctx context.Context, st *store.Store, c *Container) (store.Details, []string, error) {
 	d, err := st.Details(ctx, c.Target)
 	if err != nil {
 		return d, nil, fmt.Errorf("container %s: its image %s: %w", c.Name, c.Image, err)

@@ -65,7 +65,7 @@ func (m Manager) Run(ctx context.Context, o RunOptions) error {
 		return RunFailed(err)
 	}
 	defer ports.Close()
-	p := NewPaths(m.Root)
+	p := newRecords(m.Root)
 	if o.Detach {
 		if err := spawnMonitor(p, c, m.Runtime, ports); err != nil {
 			warn(p.remove(c))
@@ -98,7 +98,7 @@ func (m Manager) create(ctx context.Context, o RunOptions) (_ *Container, _ *net
 	if err != nil {
 		return nil, nil, err
 	}
-	p := NewPaths(m.Root)
+	p := newRecords(m.Root)
 	if err := p.reserveName(c.Name, c.ID); err != nil {
 		return nil, nil, err
 	}
@@ -204,7 +204,7 @@ func (m Manager) newContainer(ctx context.Context, o RunOptions) (*Container, st
 // writable layer stays for commit), or removes it for --rm.
 // ports, the container's reserved host ports, are freed before the
 // network is released, and that before stop returns (waitFinished).
-func (p Paths) finish(c *Container, code int, ports *network.Reservation) error {
+func (p records) finish(c *Container, code int, ports *network.Reservation) error {
 	unix.Unmount(p.rootfs(c.ID), unix.MNT_DETACH)
 	c.Running, c.FinishedAt, c.ExitCode = false, time.Now().UTC(), code
 	ports.Close()

@@ -19,7 +19,7 @@ import (
 // runRunc runs c's process with runc until it exits, forwarding a
 // cancellation as SIGTERM, then SIGKILL after 10 s, and returns its exit
 // code; 125, 126 or 127 with an *ExitError when it did not run.
-func runRunc(ctx context.Context, rt runtime.Runtime, p Paths, c *Container, o RunOptions) (int, error) {
+func runRunc(ctx context.Context, rt runtime.Runtime, p records, c *Container, o RunOptions) (int, error) {
 	dir := p.dir(c.ID)
 	logPath := filepath.Join(dir, "runc.log")
 	stdio, done, err := runcStdio(p, c, o)
@@ -60,7 +60,7 @@ func runRunc(ctx context.Context, rt runtime.Runtime, p Paths, c *Container, o R
 
 // runcStdio is where c's process reads and writes. done closes what was
 // opened, once runc has exited (ran) or failed to start.
-func runcStdio(p Paths, c *Container, o RunOptions) (_ runtime.Stdio, done func(ran bool), err error) {
+func runcStdio(p records, c *Container, o RunOptions) (_ runtime.Stdio, done func(ran bool), err error) {
 	// With a terminal (spec.Process.Terminal), runc in the foreground makes
 	// the pseudo-terminal itself, puts ours in raw mode, copies both ways
 	// and forwards window-size changes: it is handed our terminal as is.

@@ -22,7 +22,7 @@ import (
 
 // prepareBundle makes c's runc bundle: the rootfs mounted (the image's
 // layers under the container's writable one) and config.json.
-func prepareBundle(ctx context.Context, p Paths, c *Container, lowers []string, o RunOptions) error {
+func prepareBundle(ctx context.Context, p records, c *Container, lowers []string, o RunOptions) error {
 	dir := p.dir(c.ID)
 	for _, sub := range []string{"upper", "work", "rootfs", "empty"} {
 		if err := os.MkdirAll(filepath.Join(dir, sub), 0700); err != nil {
@@ -64,7 +64,7 @@ func hostname(c *Container, o RunOptions) string {
 	return c.ID[:12]
 }
 
-func newSpec(ctx context.Context, p Paths, c *Container, o RunOptions) (*specs.Spec, error) {
+func newSpec(ctx context.Context, p records, c *Container, o RunOptions) (*specs.Spec, error) {
 	cfg := c.Config
 	opts := []oci.SpecOpts{
 		oci.WithRootFSPath(p.rootfs(c.ID)),

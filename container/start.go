@@ -24,9 +24,9 @@ type StartOptions struct {
 // returns as Exec does for the container's process.
 func (m Manager) Start(ctx context.Context, o StartOptions) error {
 	refs, attach, stdout := o.Containers, o.Attach || o.Interactive, o.Stdout
-	p := NewPaths(m.Root)
+	p := newRecords(m.Root)
 	for _, ref := range refs {
-		c, err := p.Find(ctx, m.Runtime, ref)
+		c, err := p.find(ctx, m.Runtime, ref)
 		if err != nil {
 			return err
 		}

@@ -60,11 +60,19 @@ type Manager struct {
 	Store   *store.Store
 }
 
-// Paths are where a container's parts live under the state root.
+// Paths are where a container's parts live under the state root: paths
+// only.
 type Paths struct{ root string }
 
 // NewPaths returns the container layout under a state root.
 func NewPaths(root string) Paths { return Paths{root: root} }
+
+// records are the containers' records under a state root, and what each
+// holds there: its name, its layers, its place on builder0, its runc
+// state. The Manager's verbs work through them.
+type records struct{ Paths }
+
+func newRecords(root string) records { return records{NewPaths(root)} }
 
 func (p Paths) dir(id string) string     { return filepath.Join(p.root, "containers", id) }
 func (p Paths) names() string            { return filepath.Join(p.root, "containers", "names") }
@@ -78,7 +86,7 @@ func (p Paths) nameFile(n string) string { return filepath.Join(p.names(), n) }
 func (p Paths) specPath(id string) string { return filepath.Join(p.dir(id), "config.json") }
 
 // spec reads the container's runtime spec (what run wrote for runc).
-func (p Paths) spec(id string) (*specs.Spec, error) {
+func (p records) spec(id string) (*specs.Spec, error) {
 	dt, err := os.ReadFile(p.specPath(id))
 	if err != nil {
 		return nil, err
@@ -93,7 +101,7 @@ func (p Paths) spec(id string) (*specs.Spec, error) {
 	return &s, nil
 }
 
-func (p Paths) save(c *Container) error {
+func (p records) save(c *Container) error {
 	dt, err := json.Marshal(c)
 	if err != nil {
 		return err
@@ -101,7 +109,7 @@ func (p Paths) save(c *Container) error {
 	return atomicfile.WriteFile(p.meta(c.ID), dt, 0600)
 }
 
-func (p Paths) load(id string) (*Container, error) {
+func (p records) load(id string) (*Container, error) {
 	dt, err := os.ReadFile(p.meta(id))
 	if err != nil {
 		return nil, err
@@ -115,7 +123,7 @@ func (p Paths) load(id string) (*Container, error) {
 
 // reserveName claims name for id; O_EXCL makes the claim atomic across
 // processes, so two runs cannot take one name.
-func (p Paths) reserveName(name, id string) error {
+func (p records) reserveName(name, id string) error {
 	if err := os.MkdirAll(p.names(), 0700); err != nil {
 		return err
 	}
@@ -137,7 +145,7 @@ var ErrNoSuchContainer = errors.New("No such container")
 
 // List returns every container, newest first, with Running checked
 // against runc (a builder killed mid-run cannot have recorded the exit).
-func (p Paths) List(ctx context.Context, rt runtime.Runtime) ([]*Container, error) {
+func (p records) list(ctx context.Context, rt runtime.Runtime) ([]*Container, error) {
 	ents, err := os.ReadDir(filepath.Join(p.root, "containers"))
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, nil
@@ -175,8 +183,8 @@ func (p Paths) List(ctx context.Context, rt runtime.Runtime) ([]*Container, erro
 }
 
 // Find looks a container up by name, ID or ID prefix.
-func (p Paths) Find(ctx context.Context, rt runtime.Runtime, ref string) (*Container, error) {
-	all, err := p.List(ctx, rt)
+func (p records) find(ctx context.Context, rt runtime.Runtime, ref string) (*Container, error) {
+	all, err := p.list(ctx, rt)
 	if err != nil {
 		return nil, err
 	}

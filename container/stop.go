@@ -15,9 +15,9 @@ import (
 // Stop asks a container to stop with its stop signal (SIGTERM by default),
 // and kills it after timeout.
 func (m Manager) Stop(ctx context.Context, refs []string, timeout time.Duration, w io.Writer) error {
-	p := NewPaths(m.Root)
+	p := newRecords(m.Root)
 	for _, ref := range refs {
-		c, err := p.Find(ctx, m.Runtime, ref)
+		c, err := p.find(ctx, m.Runtime, ref)
 		if err != nil {
 			return err
 		}
@@ -46,13 +46,13 @@ func (m Manager) Stop(ctx context.Context, refs []string, timeout time.Duration,
 
 // Kill sends sig to running containers.
 func (m Manager) Kill(ctx context.Context, refs []string, sig string, w io.Writer) error {
-	p := NewPaths(m.Root)
+	p := newRecords(m.Root)
 	s := stopSignal(sig)
 	if sig == "" {
 		s = syscall.SIGKILL
 	}
 	for _, ref := range refs {
-		c, err := p.Find(ctx, m.Runtime, ref)
+		c, err := p.find(ctx, m.Runtime, ref)
 		if err != nil {
 			return err
 		}
@@ -69,7 +69,7 @@ func (m Manager) Kill(ctx context.Context, refs []string, sig string, w io.Write
 
 // waitFinished waits briefly for the monitor to record the exit and
 // release the container's ports and network (unless it is dead).
-func (p Paths) waitFinished(id string) {
+func (p records) waitFinished(id string) {
 	for i := 0; i < 100; i++ {
 		if c, err := p.load(id); err != nil || !c.Running && (c.Attachment == nil || !alive(c.NetOwner)) {
 			return

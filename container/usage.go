@@ -16,8 +16,8 @@ type Usage struct {
 // DiskUsage reports each container's writable layer and what the
 // unpacked layers under the root hold.
 func (m Manager) DiskUsage(ctx context.Context) ([]Usage, LayerUsage, error) {
-	p := NewPaths(m.Root)
-	all, err := p.List(ctx, m.Runtime)
+	p := newRecords(m.Root)
+	all, err := p.list(ctx, m.Runtime)
 	if err != nil {
 		return nil, LayerUsage{}, err
 	}
