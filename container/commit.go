@@ -32,7 +32,7 @@ type CommitOptions struct {
 // the container's changes, its run config plus --change, and a history
 // entry with the message; it returns the new image's ID.
 func (m Manager) Commit(ctx context.Context, o CommitOptions) (string, error) {
-	p := newRecords(m.Root)
+	p := m.records()
 	c, err := p.find(ctx, m.Runtime, o.Container)
 	if err != nil {
 		return "", err

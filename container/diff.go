@@ -12,7 +12,7 @@ import (
 // Diff prints a container's changes to its image as docker does: A, C or
 // D and the path, from the container's overlay upper directory.
 func (m Manager) Diff(ctx context.Context, ref string, w io.Writer) error {
-	p := newRecords(m.Root)
+	p := m.records()
 	c, err := p.find(ctx, m.Runtime, ref)
 	if err != nil {
 		return err

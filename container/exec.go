@@ -35,7 +35,7 @@ type ExecOptions struct {
 // 0, else an *ExitError with its code (126 when it could not be invoked,
 // as docker's exec gives), or a plain error for a refused request.
 func (m Manager) Exec(ctx context.Context, o ExecOptions) error {
-	p := newRecords(m.Root)
+	p := m.records()
 	c, err := p.find(ctx, m.Runtime, o.Container)
 	if err != nil {
 		return err
@@ -97,7 +97,7 @@ func (m Manager) Exec(ctx context.Context, o ExecOptions) error {
 
 // Export writes a container's whole filesystem as a tar archive.
 func (m Manager) Export(ctx context.Context, ref string, w io.Writer) error {
-	p := newRecords(m.Root)
+	p := m.records()
 	c, err := p.find(ctx, m.Runtime, ref)
 	if err != nil {
 		return err

@@ -84,7 +84,7 @@ func (m Manager) Inspect(ctx context.Context, refs []string, tmpl string, w io.W
 // InspectOne is docker's inspect object of the container ref names (an
 // error wrapping ErrNoSuchContainer when none).
 func (m Manager) InspectOne(ctx context.Context, ref string) (Inspected, error) {
-	c, err := newRecords(m.Root).find(ctx, m.Runtime, ref)
+	c, err := m.records().find(ctx, m.Runtime, ref)
 	if err != nil {
 		return Inspected{}, err
 	}

@@ -104,7 +104,7 @@ func (p records) collectLayers(ctx context.Context, st *store.Store, rt runtime.
 // Layers reports the size of the unpacked layers and how much of it no
 // container needs.
 func (m Manager) Layers(ctx context.Context) (LayerUsage, error) {
-	p := newRecords(m.Root)
+	p := m.records()
 	var u LayerUsage
 	all, err := p.list(ctx, m.Runtime)
 	if err != nil {

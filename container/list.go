@@ -40,7 +40,7 @@ type Row struct {
 
 // List writes the containers in docker's ps format.
 func (m Manager) List(ctx context.Context, o ListOptions, w io.Writer) error {
-	all, err := newRecords(m.Root).list(ctx, m.Runtime)
+	all, err := m.records().list(ctx, m.Runtime)
 	if err != nil {
 		return err
 	}

@@ -66,7 +66,7 @@ func (w streamWriter) Write(p []byte) (int, error) {
 // Logs copies a container's output to stdout and stderr, each stream to
 // its own; follow keeps copying until the container stops.
 func (m Manager) Logs(ctx context.Context, ref string, follow bool, stdout, stderr io.Writer) error {
-	p := newRecords(m.Root)
+	p := m.records()
 	c, err := p.find(ctx, m.Runtime, ref)
 	if err != nil {
 		return err

@@ -70,7 +70,7 @@ func (m Manager) Monitor(ctx context.Context, id string) error {
 		ports.Files = append(ports.Files, os.NewFile(uintptr(fd), "published port"))
 	}
 	os.Unsetenv(heldEnv)
-	p := newRecords(m.Root)
+	p := m.records()
 	c, err := p.load(id)
 	if err != nil {
 		return err

@@ -40,7 +40,7 @@ func (m Manager) Unpause(ctx context.Context, refs []string, w io.Writer) error 
 // eachContainer applies fn to each ref, printing the ref on success and
 // joining the errors, as docker's container verbs do.
 func (m Manager) eachContainer(ctx context.Context, refs []string, w io.Writer, fn func(records, *Container) error) error {
-	p := newRecords(m.Root)
+	p := m.records()
 	var errs []string
 	for _, ref := range refs {
 		c, err := p.find(ctx, m.Runtime, ref)

@@ -14,7 +14,7 @@ import (
 // does ("80/tcp -> 0.0.0.0:8080"), or, given PORT[/PROTO], that port's
 // host side ("0.0.0.0:8080").
 func (m Manager) Port(ctx context.Context, ref, port string, w io.Writer) error {
-	c, err := newRecords(m.Root).find(ctx, m.Runtime, ref)
+	c, err := m.records().find(ctx, m.Runtime, ref)
 	if err != nil {
 		return err
 	}

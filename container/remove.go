@@ -40,11 +40,15 @@ func (p records) remove(c *Container) error {
 	}
 	// Last: a remove killed before this point leaves a lease that keeps
 	// too much, never a container whose image is not held.
-	st, err := store.Open(store.Location(p.root))
-	if err != nil {
-		return err
+	leases := p.images
+	if leases == nil {
+		st, err := store.Open(store.Location(p.root))
+		if err != nil {
+			return err
+		}
+		leases = st
 	}
-	return st.Release(context.Background(), c.ID)
+	return leases.Release(context.Background(), c.ID)
 }
 
 // RemoveOptions are `builder rm` flags.
@@ -56,7 +60,7 @@ type RemoveOptions struct {
 // Remove removes containers, printing each reference as docker does, then
 // the unpacked layers no container needs any more.
 func (m Manager) Remove(ctx context.Context, refs []string, o RemoveOptions, w io.Writer) error {
-	p := newRecords(m.Root)
+	p := m.records()
 	var errs []string
 	for _, ref := range refs {
 		c, err := p.find(ctx, m.Runtime, ref)
@@ -111,7 +115,7 @@ func (m Manager) Prune(ctx context.Context, o PruneOptions, w io.Writer) error {
 	if err != nil {
 		return err
 	}
-	p := newRecords(m.Root)
+	p := m.records()
 	all, err := p.list(ctx, m.Runtime)
 	if err != nil {
 		return err

@@ -21,7 +21,7 @@ import (
 // under layersRoot, keyed by chain ID, and returns them bottom first. The
 // directories are overlayfs lower layers: OCI whiteouts become overlay
 // whiteouts as they are unpacked.
-func layerDirs(ctx context.Context, st *store.Store, d store.Details, layersRoot string) ([]string, error) {
+func layerDirs(ctx context.Context, st content.Provider, d store.Details, layersRoot string) ([]string, error) {
 	diffIDs := d.Config.RootFS.DiffIDs
 	if len(diffIDs) != len(d.Manifest.Layers) {
 		return nil, fmt.Errorf("image %s: %d layers but %d diff IDs in its config", d.ID(), len(d.Manifest.Layers), len(diffIDs))
@@ -47,7 +47,7 @@ func layerDirs(ctx context.Context, st *store.Store, d store.Details, layersRoot
 // unpack applies layer i into a fresh directory and renames it into place,
 // so a half-unpacked layer is never used; a concurrent unpack of the same
 // layer simply loses the race.
-func unpack(ctx context.Context, st *store.Store, d store.Details, i int, dir string) error {
+func unpack(ctx context.Context, st content.Provider, d store.Details, i int, dir string) error {
 	desc := d.Manifest.Layers[i]
 	tmp, err := os.MkdirTemp(filepath.Dir(dir), ".tmp-")
 	if err != nil {
@@ -59,7 +59,7 @@ func unpack(ctx context.Context, st *store.Store, d store.Details, i int, dir st
 	if err := os.Chmod(tmp, 0755); err != nil {
 		return err
 	}
-	ra, err := st.Content().ReaderAt(ctx, desc)
+	ra, err := st.ReaderAt(ctx, desc)
 	if err != nil {
 		return fmt.Errorf("open layer %s: %w", desc.Digest, err)
 	}
@@ -112,11 +112,11 @@ func mountRootfs(lowers []string, upper, work, target string) error {
 
 // imageLayers returns the details and unpacked layer directories of the
 // image a container was made from.
-func (p records) imageLayers(ctx context.Context, st *store.Store, c *Container) (store.Details, []string, error) {
+func (p records) imageLayers(ctx context.Context, st Images, c *Container) (store.Details, []string, error) {
 	d, err := st.Details(ctx, c.Target)
 	if err != nil {
 		return d, nil, fmt.Errorf("container %s: its image %s: %w", c.Name, c.Image, err)
 	}
-	lowers, err := layerDirs(ctx, st, d, p.layers())
+	lowers, err := layerDirs(ctx, st.Content(), d, p.layers())
 	return d, lowers, err
 }

@@ -60,12 +60,12 @@ type RunOptions struct {
 // process exited 0, an *ExitError with its code when not, and one of 125
 // when it could not be run.
 func (m Manager) Run(ctx context.Context, o RunOptions) error {
-	c, ports, err := m.create(ctx, o)
+	p := m.records()
+	c, ports, err := create(ctx, p, o)
 	if err != nil {
 		return RunFailed(err)
 	}
 	defer ports.Close()
-	p := newRecords(m.Root)
 	if o.Detach {
 		if err := spawnMonitor(p, c, m.Runtime, ports); err != nil {
 			warn(p.remove(c))
@@ -86,19 +86,18 @@ func (m Manager) Run(ctx context.Context, o RunOptions) error {
 // reserved (returned: by this process in the foreground, by the monitor,
 // which inherits them, with -d), its rootfs and runc bundle. A failure
 // removes what was made, through one rollback.
-func (m Manager) create(ctx context.Context, o RunOptions) (_ *Container, _ *network.Reservation, err error) {
+func create(ctx context.Context, p records, o RunOptions) (_ *Container, _ *network.Reservation, err error) {
 	// From finding the image until the container's lease holds it, no
 	// collection may sweep its blobs.
-	storeDone, err := m.Store.Writing(ctx)
+	storeDone, err := p.images.Writing(ctx)
 	if err != nil {
 		return nil, nil, err
 	}
 	defer storeDone()
-	c, d, err := m.newContainer(ctx, o)
+	c, d, err := newContainer(ctx, p.images, o)
 	if err != nil {
 		return nil, nil, err
 	}
-	p := newRecords(m.Root)
 	if err := p.reserveName(c.Name, c.ID); err != nil {
 		return nil, nil, err
 	}
@@ -112,7 +111,7 @@ func (m Manager) create(ctx context.Context, o RunOptions) (_ *Container, _ *net
 	}
 	// The lease is taken before the record is saved, and released after
 	// it is removed, so a listed container's image is always held.
-	if err := m.Store.Lease(ctx, c.ID, c.Target); err != nil {
+	if err := p.images.Lease(ctx, c.ID, c.Target); err != nil {
 		return nil, nil, err
 	}
 	storeDone()
@@ -126,7 +125,7 @@ func (m Manager) create(ctx context.Context, o RunOptions) (_ *Container, _ *net
 	if err := p.save(c); err != nil {
 		return nil, nil, err
 	}
-	lowers, err := layerDirs(ctx, m.Store, d, p.layers())
+	lowers, err := layerDirs(ctx, p.images.Content(), d, p.layers())
 	if err != nil {
 		return nil, nil, err
 	}
@@ -158,7 +157,7 @@ func (m Manager) create(ctx context.Context, o RunOptions) (_ *Container, _ *net
 // newContainer is the record, not yet saved, of a container of o.Image
 // (o.Platform's image of it): its ID, its name, its network and published
 // ports, the config with o applied, the command.
-func (m Manager) newContainer(ctx context.Context, o RunOptions) (*Container, store.Details, error) {
+func newContainer(ctx context.Context, images store.Catalog, o RunOptions) (*Container, store.Details, error) {
 	mode, err := netMode(o.Network, len(o.Publish) > 0 || o.PublishAll)
 	if err != nil {
 		return nil, store.Details{}, err
@@ -167,12 +166,12 @@ func (m Manager) newContainer(ctx context.Context, o RunOptions) (*Container, st
 	if err != nil {
 		return nil, store.Details{}, err
 	}
-	img, d, err := m.Store.Lookup(ctx, o.Image)
+	img, d, err := images.Lookup(ctx, o.Image)
 	if err != nil {
 		return nil, d, store.NoSuchImageFor(err, o.Image)
 	}
 	if o.Platform != "" {
-		if img.Target, d, err = m.Store.ForPlatform(ctx, img.Target, o.Platform); err != nil {
+		if img.Target, d, err = images.ForPlatform(ctx, img.Target, o.Platform); err != nil {
 			return nil, d, fmt.Errorf("image %s: %w", o.Image, err)
 		}
 	}

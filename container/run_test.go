@@ -55,7 +55,7 @@ func TestVolumeMount(t *testing.T) {
 }
 
 func TestNewSpec(t *testing.T) {
-	p := newRecords(t.TempDir())
+	p := records{Paths: NewPaths(t.TempDir())}
 	c := &Container{ID: strings.Repeat("a", 64), Network: NetNone, Args: []string{"/bin/sh", "-c", "true"},
 		Config: ocispec.ImageConfig{Env: []string{"PATH=/bin"}, WorkingDir: "/srv", User: "1000"}}
 	if err := os.MkdirAll(filepath.Join(p.rootfs(c.ID), "etc"), 0755); err != nil {

@@ -24,7 +24,7 @@ type StartOptions struct {
 // returns as Exec does for the container's process.
 func (m Manager) Start(ctx context.Context, o StartOptions) error {
 	refs, attach, stdout := o.Containers, o.Attach || o.Interactive, o.Stdout
-	p := newRecords(m.Root)
+	p := m.records()
 	for _, ref := range refs {
 		c, err := p.find(ctx, m.Runtime, ref)
 		if err != nil {

@@ -16,6 +16,7 @@ import (
 	"github.com/builder-dev/builder/internal/runtime"
 	"github.com/builder-dev/builder/network"
 	"github.com/builder-dev/builder/store"
+	"github.com/containerd/containerd/v2/core/content"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
@@ -68,11 +69,34 @@ type Paths struct{ root string }
 func NewPaths(root string) Paths { return Paths{root: root} }
 
 // records are the containers' records under a state root, and what each
-// holds there: its name, its layers, its place on builder0, its runc
-// state. The Manager's verbs work through them.
-type records struct{ Paths }
+// holds there: its name, its image's lease, its layers, its place on
+// builder0, its runc state. The Manager's verbs work through them.
+type records struct {
+	Paths
+	// images is the image store the records' leases are in; nil where
+	// the Manager was given none (remove then opens the root's).
+	images Images
+}
 
-func newRecords(root string) records { return records{NewPaths(root)} }
+// Images is what containers need of the image store: finding an image,
+// holding it by a lease, keeping collection off it meanwhile, and its
+// blobs. *store.Store is one.
+type Images interface {
+	store.Catalog
+	store.Leaser
+	store.Gate
+	Content() content.Store
+}
+
+var _ Images = (*store.Store)(nil)
+
+func (m Manager) records() records {
+	r := records{Paths: NewPaths(m.Root)}
+	if m.Store != nil {
+		r.images = m.Store
+	}
+	return r
+}
 
 func (p Paths) dir(id string) string     { return filepath.Join(p.root, "containers", id) }
 func (p Paths) names() string            { return filepath.Join(p.root, "containers", "names") }
@@ -143,7 +167,7 @@ func (p records) reserveName(name, id string) error {
 // ErrNoSuchContainer is docker's error for an unknown container.
 var ErrNoSuchContainer = errors.New("No such container")
 
-// List returns every container, newest first, with Running checked
+// list returns every container, newest first, with Running checked
 // against runc (a builder killed mid-run cannot have recorded the exit).
 func (p records) list(ctx context.Context, rt runtime.Runtime) ([]*Container, error) {
 	ents, err := os.ReadDir(filepath.Join(p.root, "containers"))
@@ -182,7 +206,7 @@ func (p records) list(ctx context.Context, rt runtime.Runtime) ([]*Container, er
 	return out, nil
 }
 
-// Find looks a container up by name, ID or ID prefix.
+// find looks a container up by name, ID or ID prefix.
 func (p records) find(ctx context.Context, rt runtime.Runtime, ref string) (*Container, error) {
 	all, err := p.list(ctx, rt)
 	if err != nil {

@@ -15,7 +15,7 @@ import (
 // Stop asks a container to stop with its stop signal (SIGTERM by default),
 // and kills it after timeout.
 func (m Manager) Stop(ctx context.Context, refs []string, timeout time.Duration, w io.Writer) error {
-	p := newRecords(m.Root)
+	p := m.records()
 	for _, ref := range refs {
 		c, err := p.find(ctx, m.Runtime, ref)
 		if err != nil {
@@ -46,7 +46,7 @@ func (m Manager) Stop(ctx context.Context, refs []string, timeout time.Duration,
 
 // Kill sends sig to running containers.
 func (m Manager) Kill(ctx context.Context, refs []string, sig string, w io.Writer) error {
-	p := newRecords(m.Root)
+	p := m.records()
 	s := stopSignal(sig)
 	if sig == "" {
 		s = syscall.SIGKILL

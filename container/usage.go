@@ -16,7 +16,7 @@ type Usage struct {
 // DiskUsage reports each container's writable layer and what the
 // unpacked layers under the root hold.
 func (m Manager) DiskUsage(ctx context.Context) ([]Usage, LayerUsage, error) {
-	p := newRecords(m.Root)
+	p := m.records()
 	all, err := p.list(ctx, m.Runtime)
 	if err != nil {
 		return nil, LayerUsage{}, err
