@@ -9,6 +9,7 @@ import (
 )
 
 func TestPruneOptions(t *testing.T) {
+	t.Parallel()
 	info := func(o PruneOptions) (client.PruneInfo, error) {
 		var pi client.PruneInfo
 		opts, err := pruneOptions(o)

@@ -62,6 +62,7 @@ func (f *fakeImages) Content() content.Store { return f.contentCS }
 // closed, whether it fails before or after the record is saved; and a
 // name in use is refused without touching the container that holds it.
 func TestCreateRollsBack(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	cfg := ocispec.Image{Config: ocispec.ImageConfig{Cmd: []string{"true"}}}
 	// One layer in the manifest and none in the config: unpacking fails,

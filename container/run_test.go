@@ -14,6 +14,7 @@ import (
 )
 
 func TestEffectiveConfig(t *testing.T) {
+	t.Parallel()
 	img := ocispec.ImageConfig{Env: []string{"A=1", "B=2"}, Entrypoint: []string{"/ep"}, Cmd: []string{"c"}, WorkingDir: "/w", User: "u"}
 	ep := ""
 	cfg, err := effectiveConfig(img, RunOptions{Env: []string{"B=3", "C=4"}, Entrypoint: &ep, Args: []string{"sh", "-c", "x"}, User: "0:0"})
@@ -35,6 +36,7 @@ func TestEffectiveConfig(t *testing.T) {
 }
 
 func TestVolumeMount(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	m, err := volumeMount(dir + ":/data:ro")
 	if err != nil || m.Source != dir || m.Destination != "/data" || strings.Join(m.Options, ",") != "rbind,rprivate,ro" {
@@ -55,6 +57,7 @@ func TestVolumeMount(t *testing.T) {
 }
 
 func TestNewSpec(t *testing.T) {
+	t.Parallel()
 	p := records{Paths: NewPaths(t.TempDir())}
 	c := &Container{ID: strings.Repeat("a", 64), Network: NetNone, Args: []string{"/bin/sh", "-c", "true"},
 		Config: ocispec.ImageConfig{Env: []string{"PATH=/bin"}, WorkingDir: "/srv", User: "1000"}}
@@ -93,6 +96,7 @@ func TestNewSpec(t *testing.T) {
 }
 
 func TestStartError(t *testing.T) {
+	t.Parallel()
 	log := filepath.Join(t.TempDir(), "runc.log")
 	os.WriteFile(log, []byte(`{"level":"info","msg":"x"}`+"\n"+`{"level":"error","msg":"exec: \"nope\": executable file not found in $PATH"}`+"\n"), 0644)
 	if got := startError(log); !strings.Contains(got, "executable file not found") {
@@ -105,6 +109,7 @@ func TestStartError(t *testing.T) {
 }
 
 func TestExitStatus(t *testing.T) {
+	t.Parallel()
 	var ee *ExitError
 	if err := exited(0, nil); err != nil {
 		t.Errorf("exited(0) = %v", err)
@@ -126,6 +131,7 @@ func TestExitStatus(t *testing.T) {
 }
 
 func TestPsMatch(t *testing.T) {
+	t.Parallel()
 	running := &Container{ID: "abc123" + strings.Repeat("0", 58), Name: "web", Image: "busybox", ImageID: "sha256:feed", Running: true, StartedAt: time.Now(),
 		Config: ocispec.ImageConfig{Labels: map[string]string{"tier": "front"}}}
 	exited := &Container{ID: "def456" + strings.Repeat("0", 58), Name: "job", Image: "alpine", ImageID: "sha256:beef", StartedAt: time.Now(), ExitCode: 3}

@@ -7,6 +7,7 @@ import (
 )
 
 func TestParse(t *testing.T) {
+	t.Parallel()
 	a, err := Parse([]string{"Label=a=b", "label!=c", "name=x", "name=y", " status = running "}, "label", "label!", "name", "status")
 	if err != nil {
 		t.Fatal(err)
@@ -22,6 +23,7 @@ func TestParse(t *testing.T) {
 }
 
 func TestMatch(t *testing.T) {
+	t.Parallel()
 	a, _ := Parse([]string{"name=x", "name=y", "label=a", "label=b=2", "label!=c"}, "name", "label", "label!")
 	// One key's values are alternatives; another key must hold too.
 	if !a.Any("name", func(v string) bool { return v == "y" }) || a.Any("name", func(v string) bool { return v == "z" }) {
@@ -47,6 +49,7 @@ func TestMatch(t *testing.T) {
 }
 
 func TestBoolAndUntil(t *testing.T) {
+	t.Parallel()
 	a, _ := Parse([]string{"dangling=1", "until=2h"}, "dangling", "until")
 	if v, set, err := a.Bool("dangling"); !v || !set || err != nil {
 		t.Errorf("dangling=1: %v %v %v", v, set, err)
@@ -79,6 +82,7 @@ func TestBoolAndUntil(t *testing.T) {
 }
 
 func TestPrune(t *testing.T) {
+	t.Parallel()
 	now := time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC)
 	p, err := ParsePrune([]string{"until=24h", "label!=keep"}, now)
 	if err != nil {

@@ -13,6 +13,7 @@ import (
 )
 
 func TestStoreBases(t *testing.T) {
+	t.Parallel()
 	d := ocispec.Descriptor{Digest: "sha256:" + sixtyFour}
 	other := ocispec.Descriptor{Digest: digest.Digest("sha256:" + strings.Repeat("b", 64))}
 	got := StoreBases([]store.Image{
@@ -37,6 +38,7 @@ func TestStoreBases(t *testing.T) {
 }
 
 func TestStageNames(t *testing.T) {
+	t.Parallel()
 	got := stageNames([]byte("FROM busybox AS Build\nRUN x\nFROM build\nFROM scratch AS out\n"))
 	if len(got) != 2 || !got["build"] || !got["out"] {
 		t.Errorf("stageNames = %v; want build, out", got)
@@ -72,6 +74,7 @@ func relabelled(t *testing.T, sb *storeBases, st bkllb.State) []string {
 }
 
 func TestRelabelStoreBases(t *testing.T) {
+	t.Parallel()
 	img := store.Image{Name: "docker.io/library/busybox:latest", Target: ocispec.Descriptor{Digest: "sha256:" + sixtyFour}}
 	sb := withStoreBases(nil, map[string]store.Image{"busybox": img, "build": img}, []byte("FROM busybox AS build\n")).(*storeBases)
 	if !sb.withheld["build"] || sb.bases["build"].Name != "" {

@@ -8,6 +8,7 @@ import (
 )
 
 func TestMergeEnv(t *testing.T) {
+	t.Parallel()
 	env := []string{"A=1", "PATH=/bin", "B=2"}
 	got := MergeEnv(env, "B=3", "C=4", "A=", "PATHX=5")
 	if strings.Join(got, " ") != "A= PATH=/bin B=3 C=4 PATHX=5" {
@@ -25,6 +26,7 @@ func TestMergeEnv(t *testing.T) {
 }
 
 func TestApplyChangeEnv(t *testing.T) {
+	t.Parallel()
 	cfg := ocispec.ImageConfig{Env: []string{"A=1", "P=x"}}
 	if err := ApplyChange(&cfg, "ENV A=2 B=3"); err != nil {
 		t.Fatal(err)

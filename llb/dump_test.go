@@ -11,6 +11,7 @@ import (
 )
 
 func TestDump(t *testing.T) {
+	t.Parallel()
 	st := bkllb.Image("docker.io/library/busybox:latest").
 		Run(bkllb.Shlex("sh -c 'echo hi > /hi'"), bkllb.WithCustomName("[1/2] RUN echo hi")).Root().
 		File(bkllb.Copy(bkllb.Local("context"), "/a", "/a"))
