@@ -65,9 +65,11 @@ func solve(ctx context.Context, env BuildEnv, o BuildOptions, in *input, pl *pla
 		}
 	}()
 	if o.DumpLLB == "" {
-		if s.exports, err = exporter.NewPlan(pl.specs, pl.tags, o.Push, env.Store.Content(), env.Stdout, pl.multiPlatform()); err != nil {
+		exports, err := exporter.NewPlan(pl.specs, pl.tags, o.Push, env.Store.Content(), env.Stdout, pl.multiPlatform())
+		if err != nil {
 			return nil, err
 		}
+		s.exports = exports
 	}
 	// Blobs the build exports reach the store before the index names them,
 	// and stored images may be its bases: keep garbage collection off them.

@@ -45,6 +45,8 @@ func TestEveryVerbFails(t *testing.T) {
 	}{
 		{[]string{"build", "-t", "x", failing}, "exit code: 7", false},
 		{[]string{"build", "--platform", "linux/amd64/v3/x", "-t", "x", failing}, "linux/amd64/v3/x", false},
+		// An output refused once the flags are parsed, before the solver.
+		{[]string{"build", "-o", "type=tar,dest=" + roDir, failing}, roDir, false},
 		{[]string{"pull", "nosuch/image:1"}, "nosuch/image", false},
 		{[]string{"pull", "Bad:Ref:x"}, "Bad:Ref:x", false},
 		{[]string{"push", "nosuch"}, "nosuch", false},
