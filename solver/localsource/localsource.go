@@ -135,30 +135,7 @@ type instance struct {
 // buildctl against builder serve), so that none leaves a copy claiming
 // what it no longer holds.
 func (i *instance) Snapshot(ctx context.Context, jobCtx solver.JobContext) (cache.ImmutableRef, error) {
-	// BuildKit's shared key for the copies (source/local); a prefix of it
-	// when the session, and so the caller's part of the key, is unknown.
-	key, prefix := sharedKeyIndex+i.id.Name+":"+i.id.SharedKeyHint+":", true
-	var dgst string
-	if i.id.SessionID != "" {
-		getCtx, cancel := context.WithTimeout(ctx, 5*time.Second) // BuildKit's wait for the session
-		caller, err := i.sm.Get(getCtx, i.id.SessionID, false)
-		cancel()
-		if err == nil {
-			key, prefix = key+caller.SharedKey(), false
-			if i.id.MetadataOnly {
-				key += ":metadata"
-			}
-			if i.dir != "" {
-				// Walked before any sync starts: a file changed after this
-				// walk has a later ctime than the digest holds, so the
-				// digest never again matches a directory that differs
-				// from what the sync copied.
-				region := trace.StartRegion(ctx, "context: digest walk")
-				dgst, _ = Digest(ctx, i.dir, &fsutil.FilterOpt{IncludePatterns: i.id.IncludePatterns, ExcludePatterns: i.id.ExcludePatterns, FollowPaths: i.id.FollowPaths})
-				region.End()
-			}
-		}
-	}
+	key, prefix, dgst := i.keyAndDigest(ctx)
 	// Records are read and written through the metadata store's own items
 	// (Search, GetEqualMutable), never a cache record's in-memory copy, so
 	// a long-lived solver reads what was last written.
@@ -167,20 +144,8 @@ func (i *instance) Snapshot(ctx context.Context, jobCtx solver.JobContext) (cach
 		return nil, err
 	}
 	if dgst != "" {
-		for _, md := range mds {
-			if md.GetString(keySynced) != dgst {
-				continue
-			}
-			m, err := i.cm.GetMutable(ctx, md.ID())
-			if err != nil {
-				continue // in use by a build running alongside
-			}
-			ref, err := m.Commit(ctx)
-			if err != nil {
-				return nil, err
-			}
-			reportTransfer(ctx, i.id.Name)
-			return ref, nil
+		if ref, err := i.current(ctx, mds, dgst); ref != nil || err != nil {
+			return ref, err
 		}
 	}
 	// BuildKit's sync may take any of these copies, and may be killed
@@ -216,6 +181,58 @@ func (i *instance) Snapshot(ctx context.Context, jobCtx solver.JobContext) (cach
 		}
 	}
 	return ref, nil
+}
+
+// keyAndDigest are BuildKit's shared key for the copies (source/local), a
+// prefix of it (prefix true) when the session, and so the caller's part of
+// the key, is unknown; and the digest of the directory as it is now ("" if
+// it is not this process's to walk).
+func (i *instance) keyAndDigest(ctx context.Context) (key string, prefix bool, dgst string) {
+	key, prefix = sharedKeyIndex+i.id.Name+":"+i.id.SharedKeyHint+":", true
+	if i.id.SessionID == "" {
+		return key, prefix, ""
+	}
+	getCtx, cancel := context.WithTimeout(ctx, 5*time.Second) // BuildKit's wait for the session
+	caller, err := i.sm.Get(getCtx, i.id.SessionID, false)
+	cancel()
+	if err != nil {
+		return key, prefix, ""
+	}
+	key, prefix = key+caller.SharedKey(), false
+	if i.id.MetadataOnly {
+		key += ":metadata"
+	}
+	if i.dir != "" {
+		// Walked before any sync starts: a file changed after this walk
+		// has a later ctime than the digest holds, so the digest never
+		// again matches a directory that differs from what the sync
+		// copied.
+		region := trace.StartRegion(ctx, "context: digest walk")
+		dgst, _ = Digest(ctx, i.dir, &fsutil.FilterOpt{IncludePatterns: i.id.IncludePatterns, ExcludePatterns: i.id.ExcludePatterns, FollowPaths: i.id.FollowPaths})
+		region.End()
+	}
+	return key, prefix, dgst
+}
+
+// current commits and returns the copy among mds whose last sync was of
+// the directory with digest dgst, nil if none is free.
+func (i *instance) current(ctx context.Context, mds []cache.RefMetadata, dgst string) (cache.ImmutableRef, error) {
+	for _, md := range mds {
+		if md.GetString(keySynced) != dgst {
+			continue
+		}
+		m, err := i.cm.GetMutable(ctx, md.ID())
+		if err != nil {
+			continue // in use by a build running alongside
+		}
+		ref, err := m.Commit(ctx)
+		if err != nil {
+			return nil, err
+		}
+		reportTransfer(ctx, i.id.Name)
+		return ref, nil
+	}
+	return nil, nil
 }
 
 // reportTransfer shows the context's transfer, with nothing sent, as
