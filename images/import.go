@@ -123,7 +123,7 @@ func openSource(ctx context.Context, o ImportOptions) (io.ReadCloser, error) {
 
 // writeLayer stores src (decompressed, checked to be a tar archive) as a
 // gzip layer, returning its descriptor and diff ID.
-func writeLayer(ctx context.Context, st *store.Store, src io.Reader) (ocispec.Descriptor, digest.Digest, error) {
+func writeLayer(ctx context.Context, st store.LayerWriter, src io.Reader) (ocispec.Descriptor, digest.Digest, error) {
 	raw, err := store.Decompress(src)
 	if err != nil {
 		return ocispec.Descriptor{}, "", err

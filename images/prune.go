@@ -79,7 +79,7 @@ func Prune(ctx context.Context, st *store.Store, o PruneOptions, w io.Writer) er
 }
 
 // stillNamed reports whether another entry still names img's target.
-func stillNamed(ctx context.Context, st *store.Store, img store.Image) bool {
+func stillNamed(ctx context.Context, st store.Catalog, img store.Image) bool {
 	all, err := st.List(ctx)
 	if err != nil {
 		return true

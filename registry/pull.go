@@ -148,7 +148,10 @@ func fetch(ctx context.Context, cs content.Store, fetcher remotes.Fetcher, desc 
 
 // namePulled records a pulled image under its tag (a pull by digest keeps it
 // untagged), with the digest it was pulled as, and says docker's status.
-func namePulled(ctx context.Context, st *store.Store, named reference.Named, desc ocispec.Descriptor, say func(string, ...any)) error {
+func namePulled(ctx context.Context, st interface {
+	store.Catalog
+	store.Namer
+}, named reference.Named, desc ocispec.Descriptor, say func(string, ...any)) error {
 	target := ocispec.Descriptor{MediaType: desc.MediaType, Digest: desc.Digest, Size: desc.Size,
 		Annotations: map[string]string{store.AnnotationRepoDigest: named.Name() + "@" + desc.Digest.String()}}
 	if _, isDigest := named.(reference.Digested); isDigest {
