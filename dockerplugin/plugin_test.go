@@ -12,6 +12,7 @@ import (
 )
 
 func TestName(t *testing.T) {
+	t.Parallel()
 	// The docker CLI's rule for plugin names, and its own commands.
 	if !regexp.MustCompile(`^[a-z][a-z0-9]*$`).MatchString(Name) {
 		t.Fatalf("%q is not a valid plugin name", Name)
@@ -24,6 +25,7 @@ func TestName(t *testing.T) {
 }
 
 func TestParse(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		argv []string
 		inv  Invocation
@@ -64,6 +66,7 @@ func executable(t *testing.T) string {
 }
 
 func TestInstallDefaultKeepsConfig(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	orig := `{"auths":{"r.example":{"auth":"dTpw"}},"aliases":{"other":"x"},"myOwnKey":[1,{"a":null}],"detachKeys":"ctrl-e,e"}`
 	cfg := filepath.Join(dir, "config.json")
@@ -104,6 +107,7 @@ func TestInstallDefaultKeepsConfig(t *testing.T) {
 }
 
 func TestInstallWithoutConfig(t *testing.T) {
+	t.Parallel()
 	dir := filepath.Join(t.TempDir(), "new")
 	if _, err := Install(InstallOptions{Executable: executable(t), ConfigDir: dir, Default: true}); err != nil {
 		t.Fatal(err)
@@ -124,6 +128,7 @@ func TestInstallWithoutConfig(t *testing.T) {
 
 // A failing install changes nothing: no plugin, config.json as it was.
 func TestInstallFailures(t *testing.T) {
+	t.Parallel()
 	for name, tc := range map[string]struct {
 		config string
 		exe    func(t *testing.T) string
@@ -157,6 +162,7 @@ func TestInstallFailures(t *testing.T) {
 
 // A config.json holding null is the docker CLI's {}.
 func TestInstallNullConfig(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "config.json")
 	if err := os.WriteFile(cfg, []byte("null\n"), 0o600); err != nil {
@@ -174,6 +180,7 @@ func TestInstallNullConfig(t *testing.T) {
 // with its owner and mode, and what it makes (cli-plugins/, the link) the
 // account's: the account can still read its own credentials.
 func TestInstallKeepsOwner(t *testing.T) {
+	t.Parallel()
 	if os.Geteuid() != 0 {
 		t.Skip("SKIP: needs root to give files to another owner")
 	}
@@ -207,6 +214,7 @@ func TestInstallKeepsOwner(t *testing.T) {
 }
 
 func TestParseGlobalFlags(t *testing.T) {
+	t.Parallel()
 	_, _, g := Parse([]string{"/x/docker-bld", "--config", "/c", "-D", "-H", "tcp://a:1", "--host=unix:///b", "--context", "ctx", "bld", "images", "--config", "mine"})
 	want := Global{ConfigDir: "/c", Context: "ctx", Hosts: []string{"tcp://a:1", "unix:///b"}, Debug: true}
 	if !reflect.DeepEqual(g, want) {

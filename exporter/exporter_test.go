@@ -6,6 +6,7 @@ import (
 )
 
 func TestParse(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		in      string
 		typ     string
@@ -44,6 +45,7 @@ func TestParse(t *testing.T) {
 }
 
 func TestNewPlan(t *testing.T) {
+	t.Parallel()
 	p, err := NewPlan(nil, []string{"docker.io/library/hello:latest"}, false, nil, nil, false)
 	if err != nil || !p.Store || len(p.Entries) != 1 || p.Entries[0].Type != "oci" {
 		t.Fatalf("default plan = %+v, %v; want one store entry", p, err)
@@ -64,6 +66,7 @@ func TestNewPlan(t *testing.T) {
 // Images leaving builder get one compression for every layer; the store
 // keeps its layers uncompressed.
 func TestPlanCompression(t *testing.T) {
+	t.Parallel()
 	specs := []Spec{}
 	for _, s := range []string{"type=docker,dest=/tmp/x.tar", "type=oci,dest=/tmp/y.tar", "type=registry,compression=zstd", "type=docker"} {
 		sp, err := Parse(s)
@@ -91,6 +94,7 @@ func TestPlanCompression(t *testing.T) {
 }
 
 func TestPublished(t *testing.T) {
+	t.Parallel()
 	for _, c := range []struct {
 		outputs []string
 		push    bool

@@ -17,6 +17,7 @@ func plats(ss ...string) []ocispec.Platform {
 }
 
 func TestAssign(t *testing.T) {
+	t.Parallel()
 	amd := Node{Addr: "a", Platforms: plats("linux/amd64", "linux/arm64", "linux/arm/v7")}
 	amd2 := Node{Addr: "b", Platforms: plats("linux/amd64", "linux/arm64")}
 	arm := Node{Addr: "c", Platforms: plats("linux/arm64", "linux/amd64")}

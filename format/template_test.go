@@ -3,6 +3,7 @@ package format
 import "testing"
 
 func TestTemplate(t *testing.T) {
+	t.Parallel()
 	const table = "table {{.ID}}\t{{.Name}}"
 	for _, tc := range []struct {
 		format string

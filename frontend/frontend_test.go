@@ -5,6 +5,7 @@ import (
 )
 
 func TestEmbeddedServes(t *testing.T) {
+	t.Parallel()
 	for in, want := range map[string]bool{
 		"docker/dockerfile:1":                     true,
 		"docker/dockerfile:1.4":                   true,
@@ -28,6 +29,7 @@ func TestEmbeddedServes(t *testing.T) {
 const sixtyFour = "0000000000000000000000000000000000000000000000000000000000000000"
 
 func TestAttrs(t *testing.T) {
+	t.Parallel()
 	a, err := Attrs([]byte("# syntax=docker/dockerfile:1\nFROM scratch\n"), AttrOptions{Filename: "Dockerfile", Pull: true, NoCache: true,
 		BuildArgs: map[string]string{"A": "1"}, Labels: map[string]string{"l": "v"}, Network: "none"})
 	if err != nil {
@@ -56,6 +58,7 @@ func TestAttrs(t *testing.T) {
 }
 
 func TestStepAttrs(t *testing.T) {
+	t.Parallel()
 	a, err := Attrs([]byte("FROM scratch\n"), AttrOptions{Filename: "Dockerfile", NoCacheFilter: []string{"a", "b"},
 		Steps: StepOptions{AddHosts: []string{"db:10.0.0.2", "v6=::1"}, ShmSize: "64m", Ulimits: []string{"nofile=1024:2048"}, CgroupParent: "/x"}})
 	if err != nil {

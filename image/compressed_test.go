@@ -95,6 +95,7 @@ func (m *memStore) manifest(t *testing.T, layers ...ocispec.Descriptor) ocispec.
 // manifest rewritten; a compressed layer goes as stored; the stored image
 // is left as it was; a second push reuses the recorded compressed form.
 func TestCompressedCompressesUncompressedLayers(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	m := newMemStore()
 	raw := m.put(ocispec.MediaTypeImageLayer, []byte("tar bytes"))
@@ -148,6 +149,7 @@ func TestCompressedCompressesUncompressedLayers(t *testing.T) {
 
 // An image of compressed layers only goes as stored.
 func TestCompressedLeavesCompressedImages(t *testing.T) {
+	t.Parallel()
 	m := newMemStore()
 	target := m.manifest(t, m.put(ocispec.MediaTypeImageLayerGzip, []byte("gzip")))
 	out, err := Compressed(context.Background(), m, target, map[digest.Digest]ocispec.Descriptor{})
@@ -159,6 +161,7 @@ func TestCompressedLeavesCompressedImages(t *testing.T) {
 // A pulled multi-platform image keeps one platform: it is pushed as that
 // platform's image, as docker pushes what its store holds.
 func TestCompressedPartialIndex(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	m := newMemStore()
 	amd := m.manifest(t, m.put(ocispec.MediaTypeImageLayerGzip, []byte("amd64")))

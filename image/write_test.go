@@ -30,6 +30,7 @@ func (m *memWriter) WriteJSON(ctx context.Context, mediaType string, v any) (oci
 }
 
 func TestWrite(t *testing.T) {
+	t.Parallel()
 	m := &memWriter{blobs: map[digest.Digest][]byte{}}
 	layer := ocispec.Descriptor{MediaType: ocispec.MediaTypeImageLayerGzip, Digest: digest.FromString("layer"), Size: 5}
 	plat := ocispec.Platform{OS: "linux", Architecture: "arm64", Variant: "v8"}
@@ -60,6 +61,7 @@ func TestWrite(t *testing.T) {
 
 // A failed write says which part failed.
 func TestWriteFails(t *testing.T) {
+	t.Parallel()
 	for _, mt := range []string{ocispec.MediaTypeImageConfig, ocispec.MediaTypeImageManifest} {
 		m := &memWriter{blobs: map[digest.Digest][]byte{}, fail: mt}
 		if _, _, err := Write(context.Background(), m, ocispec.Image{}, ocispec.Platform{}, nil); err == nil {

@@ -68,6 +68,7 @@ func newCatalog() *memCatalog {
 }
 
 func TestListTableAndFilters(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	m := newCatalog()
 	now := time.Now().UTC()
@@ -121,6 +122,7 @@ func TestListTableAndFilters(t *testing.T) {
 }
 
 func TestHistory(t *testing.T) {
+	t.Parallel()
 	m := newCatalog()
 	t0 := time.Now().UTC().Add(-time.Hour)
 	d := m.add("docker.io/library/app:latest", t0, nil, []ocispec.History{

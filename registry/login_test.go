@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/docker/cli/cli/config/configfile"
 	resolverconfig "github.com/moby/buildkit/util/resolver/config"
 )
 
@@ -16,8 +17,8 @@ import (
 // distribution's htpasswd auth does: login stores only credentials that
 // work, and logout removes them.
 func TestLoginLogout(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
-	t.Setenv("DOCKER_CONFIG", dir)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if u, p, ok := r.BasicAuth(); ok && u == "alice" && p == "s3cret" && r.URL.Path == "/v2/" {
 			w.WriteHeader(http.StatusOK)
@@ -30,6 +31,9 @@ func TestLoginLogout(t *testing.T) {
 	host := strings.TrimPrefix(srv.URL, "http://")
 	plain := true
 	c := New(map[string]resolverconfig.RegistryConfig{host: {PlainHTTP: &plain}})
+	// A config of the test's own (docker/cli reads DOCKER_CONFIG once per
+	// process, so setting it here would not be heard).
+	c.config = configfile.New(filepath.Join(dir, "config.json"))
 	ctx := context.Background()
 	cfgPath := filepath.Join(dir, "config.json")
 
@@ -58,6 +62,7 @@ func TestLoginLogout(t *testing.T) {
 }
 
 func TestServerKey(t *testing.T) {
+	t.Parallel()
 	for in, want := range map[string]string{
 		"":                            IndexServer,
 		"docker.io":                   IndexServer,
@@ -74,6 +79,7 @@ func TestServerKey(t *testing.T) {
 }
 
 func TestParsePullPolicy(t *testing.T) {
+	t.Parallel()
 	for _, ok := range []string{"always", "missing", "never"} {
 		if p, err := ParsePullPolicy(ok); err != nil || string(p) != ok {
 			t.Errorf("ParsePullPolicy(%q) = %q, %v", ok, p, err)

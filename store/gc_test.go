@@ -14,6 +14,7 @@ import (
 // A new store has nothing to collect, and says so without an error
 // (`builder image prune` before any image was stored).
 func TestGCEmptyStore(t *testing.T) {
+	t.Parallel()
 	s, err := Open(filepath.Join(t.TempDir(), "images"))
 	if err != nil {
 		t.Fatal(err)
@@ -29,6 +30,7 @@ func TestGCEmptyStore(t *testing.T) {
 
 // The record of a layer's compressed form goes when the layer does.
 func TestGCSweepsTwins(t *testing.T) {
+	t.Parallel()
 	s, err := Open(filepath.Join(t.TempDir(), "images"))
 	if err != nil {
 		t.Fatal(err)
@@ -65,6 +67,7 @@ func TestGCSweepsTwins(t *testing.T) {
 // A leased image keeps its blobs when its last name goes, and loses them
 // once the lease is released (a container's image after rmi -f, then rm).
 func TestGCKeepsLeased(t *testing.T) {
+	t.Parallel()
 	s, err := Open(filepath.Join(t.TempDir(), "images"))
 	if err != nil {
 		t.Fatal(err)
@@ -108,6 +111,7 @@ func TestGCKeepsLeased(t *testing.T) {
 // starts after another finished in the same process (push -a, one tag
 // after another) writes a new ingest there.
 func TestWriterAfterIngestsDropped(t *testing.T) {
+	t.Parallel()
 	s, err := Open(filepath.Join(t.TempDir(), "images"))
 	if err != nil {
 		t.Fatal(err)

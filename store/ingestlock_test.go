@@ -21,6 +21,7 @@ import (
 // for the first, then finds the blob; concurrent writes of one blob both
 // succeed; and the locks' files go with the ingests.
 func TestIngestLockedAcrossProcesses(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	dir := t.TempDir()
 	s1, err := Open(dir)

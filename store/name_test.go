@@ -12,6 +12,7 @@ import (
 // a load's several images. Names move as Tag moves them, and an image that
 // loses its last name stays, dangling.
 func TestName(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	s, err := Open(filepath.Join(t.TempDir(), "images"))
 	if err != nil {
@@ -65,6 +66,7 @@ func TestName(t *testing.T) {
 // A short name is shown only where it means the same image: a Docker Hub
 // repository whose first part looks like a registry keeps docker.io/.
 func TestFamiliarName(t *testing.T) {
+	t.Parallel()
 	for _, c := range []struct{ name, familiar, repo string }{
 		{"docker.io/library/hello:latest", "hello", "hello"},
 		{"docker.io/library/nginx:1.20.0", "nginx:1.20.0", "nginx"},

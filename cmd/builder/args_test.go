@@ -6,6 +6,7 @@ import (
 )
 
 func TestInterspersed(t *testing.T) {
+	t.Parallel()
 	app := newApp()
 	for in, want := range map[string]string{
 		"builder save img -o f.tar":                     "builder save -o f.tar img",

@@ -7,6 +7,7 @@ import (
 )
 
 func TestParse(t *testing.T) {
+	t.Parallel()
 	got, err := Parse(`type=registry, Ref=r/c:1,"annotation.a=x,y",mode=min,mode=max`)
 	want := map[string]string{"type": "registry", "ref": "r/c:1", "annotation.a": "x,y", "mode": "max"}
 	if err != nil || !reflect.DeepEqual(got, want) {
