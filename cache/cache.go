@@ -15,11 +15,17 @@ import (
 	"golang.org/x/sync/errgroup"
 )
 
-// PruneOptions are `builder builder prune` flags.
+// PruneOptions are `builder builder prune` flags, buildx's.
 type PruneOptions struct {
-	All         bool
-	Filters     []string
-	KeepStorage int64
+	All     bool
+	Filters []string
+	// The space limits, in bytes (0: none): ReservedSpace is always kept,
+	// MaxUsedSpace the most kept, MinFreeSpace the disk space to leave
+	// free. KeepStorage is buildx's older name for ReservedSpace.
+	ReservedSpace, MaxUsedSpace, MinFreeSpace int64
+	KeepStorage                               int64
+	// Verbose prints each record removed, as buildx prune --verbose.
+	Verbose bool
 }
 
 // Prune removes build cache records and prints docker's report.
@@ -40,13 +46,16 @@ func Prune(ctx context.Context, c *client.Client, o PruneOptions, w io.Writer) e
 		for u := range ch {
 			ids = append(ids, u.ID)
 			total += u.Size
+			if o.Verbose {
+				writeRecord(w, &u)
+			}
 		}
 		return nil
 	})
 	if err := eg.Wait(); err != nil {
 		return fmt.Errorf("prune build cache: %w", err)
 	}
-	if len(ids) > 0 {
+	if len(ids) > 0 && !o.Verbose {
 		fmt.Fprintln(w, "Deleted build cache objects:")
 		for _, id := range ids {
 			fmt.Fprintln(w, id)
@@ -57,28 +66,49 @@ func Prune(ctx context.Context, c *client.Client, o PruneOptions, w io.Writer) e
 	return nil
 }
 
-// pruneOptions are o as BuildKit's prune takes them, converted as docker's
-// daemon and buildx convert --filter: until= (or unused-for=) is a
-// duration the records kept were used within; id= matches a prefix; the
-// other keys are BuildKit's record fields (parent is its "parents").
+// pruneOptions are o as BuildKit's prune takes them: the filters as
+// recordFilter converts them, the space limits as buildx passes them.
 func pruneOptions(o PruneOptions) ([]client.PruneOption, error) {
-	f, err := filters.Parse(o.Filters, "until", "unused-for", "id", "parent", "type", "description", "inuse", "shared", "private")
+	keep, bk, err := recordFilter(o.Filters)
 	if err != nil {
 		return nil, err
 	}
-	var keep time.Duration
+	reserved := o.ReservedSpace
+	if reserved == 0 {
+		reserved = o.KeepStorage // buildx's older name for it
+	}
+	opts := []client.PruneOption{client.WithKeepOpt(keep, reserved, o.MaxUsedSpace, o.MinFreeSpace)}
+	if len(bk) > 0 {
+		opts = append(opts, client.WithFilter(bk))
+	}
+	if o.All {
+		opts = append(opts, client.PruneAll)
+	}
+	return opts, nil
+}
+
+// recordFilter converts --filter values for cache records as docker's
+// daemon and buildx convert them: until= (or unused-for=) is a duration
+// the records kept were used within; id= matches a prefix; the other keys
+// are BuildKit's record fields (parent is its "parents"), in BuildKit's
+// filter syntax (nil when none).
+func recordFilter(values []string) (keep time.Duration, bk []string, err error) {
+	f, err := filters.Parse(values, "until", "unused-for", "id", "parent", "type", "description", "inuse", "shared", "private")
+	if err != nil {
+		return 0, nil, err
+	}
 	for _, key := range []string{"until", "unused-for"} {
 		switch vs := f[key]; len(vs) {
 		case 0:
 		case 1:
 			if keep, err = time.ParseDuration(vs[0]); err != nil {
-				return nil, fmt.Errorf("--filter %s=%s: want a duration (24h)", key, vs[0])
+				return 0, nil, fmt.Errorf("--filter %s=%s: want a duration (24h)", key, vs[0])
 			}
 		default:
-			return nil, fmt.Errorf("--filter %s: give one value", key)
+			return 0, nil, fmt.Errorf("--filter %s: give one value", key)
 		}
 	}
-	var bk []string
+	var fields []string
 	for _, key := range []string{"id", "parent", "type", "description", "inuse", "shared", "private"} {
 		vs := f[key]
 		field := key
@@ -87,28 +117,24 @@ func pruneOptions(o PruneOptions) ([]client.PruneOption, error) {
 		}
 		switch {
 		case len(vs) > 1:
-			return nil, fmt.Errorf("--filter %s: give one value", key)
+			return 0, nil, fmt.Errorf("--filter %s: give one value", key)
 		case len(vs) == 0:
 		case key == "inuse" || key == "shared" || key == "private":
 			// Flags, which BuildKit matches by presence.
 			if v := strings.ToLower(vs[0]); v != "" && v != "true" && v != "1" {
-				return nil, fmt.Errorf("--filter %s=%s: want %s=true (%s)", key, vs[0], key, map[string]string{"inuse": "none for unused records: prune keeps records in use", "shared": "or private=true", "private": "or shared=true"}[key])
+				return 0, nil, fmt.Errorf("--filter %s=%s: want %s=true (%s)", key, vs[0], key, map[string]string{"inuse": "none for unused records: prune keeps records in use", "shared": "or private=true", "private": "or shared=true"}[key])
 			}
-			bk = append(bk, field)
+			fields = append(fields, field)
 		case key == "id":
-			bk = append(bk, field+"~="+vs[0])
+			fields = append(fields, field+"~="+vs[0])
 		default:
-			bk = append(bk, field+"=="+vs[0])
+			fields = append(fields, field+"=="+vs[0])
 		}
 	}
-	opts := []client.PruneOption{client.WithKeepOpt(keep, o.KeepStorage, 0, 0)}
-	if len(bk) > 0 {
-		opts = append(opts, client.WithFilter([]string{strings.Join(bk, ",")}))
+	if len(fields) > 0 {
+		bk = []string{strings.Join(fields, ",")}
 	}
-	if o.All {
-		opts = append(opts, client.PruneAll)
-	}
-	return opts, nil
+	return keep, bk, nil
 }
 
 // Usage sums the build cache: records, those in use, size and what a
@@ -116,6 +142,8 @@ func pruneOptions(o PruneOptions) ([]client.PruneOption, error) {
 type Usage struct {
 	Total, Active     int
 	Size, Reclaimable int64
+	// Records are the records themselves, for system df -v's table.
+	Records []*client.UsageInfo
 }
 
 // DiskUsage reads the solver's cache records.
@@ -125,6 +153,7 @@ func DiskUsage(ctx context.Context, c *client.Client) (Usage, error) {
 	if err != nil {
 		return u, fmt.Errorf("read build cache usage: %w", err)
 	}
+	u.Records = recs
 	for _, r := range recs {
 		u.Total++
 		if r.Shared {

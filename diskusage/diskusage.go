@@ -168,7 +168,22 @@ func writeVerbose(w io.Writer, u *usage, c cache.Usage) {
 	tw = tabwriter.NewWriter(w, 10, 1, 3, ' ', 0)
 	fmt.Fprintln(tw, "VOLUME NAME\tLINKS\tSIZE")
 	tw.Flush()
-	fmt.Fprintf(w, "\nBuild cache usage: %s\n", size(c.Size))
+	fmt.Fprintf(w, "\nBuild cache usage: %s\n\n", size(c.Size))
+	tw = tabwriter.NewWriter(w, 10, 1, 3, ' ', 0)
+	fmt.Fprintln(tw, "CACHE ID\tCACHE TYPE\tSIZE\tCREATED\tLAST USED\tUSAGE\tSHARED")
+	for _, r := range c.Records {
+		id := shortID(r.ID)
+		if r.InUse {
+			id += "*"
+		}
+		last := ""
+		if r.LastUsedAt != nil {
+			last = units.HumanDuration(time.Since(*r.LastUsedAt)) + " ago"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%t\n", id, r.RecordType, units.HumanSizeWithPrecision(float64(r.Size), 3),
+			units.HumanDuration(time.Since(r.CreatedAt))+" ago", last, r.UsageCount, r.Shared)
+	}
+	tw.Flush()
 }
 
 // images lists the store's distinct images (a name each, or one <none>

@@ -8,6 +8,6 @@ func builderCommand() *cli.Command {
 	return &cli.Command{
 		Name:        "builder",
 		Usage:       "Manage builds",
-		Subcommands: []*cli.Command{builderPruneCommand()},
+		Subcommands: []*cli.Command{builderPruneCommand(), duCommand()},
 	}
 }

@@ -130,6 +130,7 @@ func commands() []*cli.Command {
 		loginCommand(),
 		logoutCommand(),
 		builderCommand(),
+		duCommand(),
 		systemCommand(),
 		runCommand(),
 		psCommand(),
