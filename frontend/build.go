@@ -38,6 +38,9 @@ type BuildOptions struct {
 	SSH     []string
 	Outputs []string
 	Push    bool
+	// Annotations are --annotation values, buildx's syntax, added to every
+	// output that writes an image.
+	Annotations []string
 	// Attest are --provenance, --attest and --sbom.
 	Attest AttestOptions
 	// BuildContexts are --build-context NAME=VALUE values.

@@ -21,6 +21,7 @@ import (
 type plan struct {
 	tags               []string // store names
 	specs              []exporter.Spec
+	annotations        map[string]string // as exporter attributes
 	cacheTo, cacheFrom []client.CacheOptionsEntry
 	// attrs are the Dockerfile frontend's attributes: args, labels,
 	// target, platforms, attestations, where the context comes from.
@@ -52,6 +53,9 @@ func makePlan(o BuildOptions, in *input) (_ *plan, err error) {
 			return nil, err
 		}
 		pl.specs = append(pl.specs, sp)
+	}
+	if pl.annotations, err = exporter.ParseAnnotations(o.Annotations); err != nil {
+		return nil, err
 	}
 	if pl.cacheTo, err = cache.ParseOptions(cache.To, o.CacheTo); err != nil {
 		return nil, err

@@ -69,6 +69,7 @@ func solve(ctx context.Context, env BuildEnv, o BuildOptions, in *input, pl *pla
 		if err != nil {
 			return nil, err
 		}
+		exports.Annotate(pl.annotations)
 		s.exports = exports
 	}
 	// Blobs the build exports reach the store before the index names them,

@@ -32,7 +32,6 @@ func refusedBuildFlags() []refusedBuildFlag {
 		{name: "security-opt", takesValue: true, why: "RUN's security profile is BuildKit's default; use RUN --security=insecure with a buildkitd that allows it"},
 		{name: "squash", why: "squashing layers is the legacy builder's experimental feature; use a multi-stage build (FROM scratch, COPY --from)"},
 		{name: "stream", why: "the context is always streamed"},
-		{name: "annotation", takesValue: true, why: "image annotations are not supported yet; use -o type=...,annotation.KEY=VALUE"},
 		{name: "call", takesValue: true, why: "frontend subrequests (buildx --call) are not supported"},
 		{name: "check", why: "build checks (buildx --check) are not supported"},
 	}
