@@ -6,6 +6,7 @@ import (
 
 	"github.com/builder-dev/builder/cache"
 	"github.com/docker/go-units"
+	"github.com/moby/buildkit/client"
 	"github.com/urfave/cli/v2"
 )
 
@@ -44,16 +45,7 @@ func builderPruneCommand() *cli.Command {
 			if !c.Bool("force") && !confirm(warning) {
 				return nil
 			}
-			_, root, err := openStore(c)
-			if err != nil {
-				return err
-			}
-			s, err := openSolver(c.Context, c, root)
-			if err != nil {
-				return err
-			}
-			defer s.Close()
-			return cache.Prune(c.Context, s.Client, o, os.Stdout)
+			return withCache(c, func(bc *client.Client) error { return cache.Prune(c.Context, bc, o, os.Stdout) })
 		},
 	}
 }
@@ -72,16 +64,23 @@ func duCommand() *cli.Command {
 			if c.NArg() > 0 {
 				return usageError(c, "accepts no arguments")
 			}
-			_, root, err := openStore(c)
-			if err != nil {
-				return err
-			}
-			s, err := openSolver(c.Context, c, root)
-			if err != nil {
-				return err
-			}
-			defer s.Close()
-			return cache.DU(c.Context, s.Client, cache.DUOptions{Filters: c.StringSlice("filter"), Verbose: c.Bool("verbose"), Format: c.String("format")}, os.Stdout)
+			o := cache.DUOptions{Filters: c.StringSlice("filter"), Verbose: c.Bool("verbose"), Format: c.String("format")}
+			return withCache(c, func(bc *client.Client) error { return cache.DU(c.Context, bc, o, os.Stdout) })
 		},
 	}
+}
+
+// withCache runs fn on the solver of the root (or --addr) whose build
+// cache the verb reads or prunes, closed after.
+func withCache(c *cli.Context, fn func(*client.Client) error) error {
+	_, root, err := openStore(c)
+	if err != nil {
+		return err
+	}
+	s, err := openSolver(c.Context, c, root)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	return fn(s.Client)
 }
