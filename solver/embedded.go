@@ -60,7 +60,7 @@ type embedded struct {
 	sm     *session.Manager
 }
 
-func newEmbedded(ctx context.Context, opt Options) (*embedded, error) {
+func newEmbedded(ctx context.Context, opt Options, killedOwner bool) (*embedded, error) {
 	sm, err := session.NewManager()
 	if err != nil {
 		return nil, fmt.Errorf("create session manager: %w", err)
@@ -69,7 +69,7 @@ func newEmbedded(ctx context.Context, opt Options) (*embedded, error) {
 	if err != nil {
 		return nil, err
 	}
-	wopt, err := newWorkerOpt(opt.Root, snapshotterFactory(opt.Root, opt.Snapshotter), opt.Runc, cdiManager)
+	wopt, err := newWorkerOpt(opt.Root, snapshotterFactory(opt.Root, opt.Snapshotter), opt.Runc, cdiManager, killedOwner)
 	if err != nil {
 		return nil, fmt.Errorf("create runc worker under %s: %w", opt.Root, err)
 	}

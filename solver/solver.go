@@ -259,10 +259,15 @@ func own(ctx context.Context, opt Options, lock *flock.Flock) (_ *owner, retErr 
 			lock.Unlock()
 		}
 	}()
-	rootfile.WriteFile(filepath.Join(opt.Root, "solver.pid"), []byte(strconv.Itoa(os.Getpid())+"\n"), 0600)
+	// The pid file goes at a clean shutdown: one still here was left by
+	// an owner that was killed, whose half-made state is then repaired.
+	pidFile := filepath.Join(opt.Root, "solver.pid")
+	_, err := os.Lstat(pidFile)
+	killedOwner := err == nil
+	rootfile.WriteFile(pidFile, []byte(strconv.Itoa(os.Getpid())+"\n"), 0600)
 	sweepStale(ctx, opt.Root, opt.Runc)
 	srvCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	e, err := newEmbedded(srvCtx, opt)
+	e, err := newEmbedded(srvCtx, opt, killedOwner)
 	if err != nil {
 		cancel()
 		return nil, err
@@ -289,6 +294,7 @@ func (o *owner) shutdown(ctx context.Context, log io.Writer) error {
 	o.e.collectIfDue(context.WithoutCancel(ctx), o.root, log)
 	o.cancel()
 	err := o.e.close()
+	os.Remove(filepath.Join(o.root, "solver.pid"))
 	o.lock.Unlock()
 	return err
 }

@@ -47,7 +47,7 @@ import (
 // provider is created on first use. Creating it generates an RSA-2048 CA
 // key, 20-100 ms here, which every builder invocation would otherwise pay
 // for a feature (policy-driven egress proxies) that most builds never use.
-func newWorkerOpt(root string, sn runc.SnapshotterFactory, runcPath string, cdiManager *cdidevices.Manager) (base.WorkerOpt, error) {
+func newWorkerOpt(root string, sn runc.SnapshotterFactory, runcPath string, cdiManager *cdidevices.Manager, killedOwner bool) (base.WorkerOpt, error) {
 	var opt base.WorkerOpt
 	stateRoot := root
 	root = filepath.Join(root, "runc-"+sn.Name)
@@ -82,7 +82,7 @@ func newWorkerOpt(root string, sn runc.SnapshotterFactory, runcPath string, cdiM
 	if err != nil {
 		return opt, err
 	}
-	db, mdb, err := openContainerdMeta(root, sn)
+	db, mdb, err := openContainerdMeta(root, sn, killedOwner)
 	if err != nil {
 		return opt, err
 	}
@@ -149,10 +149,20 @@ func networkProviders(stateRoot string) (np map[pb.NetMode]network.Provider, net
 
 // openContainerdMeta opens the worker's snapshotter and content store
 // under containerd's metadata database, as BuildKit's runc worker does.
-func openContainerdMeta(root string, sn runc.SnapshotterFactory) (*boltutil.DB, *ctdmetadata.DB, error) {
+// After a killed owner, the snapshotter's directories that no record names
+// are removed first: one killed between renaming a new snapshot's
+// directory into place and committing its record leaves a directory
+// under the ID the next snapshot is given, which then fails on "file
+// exists", build after build.
+func openContainerdMeta(root string, sn runc.SnapshotterFactory, killedOwner bool) (*boltutil.DB, *ctdmetadata.DB, error) {
 	s, err := sn.New(filepath.Join(root, "snapshots"))
 	if err != nil {
 		return nil, nil, err
+	}
+	if c, ok := s.(ctdsnapshot.Cleaner); ok && killedOwner {
+		if err := c.Cleanup(context.TODO()); err != nil {
+			bklog.L.Warnf("remove the snapshots a killed solver left: %v", err)
+		}
 	}
 	localstore, err := local.NewStore(filepath.Join(root, "content"))
 	if err != nil {
