@@ -194,6 +194,21 @@ func parseLabel(name string) (labelled, bool) {
 	return labelled{stage: prefix + "\x00" + m[3], prefix: prefix, n: n, total: total, rest: name[len(m[0]):]}, true
 }
 
+// base is the stored image a vertex named name loads, as dockerui names
+// a named context's OCI layout source.
+func (c *storeBases) base(name string) (store.Image, bool) {
+	rest, ok := strings.CutPrefix(name, "[context ")
+	if !ok {
+		return store.Image{}, false
+	}
+	ctxName, ok := strings.CutSuffix(rest, "] OCI load from client")
+	if !ok {
+		return store.Image{}, false
+	}
+	img, ok := c.bases[ctxName]
+	return img, ok
+}
+
 // steps is what relabel reads of a definition.
 type steps struct {
 	from     map[digest.Digest]string // stored base vertex -> "FROM REF@DIGEST"
@@ -215,12 +230,8 @@ func (c *storeBases) scan(def *pb.Definition) (steps, error) {
 			continue
 		}
 		name := op.OpMetadata.Description["llb.customname"]
-		if rest, ok := strings.CutPrefix(name, "[context "); ok {
-			if ctxName, ok := strings.CutSuffix(rest, "] OCI load from client"); ok {
-				if img, ok := c.bases[ctxName]; ok {
-					st.from[op.Digest] = "FROM " + img.Name + "@" + img.Target.Digest.String()
-				}
-			}
+		if img, ok := c.base(name); ok {
+			st.from[op.Digest] = "FROM " + img.Name + "@" + img.Target.Digest.String()
 			continue
 		}
 		if l, ok := parseLabel(name); ok {
@@ -252,6 +263,18 @@ func (st steps) firstSteps() map[string]labelled {
 // relabel renames, in def's metadata, the stored bases and the steps of
 // the stages built on them.
 func (c *storeBases) relabel(def *pb.Definition) error {
+	// Most definitions a build solves (the Dockerfile's, the context's)
+	// hold no stored base: their vertices are not decoded.
+	found := false
+	for _, md := range def.Metadata {
+		if _, ok := c.base(md.GetDescription()["llb.customname"]); ok {
+			found = true
+			break
+		}
+	}
+	if !found {
+		return nil
+	}
 	st, err := c.scan(def)
 	if err != nil || len(st.from) == 0 {
 		return err
